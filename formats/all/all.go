@@ -1,0 +1,17 @@
+// Package all registers every analyzer and folder check. Import it for its
+// side effect wherever a full scan is wanted.
+package all
+
+import (
+	_ "github.com/modelvet/modelvet/formats/archive"
+	_ "github.com/modelvet/modelvet/formats/gguf"
+	_ "github.com/modelvet/modelvet/formats/hf"
+	_ "github.com/modelvet/modelvet/formats/joblib"
+	_ "github.com/modelvet/modelvet/formats/keras"
+	_ "github.com/modelvet/modelvet/formats/numpy"
+	_ "github.com/modelvet/modelvet/formats/onnx"
+	_ "github.com/modelvet/modelvet/formats/pickle"
+	_ "github.com/modelvet/modelvet/formats/pytorch"
+	_ "github.com/modelvet/modelvet/formats/safetensors"
+	_ "github.com/modelvet/modelvet/formats/template"
+)

@@ -1,0 +1,128 @@
+package formats
+
+import (
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// HeadSize is how many leading bytes a Probe carries.
+const HeadSize = 4096
+
+// Probe is what content sniffing sees of a file or member.
+type Probe struct {
+	Name string // base name, for extension checks only: content decides
+	Head []byte // up to HeadSize leading bytes
+	Size int64
+	R    io.ReaderAt
+}
+
+// Ext returns the lower-case extension of the probed name, with its dot.
+func (p *Probe) Ext() string { return strings.ToLower(path.Ext(p.Name)) }
+
+// Analyzer reads one format. Analyzers never execute what they read and
+// never read outside [0, size) of the ReaderAt they are given.
+type Analyzer struct {
+	// Name is the format name shown in reports ("pickle", "safetensors").
+	Name string
+	// Extensions are the names files of this format usually carry. A file
+	// whose content is sniffed as this format but whose extension belongs
+	// to another format is reported (formats/extension-mismatch).
+	Extensions []string
+	// Priority orders sniffing: a higher value is asked first. Specific
+	// formats (pytorch zip) outrank generic ones (zip).
+	Priority int
+	// Sniff reports whether the content is this format.
+	Sniff func(p *Probe) bool
+	// Analyze reports findings to s. It must not panic on any input; a
+	// panic is caught and reported as an analyzer failure.
+	Analyze func(s *Scope, r io.ReaderAt, size int64)
+}
+
+var (
+	regMu     sync.RWMutex
+	analyzers []*Analyzer
+	dirChecks []*DirCheck
+)
+
+// Register adds an analyzer. Format packages call it from init.
+func Register(a *Analyzer) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	analyzers = append(analyzers, a)
+	sort.SliceStable(analyzers, func(i, j int) bool { return analyzers[i].Priority > analyzers[j].Priority })
+}
+
+// Lookup returns the registered analyzer with that name.
+func Lookup(name string) *Analyzer {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	for _, a := range analyzers {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// Sniff returns the analyzer whose format the content is, or nil.
+func Sniff(p *Probe) *Analyzer {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	for _, a := range analyzers {
+		if a.Sniff != nil && a.Sniff(p) {
+			return a
+		}
+	}
+	return nil
+}
+
+// extensionOwner returns the analyzer that claims ext, or nil.
+func extensionOwner(ext string) *Analyzer {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	for _, a := range analyzers {
+		for _, e := range a.Extensions {
+			if e == ext {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+// modelExtensions are names that promise a model. A file carrying one that
+// no analyzer recognizes is a finding, not a silent skip: a loader picks
+// files by name, so an unparseable ".bin" is exactly what an attacker would
+// ship to a scanner that skips what it does not understand.
+var modelExtensions = map[string]bool{
+	".pkl": true, ".pickle": true, ".pt": true, ".pth": true, ".bin": true,
+	".ckpt": true, ".joblib": true, ".npy": true, ".npz": true,
+	".safetensors": true, ".onnx": true, ".keras": true, ".h5": true,
+	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".sav": true,
+	".model": true, ".mar": true, ".tflite": true, ".ggml": true,
+}
+
+// IsModelName reports whether a file name promises model content.
+func IsModelName(name string) bool {
+	return modelExtensions[strings.ToLower(path.Ext(name))]
+}
+
+// DirCheck inspects a folder as a whole (a Hugging Face model folder, a
+// sharded checkpoint index). It runs once per folder the walk visits.
+type DirCheck struct {
+	Name string
+	// Check is given the folder (an OS path) and the names of the regular
+	// files directly inside it. It reports with report(relPath, finding),
+	// where relPath is relative to dir ("" for the folder itself).
+	Check func(dir string, files []string, opts *Options, report func(rel string, f Finding))
+}
+
+// RegisterDir adds a folder check.
+func RegisterDir(c *DirCheck) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	dirChecks = append(dirChecks, c)
+}

@@ -1,0 +1,2 @@
+// Package gguf is being written.
+package gguf

@@ -1,0 +1,2 @@
+// Package hf is being written.
+package hf

@@ -1,0 +1,2 @@
+// Package joblib is being written.
+package joblib

@@ -1,0 +1,2 @@
+// Package keras is being written.
+package keras

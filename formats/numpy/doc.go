@@ -1,0 +1,2 @@
+// Package numpy is being written.
+package numpy

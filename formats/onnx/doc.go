@@ -1,0 +1,2 @@
+// Package onnx is being written.
+package onnx

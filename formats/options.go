@@ -1,0 +1,59 @@
+package formats
+
+// Profile selects how a pickle global that is neither known safe nor known
+// dangerous is judged.
+type Profile string
+
+const (
+	// Strict fails on any unknown global, as torch.load(weights_only=True)
+	// would refuse to load it.
+	Strict Profile = "strict"
+	// Permissive reports unknown globals at medium severity, for models
+	// (scikit-learn, custom classes) that legitimately pickle objects.
+	Permissive Profile = "permissive"
+)
+
+// Options configure a scan. The zero value is not usable; start from
+// DefaultOptions.
+type Options struct {
+	Profile Profile
+	// Allow lists extra globals the user trusts: "module.qualname", or
+	// "module.*" for every name of a module (not its sub-modules).
+	Allow []string
+	// Hash computes each file's SHA-256 for the report. It costs a read of
+	// every byte, which the analyzers themselves avoid for tensor data.
+	Hash   bool
+	Limits Limits
+}
+
+// Limits bound what hostile input can make a scan spend.
+type Limits struct {
+	// MaxDepth is how deep containers may nest (a zip in a tar in a zip).
+	MaxDepth int
+	// MaxExpand is the most decompressed bytes one top-level file may
+	// produce across all its members.
+	MaxExpand int64
+	// MaxRatio is the largest compressed:uncompressed ratio accepted for a
+	// member before it is treated as a decompression bomb.
+	MaxRatio int64
+	// MaxMembers is the most members an archive may list.
+	MaxMembers int
+	// MaxFiles is the most files one folder walk visits.
+	MaxFiles int
+}
+
+// DefaultOptions returns the strict profile with limits sized for real
+// models on a 24 GiB machine.
+func DefaultOptions() Options {
+	return Options{
+		Profile: Strict,
+		Hash:    true,
+		Limits: Limits{
+			MaxDepth:   8,
+			MaxExpand:  64 << 30,
+			MaxRatio:   200,
+			MaxMembers: 200_000,
+			MaxFiles:   1_000_000,
+		},
+	}
+}

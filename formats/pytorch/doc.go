@@ -1,0 +1,2 @@
+// Package pytorch is being written.
+package pytorch

@@ -1,0 +1,2 @@
+// Package safetensors is being written.
+package safetensors

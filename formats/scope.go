@@ -1,0 +1,186 @@
+package formats
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sync"
+)
+
+// Scope is an analyzer's view of the file being scanned: where to report,
+// which options apply, how deep in containers it is and how much
+// decompression budget is left. A container hands a member to the analyzer
+// of its format with ScanMember; findings from the member come out under
+// the member's name.
+type Scope struct {
+	opts   *Options
+	file   *FileResult
+	path   string // OS path of the top-level file
+	member string // member path within the file, "" at top level
+	depth  int
+	shared *scopeShared
+}
+
+type scopeShared struct {
+	mu       sync.Mutex
+	expanded int64
+}
+
+// NewScope starts the scope of a top-level file. Callers other than the
+// walker use it to analyze bytes that are not on disk (tests, the service).
+func NewScope(path string, opts *Options, res *FileResult) *Scope {
+	return &Scope{opts: opts, file: res, path: path, shared: &scopeShared{}}
+}
+
+// Options returns the scan options.
+func (s *Scope) Options() *Options { return s.opts }
+
+// Path returns the OS path of the top-level file being scanned.
+func (s *Scope) Path() string { return s.path }
+
+// Member returns the member path this scope is inside, "" at top level.
+func (s *Scope) Member() string { return s.member }
+
+// Depth is 0 for a file on disk, 1 for a member of it, and so on.
+func (s *Scope) Depth() int { return s.depth }
+
+// TopLevel reports whether the scope is a file on disk rather than a
+// member, i.e. whether files beside it are real files.
+func (s *Scope) TopLevel() bool { return s.depth == 0 }
+
+// Report records a finding, placing it under this scope's member.
+func (s *Scope) Report(f Finding) {
+	switch {
+	case s.member != "" && f.Member != "":
+		f.Member = s.member + "!" + f.Member
+	case s.member != "":
+		f.Member = s.member
+	}
+	s.shared.mu.Lock()
+	s.file.Findings = append(s.file.Findings, f)
+	s.shared.mu.Unlock()
+}
+
+// Reportf is Report for the common case.
+func (s *Scope) Reportf(rule string, sev Severity, offset int64, format string, args ...any) {
+	s.Report(Finding{Rule: rule, Severity: sev, Offset: offset, Message: fmt.Sprintf(format, args...)})
+}
+
+// SetFormat names the format of the top-level file. From a member scope it
+// records the member's format as a detail instead.
+func (s *Scope) SetFormat(name string) {
+	if s.depth == 0 {
+		s.shared.mu.Lock()
+		s.file.Format = name
+		s.shared.mu.Unlock()
+		return
+	}
+	s.Detail("format:"+s.member, name)
+}
+
+// Detail records a fact for the report.
+func (s *Scope) Detail(key, value string) {
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	if s.file.Details == nil {
+		s.file.Details = map[string]string{}
+	}
+	s.file.Details[key] = value
+}
+
+// Expand reserves n bytes of decompression budget. It returns false, after
+// reporting, when the file would expand past Limits.MaxExpand: a
+// decompression bomb is stopped before it is inflated.
+func (s *Scope) Expand(n int64, offset int64) bool {
+	s.shared.mu.Lock()
+	ok := n >= 0 && s.shared.expanded+n <= s.opts.Limits.MaxExpand && s.shared.expanded+n >= 0
+	if ok {
+		s.shared.expanded += n
+	}
+	s.shared.mu.Unlock()
+	if !ok {
+		s.Reportf("archive/expansion-limit", High, offset,
+			"decompressing %d more bytes would pass the limit of %d bytes for one file; the rest is not scanned (possible decompression bomb)", n, s.opts.Limits.MaxExpand)
+	}
+	return ok
+}
+
+// Child returns the scope of a member named name. It returns nil, after
+// reporting, when containers nest deeper than Limits.MaxDepth.
+func (s *Scope) Child(name string) *Scope {
+	if s.depth+1 > s.opts.Limits.MaxDepth {
+		s.Reportf("archive/nesting-limit", High, NoOffset,
+			"member %q is nested %d containers deep, past the limit of %d; it is not scanned", name, s.depth+1, s.opts.Limits.MaxDepth)
+		return nil
+	}
+	c := *s
+	c.depth++
+	if s.member == "" {
+		c.member = name
+	} else {
+		c.member = s.member + "!" + name
+	}
+	return &c
+}
+
+// ScanMember sniffs a member's content and runs the analyzer of its format
+// in a child scope. A member whose name promises a model but whose content
+// no analyzer recognizes is reported. It returns the analyzer used, or nil.
+func (s *Scope) ScanMember(name string, r io.ReaderAt, size int64) *Analyzer {
+	c := s.Child(name)
+	if c == nil {
+		return nil
+	}
+	return c.analyze(name, r, size)
+}
+
+// analyze sniffs and runs the matching analyzer in this scope.
+func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
+	head := make([]byte, min(size, HeadSize))
+	if n, err := r.ReadAt(head, 0); err != nil && !(err == io.EOF && int64(n) == int64(len(head))) {
+		s.Reportf("formats/read-error", High, 0, "cannot read the start of the content: %v", err)
+		return nil
+	}
+	p := &Probe{Name: name, Head: head, Size: size, R: r}
+	a := Sniff(p)
+	if a == nil {
+		if IsModelName(name) {
+			s.Reportf("formats/unrecognized", High, 0,
+				"the name promises a model (%s) but the content is no format modelvet can read (starts with % x); it cannot be shown safe", p.Ext(), head[:min(len(head), 8)])
+		}
+		return nil
+	}
+	if owner := extensionOwner(p.Ext()); owner != nil && owner != a && !claims(a, p.Ext()) {
+		s.Reportf("formats/extension-mismatch", Medium, 0,
+			"the content is %s but the name %q suggests %s; a loader choosing by name would read it differently", a.Name, name, owner.Name)
+	}
+	s.SetFormat(a.Name)
+	s.run(a, r, size)
+	return a
+}
+
+func claims(a *Analyzer, ext string) bool {
+	for _, e := range a.Extensions {
+		if e == ext {
+			return true
+		}
+	}
+	return false
+}
+
+// run calls the analyzer, turning a panic into a finding: a crash must not
+// turn into a pass, and must not take the other files down with it.
+func (s *Scope) run(a *Analyzer, r io.ReaderAt, size int64) {
+	defer func() {
+		if v := recover(); v != nil {
+			stack := debug.Stack()
+			if i := bytes.Index(stack, []byte("panic(")); i > 0 {
+				stack = stack[i:]
+			}
+			s.Reportf("formats/analyzer-failure", High, NoOffset,
+				"the %s analyzer failed on this content (%v); it cannot be shown safe. Please report this with the file: %.600s", a.Name, v, stack)
+		}
+	}()
+	a.Analyze(s, r, size)
+}

@@ -1,0 +1,284 @@
+package formats
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Scan scans files and folders. A folder is walked recursively; each
+// regular file is sniffed and analyzed, and each folder is given to the
+// registered folder checks. Scan returns an error only when a path named
+// by the caller cannot be read at all; everything found inside is a
+// finding.
+func Scan(ctx context.Context, paths []string, opts Options) (*Result, error) {
+	w := &walker{opts: &opts, ctx: ctx}
+	for _, p := range paths {
+		if err := w.add(p); err != nil {
+			return nil, err
+		}
+	}
+	w.run()
+	sort.SliceStable(w.results, func(i, j int) bool { return w.results[i].Path < w.results[j].Path })
+	return &Result{Files: w.results}, nil
+}
+
+type job struct {
+	path string // OS path to open
+	name string // path shown in the report
+}
+
+type walker struct {
+	opts    *Options
+	ctx     context.Context
+	jobs    []job
+	results []*FileResult
+	dirs    map[string]*FileResult // folder-level findings, by report path
+	mu      sync.Mutex
+	seen    int
+}
+
+func (w *walker) add(p string) error {
+	fi, err := os.Stat(p) // the user named it: follow a link they gave
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", p, err)
+	}
+	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file or folder", p)
+		}
+		w.jobs = append(w.jobs, job{path: p, name: p})
+		return nil
+	}
+	return w.walkDir(p)
+}
+
+// containmentRoot is the folder links may point into. It is the scanned
+// folder itself, except inside a Hugging Face cache, where snapshots link
+// into the repository's blobs folder by design.
+func containmentRoot(root string) string {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return root
+	}
+	for d := abs; ; {
+		if strings.HasPrefix(filepath.Base(d), "models--") || strings.HasPrefix(filepath.Base(d), "datasets--") {
+			if fi, err := os.Stat(filepath.Join(d, "blobs")); err == nil && fi.IsDir() {
+				return d
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return abs
+		}
+		d = parent
+	}
+}
+
+// within reports whether target lies inside root (both absolute, clean).
+func within(root, target string) bool {
+	rel, err := filepath.Rel(root, target)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+func (w *walker) walkDir(root string) error {
+	realRoot, err := filepath.EvalSymlinks(containmentRoot(root))
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", root, err)
+	}
+	dirFiles := map[string][]string{}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			w.folderFinding(root, p, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("cannot be read (%v); what it holds was not scanned", err)})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			// Git's object store is compressed history no loader reads.
+			if d.Name() == ".git" && p != root {
+				return fs.SkipDir
+			}
+			dirFiles[p] = dirFiles[p][:0:0]
+			return nil
+		}
+		w.seen++
+		if w.seen > w.opts.Limits.MaxFiles {
+			w.folderFinding(root, p, Finding{Rule: "fs/too-many-files", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("the folder holds more than %d files; the rest were not scanned", w.opts.Limits.MaxFiles)})
+			return fs.SkipAll
+		}
+		mode := d.Type()
+		switch {
+		case mode&fs.ModeSymlink != 0:
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				w.folderFinding(root, p, Finding{Rule: "fs/broken-symlink", Severity: Medium, Offset: NoOffset,
+					Message: fmt.Sprintf("is a symbolic link that cannot be resolved (%v)", err)})
+				return nil
+			}
+			if !within(realRoot, target) {
+				w.folderFinding(root, p, Finding{Rule: "fs/symlink-escape", Severity: High, Offset: NoOffset,
+					Message: fmt.Sprintf("is a symbolic link to %s, outside the model folder; a loader would read a file the publisher did not ship", target)})
+				return nil
+			}
+			fi, err := os.Stat(target)
+			if err != nil || !fi.Mode().IsRegular() {
+				return nil // a link to a folder inside the root is walked through its real path
+			}
+			dirFiles[filepath.Dir(p)] = append(dirFiles[filepath.Dir(p)], d.Name())
+			w.jobs = append(w.jobs, job{path: p, name: p})
+		case mode.IsRegular():
+			dirFiles[filepath.Dir(p)] = append(dirFiles[filepath.Dir(p)], d.Name())
+			w.jobs = append(w.jobs, job{path: p, name: p})
+		default:
+			// Opening a FIFO or a device could hang or read forever.
+			w.folderFinding(root, p, Finding{Rule: "fs/special-file", Severity: Medium, Offset: NoOffset,
+				Message: fmt.Sprintf("is a special file (%s), not opened", mode.Type())})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot walk %s: %w", root, err)
+	}
+	regMu.RLock()
+	checks := append([]*DirCheck(nil), dirChecks...)
+	regMu.RUnlock()
+	dirs := make([]string, 0, len(dirFiles))
+	for d := range dirFiles {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		files := dirFiles[d]
+		sort.Strings(files)
+		for _, c := range checks {
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						w.folderFinding(root, d, Finding{Rule: "formats/analyzer-failure", Severity: High, Offset: NoOffset,
+							Message: fmt.Sprintf("the %s folder check failed (%v); the folder cannot be shown safe", c.Name, v)})
+					}
+				}()
+				c.Check(d, files, w.opts, func(rel string, f Finding) {
+					w.folderFinding(root, filepath.Join(d, rel), f)
+				})
+			}()
+		}
+	}
+	return nil
+}
+
+// folderFinding attaches a finding to a path that is not (or not only) a
+// scanned file: a link, a folder, a shard index.
+func (w *walker) folderFinding(root, p string, f Finding) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dirs == nil {
+		w.dirs = map[string]*FileResult{}
+	}
+	r := w.dirs[p]
+	if r == nil {
+		r = &FileResult{Path: p, Format: "folder-check", Findings: []Finding{}}
+		w.dirs[p] = r
+		w.results = append(w.results, r)
+	}
+	r.Findings = append(r.Findings, f)
+}
+
+func (w *walker) run() {
+	workers := runtime.GOMAXPROCS(0)
+	ch := make(chan job)
+	out := make(chan *FileResult)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				out <- ScanFile(w.ctx, j.path, j.name, w.opts)
+			}
+		}()
+	}
+	go func() {
+		for _, j := range w.jobs {
+			ch <- j
+		}
+		close(ch)
+		wg.Wait()
+		close(out)
+	}()
+	var got []*FileResult
+	for r := range out {
+		got = append(got, r)
+	}
+	// Merge folder-check findings about a scanned file into its result.
+	byPath := map[string]*FileResult{}
+	for _, r := range got {
+		byPath[r.Path] = r
+	}
+	kept := w.results[:0]
+	for _, r := range w.results {
+		if f, ok := byPath[r.Path]; ok {
+			f.Findings = append(f.Findings, r.Findings...)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	w.results = append(kept, got...)
+}
+
+// ScanFile scans one file on disk. name is the path shown in the report.
+func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult {
+	res := &FileResult{Path: name, Format: "unknown", Findings: []Finding{}}
+	f, err := os.Open(path)
+	if err != nil {
+		res.Findings = append(res.Findings, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
+			Message: fmt.Sprintf("cannot be opened (%v); it was not scanned", err)})
+		return res
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		res.Findings = append(res.Findings, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
+			Message: fmt.Sprintf("cannot be read (%v); it was not scanned", err)})
+		return res
+	}
+	res.Size = fi.Size()
+	s := NewScope(path, opts, res)
+	if a := s.analyze(filepath.Base(path), f, fi.Size()); a == nil && res.Format == "unknown" {
+		res.Format = "other"
+	}
+	if opts.Hash {
+		h := sha256.New()
+		buf := make([]byte, 1<<20)
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), buf); err != nil {
+			s.Reportf("fs/unreadable", High, NoOffset, "reading the file to hash it failed: %v", err)
+		} else {
+			res.SHA256 = hex.EncodeToString(h.Sum(nil))
+		}
+	}
+	return res
+}
+
+// ScanReader scans content that is not a file on disk (an upload, a test
+// vector) as if it were a file called name.
+func ScanReader(name string, r io.ReaderAt, size int64, opts *Options) *FileResult {
+	res := &FileResult{Path: name, Format: "unknown", Size: size, Findings: []Finding{}}
+	s := NewScope(name, opts, res)
+	if a := s.analyze(filepath.Base(name), r, size); a == nil && res.Format == "unknown" {
+		res.Format = "other"
+	}
+	return res
+}
