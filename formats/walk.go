@@ -95,6 +95,11 @@ func (w *walker) walkDir(root string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", root, err)
 	}
+	// WalkDir does not follow a root that is itself a link; "link/." makes
+	// the OS resolve it while the report keeps the name the user gave.
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		root = filepath.Join(root, ".") + string(filepath.Separator) + "."
+	}
 	dirFiles := map[string][]string{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
