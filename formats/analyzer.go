@@ -14,6 +14,10 @@ const HeadSize = 4096
 // Probe is what content sniffing sees of a file or member.
 type Probe struct {
 	Name string // base name, for extension checks only: content decides
+	// Path is the OS path when the content is a file on disk, "" for a
+	// member of a container. Analyzers of files that only make sense next
+	// to another file (ONNX external data) need it.
+	Path string
 	Head []byte // up to HeadSize leading bytes
 	Size int64
 	R    io.ReaderAt

@@ -19,6 +19,7 @@ type Scope struct {
 	path   string // OS path of the top-level file
 	member string // member path within the file, "" at top level
 	depth  int
+	onDisk bool // the top-level content is the file at path
 	shared *scopeShared
 }
 
@@ -45,9 +46,13 @@ func (s *Scope) Member() string { return s.member }
 // Depth is 0 for a file on disk, 1 for a member of it, and so on.
 func (s *Scope) Depth() int { return s.depth }
 
-// TopLevel reports whether the scope is a file on disk rather than a
-// member, i.e. whether files beside it are real files.
+// TopLevel reports whether the scope is the scanned content itself rather
+// than a member of it.
 func (s *Scope) TopLevel() bool { return s.depth == 0 }
+
+// OnDisk reports whether the scope is a file on disk (not a member, not an
+// upload or test vector), i.e. whether files beside Path are real files.
+func (s *Scope) OnDisk() bool { return s.depth == 0 && s.onDisk }
 
 // Report records a finding, placing it under this scope's member.
 func (s *Scope) Report(f Finding) {
@@ -143,6 +148,9 @@ func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
 		return nil
 	}
 	p := &Probe{Name: name, Head: head, Size: size, R: r}
+	if s.depth == 0 && s.onDisk {
+		p.Path = s.path
+	}
 	a := Sniff(p)
 	if a == nil {
 		if IsModelName(name) {

@@ -262,6 +262,7 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 	}
 	res.Size = fi.Size()
 	s := NewScope(path, opts, res)
+	s.onDisk = true
 	if a := s.analyze(filepath.Base(path), f, fi.Size()); a == nil && res.Format == "unknown" {
 		res.Format = "other"
 	}

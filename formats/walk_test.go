@@ -52,7 +52,7 @@ func TestWalk(t *testing.T) {
 			}
 			got := findings(res)
 			want := map[string]string{
-				"escape.bin": "fs/symlink-escape",   // a link out of the folder: the loader reads a file nobody shipped
+				"escape.bin": "fs/symlink-escape",    // a link out of the folder: the loader reads a file nobody shipped
 				"weights.pt": "formats/unrecognized", // a model name with content nothing can read fails closed
 				"dangling":   "fs/broken-symlink",
 				"pipe":       "fs/special-file", // never opened: reading a FIFO would hang

@@ -24,6 +24,11 @@ type Member struct {
 	IsDir      bool
 	IsLink     bool // a symbolic or hard link (tar)
 	LinkTarget string
+	// CRC32 is the checksum the index declares (zip, 7z), 0 if none.
+	CRC32 uint32
+	// Encrypted members cannot be opened; the reader reports them.
+	Encrypted bool
+	hardLink  bool
 }
 
 // Archive is an opened container.
@@ -33,6 +38,10 @@ type Archive struct {
 	// open returns the member's content. Stored members are a window on
 	// the archive; compressed ones are inflated within the scope's budget.
 	open func(m *Member) (io.ReaderAt, int64, error)
+	// Prepended is how many bytes precede the archive proper (a zip
+	// glued behind other data); the reader has reported them.
+	Prepended int64
+	closers   *tempFiles
 }
 
 // New makes an Archive from its members and a function that opens one.
@@ -41,8 +50,14 @@ func New(kind string, members []*Member, open func(m *Member) (io.ReaderAt, int6
 	return &Archive{Kind: kind, Members: members, open: open}
 }
 
-// Open returns a member's content and its size.
+// Open returns a member's content and its size. Readers report why a
+// member cannot be opened (encrypted, bomb, corrupt) to the scope they
+// were opened with; callers need not report the error again. Pass the
+// content to Release when done with it.
 func (a *Archive) Open(m *Member) (io.ReaderAt, int64, error) { return a.open(m) }
+
+// Close removes the temporary files holding inflated members.
+func (a *Archive) Close() error { return a.closers.closeAll() }
 
 // Find returns the first member named name, or nil.
 func (a *Archive) Find(name string) *Member {

@@ -39,6 +39,7 @@ type Result struct {
 	Protocol      int   // highest PROTO seen
 	Pickles       int   // complete pickles (STOP reached)
 	End           int64 // offset just past the last STOP
+	Ops           int64 // opcodes executed (each consumes at least one byte)
 	Globals       []Global
 	PersistentIDs []PersistentID
 }
@@ -49,4 +50,6 @@ func Scan(s *formats.Scope, r io.ReaderAt, size int64) *Result { return scan(s, 
 
 // Classify applies the import policy (built-in tables, the profile and the
 // user's allow list) to one global.
-func Classify(module, name string, opts *formats.Options) Verdict { return classify(module, name, opts) }
+func Classify(module, name string, opts *formats.Options) Verdict {
+	return classify(module, name, opts)
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/modelvet/modelvet/policy"
+	"github.com/modelvet/modelvet/policy/checks"
+	"github.com/modelvet/modelvet/report"
+)
+
+func init() {
+	register(&command{name: "check", summary: "admit or reject a model under a policy: scan, signature and provenance in one verdict", run: runCheck})
+}
+
+// newGate is the one place the CLI and the service put the policy and the
+// real signature and provenance checks together.
+func newGate(p *policy.Policy) *policy.Gate {
+	return &policy.Gate{Policy: p, Signature: checks.Signature, Provenance: checks.Provenance}
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", stderr)
+	policyPath := fs.String("policy", "", "the policy file (YAML; see examples/policy.yaml); without it the built-in default applies (strict, fail on high, no signature)")
+	format := fs.String("format", "text", "output format: text, json, sarif or html")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	switch *format {
+	case "text", "json", "sarif", "html":
+	default:
+		fmt.Fprintf(stderr, "modelvet check: --format %q: want text, json, sarif or html\n", *format)
+		return exitUsage
+	}
+	p := policy.Default()
+	if *policyPath != "" {
+		if p, err = policy.Load(*policyPath); err != nil {
+			fmt.Fprintln(stderr, "modelvet check: policy:", err)
+			return exitUsage
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := newGate(p).Check(ctx, paths[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet check:", err)
+		return exitUsage
+	}
+	if err := report.Write(stdout, rep, *format, *format == "text" && useColor(stdout)); err != nil {
+		fmt.Fprintln(stderr, "modelvet check:", err)
+		return exitUsage
+	}
+	if rep.Verdict != policy.Admitted {
+		return exitFail
+	}
+	return exitOK
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+
+	"github.com/modelvet/modelvet/verify"
+)
+
+func init() {
+	register(&command{name: "sign", summary: "sign a model folder with an OpenSSF model signature (model.sig)", run: runSign})
+}
+
+func runSign(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sign", stderr)
+	ho := hashFlags(fs)
+	sigPath := fs.String("signature", "", "where to write the signature (default MODEL/model.sig; left out of its own manifest)")
+	key := fs.String("key", "", "PEM private key (ECDSA P-256/384/521 or ed25519), or cosign's encrypted cosign.key (password from COSIGN_PASSWORD)")
+	cert := fs.String("certificate", "", "sign with this PEM signing certificate (its key is --key): the certificate method")
+	var chain listFlag
+	fs.Var(&chain, "certificate-chain", "PEM intermediate certificates to include after the signing certificate (repeatable)")
+	keyless := fs.Bool("keyless", false, "sign with Sigstore keyless (OIDC, Fulcio, Rekor; needs the network) - not supported yet")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--ignore-paths P ...]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	o := verify.SignOptions{SignaturePath: *sigPath, Keyless: *keyless}
+	if o.Hash, err = ho.options(); err != nil {
+		fmt.Fprintln(stderr, "modelvet sign:", err)
+		return exitUsage
+	}
+	if isTerminal(stderr) {
+		o.Hash.Progress = stderr
+	}
+	if *keyless {
+		fmt.Fprintln(stderr, "modelvet sign:", verify.ErrKeylessUnsupported)
+		return exitUsage
+	}
+	if *key == "" {
+		fmt.Fprintln(stderr, "modelvet sign: --key KEY.pem is required (keyless signing is not supported yet)")
+		return exitUsage
+	}
+	if o.Key, err = loadSigningKey(*key); err != nil {
+		fmt.Fprintln(stderr, "modelvet sign:", err)
+		return exitUsage
+	}
+	if *cert != "" {
+		ders, err := verify.PEMCertificates(*cert)
+		if err != nil {
+			fmt.Fprintln(stderr, "modelvet sign: --certificate:", err)
+			return exitUsage
+		}
+		o.Certificate = ders[0]
+		o.Chain = append(o.Chain, ders[1:]...)
+		for _, c := range chain {
+			d, err := verify.PEMCertificates(c)
+			if err != nil {
+				fmt.Fprintln(stderr, "modelvet sign: --certificate-chain:", err)
+				return exitUsage
+			}
+			o.Chain = append(o.Chain, d...)
+		}
+	} else if len(chain) > 0 {
+		fmt.Fprintln(stderr, "modelvet sign: --certificate-chain needs --certificate")
+		return exitUsage
+	}
+	m, _, err := verify.Sign(pos[0], o)
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet sign:", err)
+		return exitFail
+	}
+	where := o.SignaturePath
+	if where == "" {
+		where = verify.DefaultSignaturePath(pos[0])
+	}
+	fmt.Fprintf(stdout, "signed %s: %d resources, root sha256:%s -> %s\n", pos[0], len(m.Resources), m.RootDigest(), where)
+	return exitOK
+}
+
+// loadSigningKey reads a plain PEM private key, or cosign's encrypted
+// cosign.key (password from COSIGN_PASSWORD). The cosign key is decrypted
+// exactly as cosign.LoadPrivateKey does (securesystemslib "encrypted"
+// envelope around PKCS#8) without linking cosign's pkg/cosign, which
+// pulls registry, Rekor, TUF and OIDC clients into the binary.
+func loadSigningKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := verify.LoadPrivateKeyPEM(data)
+	if err == nil {
+		return k, nil
+	}
+	blk, _ := pem.Decode(data)
+	if blk == nil || (blk.Type != "ENCRYPTED SIGSTORE PRIVATE KEY" && blk.Type != "ENCRYPTED COSIGN PRIVATE KEY") {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	der, derr := encrypted.Decrypt(blk.Bytes, []byte(os.Getenv("COSIGN_PASSWORD")))
+	if derr != nil {
+		return nil, fmt.Errorf("%s: cannot decrypt the cosign key (is COSIGN_PASSWORD set right?): %v", path, derr)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decrypted cosign key: %v", path, err)
+	}
+	s, ok := pk.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("cosign key type is not supported for model signing")
+	}
+	return s, nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/modelvet/modelvet/verify"
+)
+
+// trustFlags are the flags that say whose signatures are accepted. They
+// are shared by verify, attestation verify and check, so that the same
+// words mean the same trust everywhere.
+type trustFlags struct {
+	key         string
+	chain       listFlag
+	identity    string
+	identityRe  string
+	issuer      string
+	issuerRe    string
+	trustedRoot string
+}
+
+func (t *trustFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.key, "key", "", "trust signatures made with this PEM public key (ECDSA P-256/384/521, ed25519, RSA; cosign public keys too)")
+	fs.Var(&t.chain, "certificate-chain", "trust certificate signatures chaining to these PEM CA certificates (root and intermediates; repeatable)")
+	fs.StringVar(&t.identity, "certificate-identity", "", "keyless: the signer's identity (certificate SAN, e.g. an e-mail) must equal this")
+	fs.StringVar(&t.identityRe, "certificate-identity-regexp", "", "keyless: the signer's identity must match this regular expression")
+	fs.StringVar(&t.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer that vouched for the identity must equal this URL")
+	fs.StringVar(&t.issuerRe, "certificate-oidc-issuer-regexp", "", "keyless: the OIDC issuer must match this regular expression")
+	fs.StringVar(&t.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted_root.json (CAs, transparency logs, timestamp authorities); never fetched")
+}
+
+// options turns the flags into trust options, refusing mixtures and
+// incomplete keyless settings with a message that names the flags.
+func (t *trustFlags) options() (verify.TrustOptions, error) {
+	o := verify.TrustOptions{
+		KeyPath:         t.key,
+		CAChainPaths:    append([]string(nil), t.chain...),
+		Identity:        t.identity,
+		IdentityRegexp:  t.identityRe,
+		Issuer:          t.issuer,
+		IssuerRegexp:    t.issuerRe,
+		TrustedRootPath: t.trustedRoot,
+	}
+	if _, err := o.Method(); err != nil {
+		return o, err
+	}
+	return o, nil
+}

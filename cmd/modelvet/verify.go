@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/modelvet/modelvet/report"
+	"github.com/modelvet/modelvet/verify"
+)
+
+func init() {
+	register(&command{name: "verify", summary: "verify a model's OpenSSF model signature (model.sig) offline", run: runVerify})
+}
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("verify", stderr)
+	var trust trustFlags
+	trust.register(fs)
+	sig := fs.String("signature", "", "signature file (default MODEL/model.sig, or model.sig beside a single-file model)")
+	var ignore listFlag
+	fs.Var(&ignore, "ignore-paths", "leave this path (relative to the model) out of the check (repeatable)")
+	ignoreUnsigned := fs.Bool("ignore-unsigned-files", false, "let files that the signature does not list pass (only signed files are checked)")
+	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links inside the model (links out of it are always refused)")
+	format := fs.String("format", "text", "output format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: modelvet verify MODEL [--signature FILE] (--key PUB.pem | --certificate-chain CA.pem ... | --certificate-identity ID --certificate-oidc-issuer URL --trusted-root trusted_root.json) [flags]
+
+Verifies that MODEL (a folder or one file) is exactly what a trusted signer signed with the
+OpenSSF model signing format (the reference model_signing tool, v0.2 to v1.1). Offline: trust
+material is read from the files given, never fetched.
+Exit 0: verified; 1: not verified (the output says why); 2: usage error or unreadable input.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "modelvet verify: --format %q: want text or json\n", *format)
+		return exitUsage
+	}
+	to, err := trust.options()
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet verify:", err)
+		return exitUsage
+	}
+	opts := verify.Options{
+		SignaturePath:       *sig,
+		Trust:               to,
+		IgnorePaths:         ignore,
+		IgnoreUnsignedFiles: *ignoreUnsigned,
+		AllowSymlinks:       *allowSymlinks,
+	}
+	if isTerminal(stderr) {
+		opts.Progress = stderr
+	}
+	res, err := verify.Verify(pos[0], opts)
+	if err != nil {
+		var ue *verify.UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "modelvet verify:", err)
+			return exitUsage
+		}
+		fmt.Fprintln(stderr, "modelvet verify:", err)
+		return exitUsage
+	}
+	rep := signatureReport(res)
+	if err := report.Write(stdout, rep, *format, useColor(stdout)); err != nil {
+		fmt.Fprintln(stderr, "modelvet verify:", err)
+		return exitUsage
+	}
+	if !res.Verified {
+		return exitFail
+	}
+	return exitOK
+}
+
+// signatureReport puts a verification result in the shared report: one
+// "signature" section with plain-words lines, verdict pass or fail.
+func signatureReport(res *verify.Result) *report.Report {
+	rep := &report.Report{Tool: "modelvet", Version: report.Version, Verdict: "fail", Summary: report.Summary{BySeverity: map[string]int{}}}
+	rep.Sections = []report.Section{SignatureSection(res)}
+	if res.Verified {
+		rep.Verdict = "pass"
+	} else {
+		for _, p := range res.Problems {
+			rep.Reasons = append(rep.Reasons, report.Reason{Rule: "signature/" + p.Kind, Policy: "signature must verify", Detail: p.Message})
+		}
+	}
+	return rep
+}
+
+// SignatureSection renders a result as the report's "signature" section.
+// check (H7) can reuse it to show the same words.
+func SignatureSection(res *verify.Result) report.Section {
+	s := report.Section{Name: "signature", OK: res.Verified}
+	add := func(f string, a ...any) { s.Lines = append(s.Lines, fmt.Sprintf(f, a...)) }
+	add("model %s, signature %s", res.Model, res.Signature)
+	if sg := res.Signer; sg != nil {
+		switch sg.Method {
+		case verify.MethodKey:
+			add("signed with public key %s", sg.KeyID)
+		case verify.MethodCertificate:
+			add("signed by certificate %s, issued by %s", sg.Identity, sg.Issuer)
+		case verify.MethodKeyless:
+			add("signed by %s (OIDC issuer %s) via Sigstore", sg.Identity, sg.Issuer)
+		}
+		for _, n := range sg.Notes {
+			add("%s", n)
+		}
+	}
+	if sd := res.Signed; sd != nil {
+		if sd.RootDigest != "" {
+			add("model %q, root digest sha256:%s", sd.ModelName, sd.RootDigest)
+		}
+		method := sd.Method
+		if sd.Method == verify.MethodShards {
+			method = fmt.Sprintf("shards of %d bytes", sd.ShardSize)
+		}
+		add("%d signed resources (%s, %s)", len(sd.Resources), method, sd.HashType)
+		if len(sd.IgnorePaths) > 0 {
+			add("paths the signer left out: %s", strings.Join(sd.IgnorePaths, ", "))
+		}
+	}
+	if res.FormatNote != "" {
+		add("%s", res.FormatNote)
+	}
+	if res.Verified {
+		add("verified: all %d resources match (%d bytes hashed)", res.Resources, res.Bytes)
+	}
+	const maxLines = 50
+	for i, p := range res.Problems {
+		if i == maxLines {
+			add("... and %d more problems", len(res.Problems)-maxLines)
+			break
+		}
+		add("FAILED: %s", p.Message)
+	}
+	return s
+}

@@ -1,2 +1,0 @@
-// Package gguf is being written.
-package gguf

@@ -1,0 +1,229 @@
+package hf
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+func init() {
+	formats.RegisterDir(&formats.DirCheck{Name: "huggingface", Check: checkDir})
+}
+
+func checkDir(dir string, files []string, opts *formats.Options, report func(rel string, f formats.Finding)) {
+	checkPython(files, report)
+	base := filepath.Base(dir)
+	parent := filepath.Base(filepath.Dir(dir))
+	if base == "blobs" && isCacheRepo(parent) {
+		checkBlobs(dir, files, opts.Limits.MaxExpand, report)
+	}
+	if repo, ok := snapshotRepo(dir); ok {
+		checkSnapshotLinks(dir, repo, files, opts.Limits.MaxExpand, report)
+	}
+}
+
+func isCacheRepo(name string) bool {
+	return strings.HasPrefix(name, "models--") || strings.HasPrefix(name, "datasets--") || strings.HasPrefix(name, "spaces--")
+}
+
+// checkPython reports Python files in a folder that holds a model: with
+// trust_remote_code=True, transformers imports modeling_*.py,
+// configuration_*.py, tokenization_*.py (whatever auto_map names), and
+// other tools run any *.py they ship. The code is not analyzed here: that
+// a model needs code at all is the finding.
+func checkPython(files []string, report func(string, formats.Finding)) {
+	var py []string
+	model := false
+	for _, f := range files {
+		l := strings.ToLower(f)
+		switch {
+		case strings.HasSuffix(l, ".py"):
+			py = append(py, f)
+		case l == "config.json" || l == "tokenizer_config.json" || formats.IsModelName(f):
+			model = true
+		}
+	}
+	if len(py) == 0 || !model {
+		return
+	}
+	sort.Strings(py)
+	for _, f := range py {
+		report(f, formats.Finding{Rule: "hf/remote-code", Severity: formats.High, Offset: formats.NoOffset,
+			Message: "Python code ships with the model; loading with trust_remote_code=True (or any tool that imports the folder's modules) runs it. Review it or load without remote code"})
+	}
+}
+
+// checkBlobs verifies the Hugging Face cache's content addressing offline:
+// a blob named by 64 hex digits is an LFS object whose SHA-256 is its
+// name; 40 hex digits is the git blob SHA-1 of a small file. A blob whose
+// content does not match its name was replaced after download: the
+// snapshot that links to it no longer holds what the Hub served.
+//
+// Hashing reads every byte, so it is bounded: at most budget bytes per
+// blobs folder (the scan's per-file expansion limit, 64 GiB by default);
+// blobs past it are reported as not verified.
+func checkBlobs(dir string, files []string, budget int64, report func(string, formats.Finding)) {
+	if budget <= 0 {
+		budget = 64 << 30
+	}
+	for _, f := range files {
+		name := strings.ToLower(f)
+		h, git := blobHash(name)
+		switch {
+		case h != nil:
+		case strings.HasSuffix(name, ".incomplete"):
+			report(f, formats.Finding{Rule: "hf/blob-incomplete", Severity: formats.Low, Offset: formats.NoOffset,
+				Message: "an interrupted download; no snapshot should link to it"})
+			continue
+		default:
+			report(f, formats.Finding{Rule: "hf/blob-unnamed", Severity: formats.Medium, Offset: formats.NoOffset,
+				Message: "a file in the cache's blobs folder whose name is not a content hash; the cache never writes such files"})
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
+			if fi.Size() > budget {
+				report(f, formats.Finding{Rule: "hf/blob-not-verified", Severity: formats.Medium, Offset: formats.NoOffset,
+					Message: "the blob was not hashed: the folder's verification budget is spent"})
+				continue
+			}
+			budget -= fi.Size()
+		}
+		if fd := verifyBlob(filepath.Join(dir, f), name, h, git); fd != nil {
+			report(f, *fd)
+		}
+	}
+}
+
+// verified remembers blobs hashed in the last few minutes (by path, size,
+// modification time), so a blob reached both through the blobs folder and
+// through a snapshot link in one scan is read once. Entries expire so that
+// a long-running process re-verifies on later scans.
+var verified sync.Map
+
+const verifiedFor = 5 * time.Minute
+
+// verifyBlob hashes a blob and compares it with its name.
+func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
+	fh, err := os.Open(path)
+	if err != nil {
+		return &formats.Finding{Rule: "hf/blob-unreadable", Severity: formats.High, Offset: formats.NoOffset, Message: fmt.Sprintf("cannot open the blob to verify it: %v", err)}
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
+	if at, ok := verified.Load(key); ok && time.Since(at.(time.Time)) < verifiedFor {
+		return nil
+	}
+	if git {
+		h.Write([]byte("blob " + strconv.FormatInt(fi.Size(), 10) + "\x00"))
+	}
+	if _, err := io.Copy(h, io.NewSectionReader(fh, 0, fi.Size())); err != nil {
+		return &formats.Finding{Rule: "hf/blob-unreadable", Severity: formats.High, Offset: formats.NoOffset, Message: fmt.Sprintf("reading the blob failed: %v", err)}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != name {
+		kind := "SHA-256"
+		if git {
+			kind = "git blob SHA-1"
+		}
+		return &formats.Finding{Rule: "hf/blob-digest-mismatch", Severity: formats.Critical, Offset: formats.NoOffset,
+			Message: fmt.Sprintf("the blob's %s is %s, not its name %s: the file was modified after download, and every snapshot linking to it now loads different content than the Hub served. Delete the blob and download again", kind, got, name)}
+	}
+	verified.Store(key, time.Now())
+	return nil
+}
+
+// blobHash returns the hash a blob name implies, or nil for a name that
+// is no content hash.
+func blobHash(name string) (hash.Hash, bool) {
+	switch {
+	case len(name) == 64 && isHex(name):
+		return sha256.New(), false
+	case len(name) == 40 && isHex(name):
+		return sha1.New(), true
+	}
+	return nil, false
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// snapshotRepo returns the cache repository folder when dir is inside
+// <repo>/snapshots/<revision>/.
+func snapshotRepo(dir string) (string, bool) {
+	for d := dir; ; {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		if filepath.Base(parent) == "snapshots" && isCacheRepo(filepath.Base(filepath.Dir(parent))) {
+			return filepath.Dir(parent), true
+		}
+		d = parent
+	}
+}
+
+// checkSnapshotLinks: the cache links snapshots/<rev>/<file> to
+// ../../blobs/<hash> of the same repository. A link elsewhere (another
+// model's blobs, a file outside the cache) makes the snapshot load content
+// that was never downloaded for this model.
+func checkSnapshotLinks(dir, repo string, files []string, budget int64, report func(string, formats.Finding)) {
+	if budget <= 0 {
+		budget = 64 << 30
+	}
+	blobs, err := filepath.EvalSymlinks(filepath.Join(repo, "blobs"))
+	if err != nil {
+		return
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f)
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue
+		}
+		if filepath.Dir(target) != blobs {
+			report(f, formats.Finding{Rule: "hf/snapshot-link-escape", Severity: formats.High, Offset: formats.NoOffset,
+				Message: fmt.Sprintf("the snapshot file links to %s, not into this repository's blobs folder; the cache never makes such links, so the snapshot was tampered with", target)})
+			continue
+		}
+		// Scanning a snapshot folder alone still verifies what it loads.
+		name := strings.ToLower(filepath.Base(target))
+		if h, git := blobHash(name); h != nil {
+			if ti, err := os.Stat(target); err == nil && ti.Size() > budget {
+				report(f, formats.Finding{Rule: "hf/blob-not-verified", Severity: formats.Medium, Offset: formats.NoOffset,
+					Message: "the linked blob was not hashed: the folder's verification budget is spent"})
+				continue
+			} else if err == nil {
+				budget -= ti.Size()
+			}
+			if fd := verifyBlob(target, name, h, git); fd != nil {
+				report(f, *fd)
+			}
+		}
+	}
+}

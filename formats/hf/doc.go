@@ -1,2 +1,0 @@
-// Package hf is being written.
-package hf

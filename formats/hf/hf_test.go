@@ -1,0 +1,186 @@
+package hf
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/formatstest"
+)
+
+func scanDir(t *testing.T, dir string) *formats.Result {
+	t.Helper()
+	o := formats.DefaultOptions()
+	o.Hash = false
+	res, err := formats.Scan(context.Background(), []string{dir}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func rules(res *formats.Result, min formats.Severity) []string {
+	var out []string
+	for _, f := range res.Files {
+		out = append(out, formatstest.Rules(f, min)...)
+	}
+	return out
+}
+
+func describe(res *formats.Result) string {
+	var b strings.Builder
+	for _, f := range res.Files {
+		b.WriteString("\n" + f.Path + ": " + formatstest.Describe(f))
+	}
+	return b.String()
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const realConfig = `{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":4096,"torch_dtype":"bfloat16","rope_scaling":null,"vocab_size":32000}`
+const realTokConfig = `{"add_bos_token":true,"bos_token":"<s>","chat_template":"{% for message in messages %}{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token }}{% endfor %}","model_max_length":2048,"tokenizer_class":"LlamaTokenizer"}`
+
+func TestRealFolder(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "config.json", realConfig)
+	write(t, dir, "tokenizer_config.json", realTokConfig)
+	write(t, dir, "generation_config.json", `{"bos_token_id":1,"eos_token_id":2}`)
+	write(t, dir, "tokenizer.json", `{"model":{"vocab":{"{{":1,"{%":2,"a":3},"merges":["{ {","{ %"]},"added_tokens":[{"content":"{{"}]}`)
+	write(t, dir, "chat_template.jinja", "{% for m in messages %}{{ m.content }}{% endfor %}")
+	write(t, dir, "special_tokens_map.json", `{"bos_token":{"content":"<s>"}}`)
+	res := scanDir(t, dir)
+	if r := rules(res, formats.Medium); len(r) > 0 {
+		t.Errorf("real folder flagged:%s", describe(res))
+	}
+}
+
+func TestAttacks(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		rule  string
+		sev   formats.Severity
+	}{
+		{"auto_map in config", map[string]string{"config.json": `{"auto_map":{"AutoModelForCausalLM":"modeling_evil.EvilModel"}}`, "modeling_evil.py": "import os"}, "hf/remote-code", formats.High},
+		{"auto_map from another repository", map[string]string{"config.json": `{"auto_map":{"AutoConfig":"attacker/repo--configuration_x.XConfig"}}`}, "hf/remote-code", formats.High},
+		{"tokenizer auto_map list", map[string]string{"tokenizer_config.json": `{"auto_map":{"AutoTokenizer":["tokenization_x.XTokenizer",null]}}`}, "hf/remote-code", formats.High},
+		{"python file beside weights", map[string]string{"config.json": realConfig, "setup_helpers.py": "print(1)"}, "hf/remote-code", formats.High},
+		{"chat_template escape", map[string]string{"tokenizer_config.json": `{"chat_template":"{{ ''.__class__.__mro__[1].__subclasses__() }}"}`}, "template/sandbox-escape", formats.Critical},
+		{"named chat_template list", map[string]string{"tokenizer_config.json": `{"chat_template":[{"name":"default","template":"{{ m }}"},{"name":"tool_use","template":"{{ cycler.__init__.__globals__ }}"}]}`}, "template/sandbox-escape", formats.Critical},
+		{"chat_template.json", map[string]string{"chat_template.json": `{"chat_template":"{{ lipsum.__globals__['os'] }}"}`}, "template/sandbox-escape", formats.Critical},
+		{"chat_template.jinja", map[string]string{"chat_template.jinja": `{{ self._TemplateReference__context }}`}, "template/sandbox-escape", formats.Critical},
+		{"duplicate chat_template key", map[string]string{"tokenizer_config.json": `{"chat_template":"{{ a }}","chat_template":"{{ b }}"}`}, "hf/duplicate-key", formats.High},
+		{"template under another key", map[string]string{"tokenizer_config.json": `{"custom_chat_template":"{{ config.__class__ }}"}`}, "template/sandbox-escape", formats.Critical},
+		{"payload in a non-template value", map[string]string{"config.json": `{"note":"{{ cycler.__init__.__globals__.os.system('id') }}"}`}, "template/sandbox-escape", formats.Critical},
+		{"yaml chat_template", map[string]string{"serve.yaml": "chat_template: \"{{ config.__class__.__init__.__globals__['os'] }}\"\n"}, "template/sandbox-escape", formats.Critical},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, s := range c.files {
+				write(t, dir, n, s)
+			}
+			res := scanDir(t, dir)
+			if !slices.Contains(rules(res, c.sev), c.rule) {
+				t.Errorf("want %s at %s:%s", c.rule, c.sev, describe(res))
+			}
+			if c.name == "named chat_template list" && !strings.Contains(describe(res), "chat_template[tool_use]") {
+				t.Errorf("finding not named after the template:%s", describe(res))
+			}
+		})
+	}
+}
+
+// cache lays out models--org--name with one LFS blob and one small blob.
+func cache(t *testing.T) (root, repo string, big, small string) {
+	root = t.TempDir()
+	repo = filepath.Join(root, "models--org--name")
+	bigContent := "weights-bytes"
+	s := sha256.Sum256([]byte(bigContent))
+	big = hex.EncodeToString(s[:])
+	smallContent := `{"model_type":"llama"}`
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00%s", len(smallContent), smallContent)
+	small = hex.EncodeToString(h.Sum(nil))
+	write(t, repo, "blobs/"+big, bigContent)
+	write(t, repo, "blobs/"+small, smallContent)
+	write(t, repo, "refs/main", "abc123")
+	snap := filepath.Join(repo, "snapshots", "abc123")
+	os.MkdirAll(snap, 0o755)
+	if err := os.Symlink(filepath.Join("..", "..", "blobs", big), filepath.Join(snap, "model.safetensors")); err != nil {
+		t.Skip("symlinks unavailable:", err)
+	}
+	os.Symlink(filepath.Join("..", "..", "blobs", small), filepath.Join(snap, "config.json"))
+	return
+}
+
+func TestCacheIntact(t *testing.T) {
+	root, _, _, _ := cache(t)
+	res := scanDir(t, root)
+	for _, r := range rules(res, formats.Medium) {
+		if strings.HasPrefix(r, "hf/") {
+			t.Errorf("intact cache flagged:%s", describe(res))
+		}
+	}
+}
+
+func TestCacheTampered(t *testing.T) {
+	root, repo, big, small := cache(t)
+	write(t, repo, "blobs/"+big, "replaced weights")
+	write(t, repo, "blobs/"+small, `{"model_type":"evil"}`)
+	for _, scanned := range []string{root, filepath.Join(repo, "snapshots", "abc123")} {
+		res := scanDir(t, scanned)
+		var where []string
+		for _, f := range res.Files {
+			for _, x := range f.Findings {
+				if x.Rule == "hf/blob-digest-mismatch" && x.Severity == formats.Critical {
+					where = append(where, filepath.Base(f.Path))
+				}
+			}
+		}
+		// Both the SHA-256 (LFS) and the git SHA-1 blob are caught, and
+		// the snapshot files that load them are named.
+		for _, want := range []string{"model.safetensors", "config.json"} {
+			if !slices.Contains(where, want) {
+				t.Errorf("scanning %s: no digest mismatch on %s (got %v):%s", scanned, want, where, describe(res))
+			}
+		}
+	}
+}
+
+func TestSnapshotLinkToOtherRepo(t *testing.T) {
+	root, repo, _, _ := cache(t)
+	other := filepath.Join(root, "models--org--other", "blobs")
+	write(t, filepath.Dir(other), "blobs/x", "x")
+	// A link from this repo's snapshot into another repository's blobs.
+	os.Symlink(filepath.Join(other, "x"), filepath.Join(repo, "snapshots", "abc123", "tokenizer.json"))
+	res := scanDir(t, repo)
+	r := rules(res, formats.High)
+	if !slices.Contains(r, "hf/snapshot-link-escape") && !slices.Contains(r, "fs/symlink-escape") {
+		t.Errorf("link into another repository not reported:%s", describe(res))
+	}
+}
+
+func TestBlobBudget(t *testing.T) {
+	_, repo, big, _ := cache(t)
+	var got []string
+	checkBlobs(filepath.Join(repo, "blobs"), []string{big}, 1, func(rel string, f formats.Finding) { got = append(got, f.Rule) })
+	if !slices.Equal(got, []string{"hf/blob-not-verified"}) {
+		t.Errorf("got %v", got)
+	}
+}

@@ -1,0 +1,245 @@
+// Package hf checks Hugging Face model folders and their JSON files: code
+// a loader would run with trust_remote_code (auto_map, *.py), chat
+// templates in tokenizer_config.json / chat_template.json, and the local
+// Hugging Face cache's content-addressed blobs.
+package hf
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/formats/template"
+)
+
+// maxJSON caps the JSON files analyzed (tokenizer.json of large
+// vocabularies is ~30 MB).
+const maxJSON = 64 << 20
+
+func init() {
+	formats.Register(&formats.Analyzer{
+		Name:       "json-config",
+		Extensions: []string{".json"},
+		Priority:   3,
+		Sniff: func(p *formats.Probe) bool {
+			if p.Ext() != ".json" {
+				return false
+			}
+			head := p.Head
+			if len(head) >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF {
+				head = head[3:]
+			}
+			for _, c := range head {
+				switch c {
+				case ' ', '\t', '\r', '\n':
+					continue
+				case '{':
+					return true
+				}
+				return false
+			}
+			return false
+		},
+		Analyze: analyzeJSON,
+	})
+}
+
+func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
+	if size > maxJSON {
+		s.Detail("json", fmt.Sprintf("not analyzed: %d bytes is over the %d-byte limit", size, maxJSON))
+		return
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && err != io.EOF {
+		s.Reportf("formats/read-error", formats.High, 0, "cannot read the file: %v", err)
+		return
+	}
+	// A UTF-8 byte-order mark is accepted by Python's json only via
+	// utf-8-sig; transformers opens with utf-8 and fails. Skip it to see
+	// the content, but say so.
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		s.Reportf("hf/json-bom", formats.Low, 0, "the file starts with a UTF-8 byte-order mark, which Python's json refuses")
+		b = b[3:]
+	}
+	// Streamed: a 30 MB tokenizer.json is walked for its strings without
+	// building its tree; only auto_map and chat_template are kept whole.
+	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" }
+	visit := func(path []string, idx []bool, v *jsonx.Value) {
+		if path[0] == "chat_template" {
+			return // checked below with the template's name
+		}
+		key := ""
+		for i := len(path) - 1; i >= 0; i-- {
+			if !idx[i] {
+				key = path[i]
+				break
+			}
+		}
+		if !template.IsTemplateKey(key) && !strings.Contains(v.Str, "{{") && !strings.Contains(v.Str, "{%") {
+			return
+		}
+		template.ReportValue(s, strings.Join(path, "/"), key, v.Str)
+	}
+	var autoMap, chat *jsonx.Value
+	end, dups, err := jsonx.Stream(b, jsonx.Limits{MaxDepth: 128, MaxNodes: 1 << 20}, keep, visit, func(k string, _ int, v *jsonx.Value) {
+		switch k {
+		case "auto_map":
+			autoMap = v
+		case "chat_template":
+			chat = v
+		}
+	})
+	for _, d := range dups {
+		sev := formats.Medium
+		if template.IsTemplateKey(d.Key) || d.Key == "auto_map" || strings.Contains(d.Path, "auto_map") {
+			sev = formats.High
+		}
+		s.Report(formats.Finding{Rule: "hf/duplicate-key", Severity: sev, Member: strings.TrimPrefix(d.Path+"/"+d.Key, "/"), Offset: int64(d.Off),
+			Message: fmt.Sprintf("the key %q appears twice in the same object; Python keeps the last value while other readers keep the first, so they disagree on what the file says", d.Key)})
+	}
+	if err == nil {
+		for i := end; i < len(b); i++ {
+			if c := b[i]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				err = &jsonx.Error{Off: i, Msg: "content after the end of the top-level object"}
+				break
+			}
+		}
+	}
+	if err != nil {
+		sev := formats.Low
+		if isConfigName(filepath.Base(s.Path())) || s.Member() != "" {
+			sev = formats.Medium
+		}
+		off := int64(formats.NoOffset)
+		if e, ok := err.(*jsonx.Error); ok {
+			off = int64(e.Off)
+		}
+		s.Reportf("hf/invalid-json", sev, off, "the file is not valid JSON (%v); a loader reading it fails, and its templates were not all checked", err)
+		return
+	}
+	if chat != nil {
+		names := templateNames(chat)
+		walk(chat, "chat_template", "chat_template", func(path, key string, v *jsonx.Value) {
+			if n, ok := names[path]; ok {
+				path = n
+			}
+			template.ReportValue(s, path, key, v.Str)
+		}, 0)
+	}
+	if autoMap != nil {
+		reportAutoMap(s, autoMap)
+	}
+}
+
+// templateNames maps the JSON pointer of each named template in a
+// chat_template list ([{"name": "tool_use", "template": "..."}]) to a
+// member name people recognize: chat_template[tool_use].
+func templateNames(ct *jsonx.Value) map[string]string {
+	out := map[string]string{}
+	if ct == nil || ct.Kind != jsonx.Array {
+		return out
+	}
+	for i, e := range ct.Vals {
+		if n := e.Get("name"); n != nil && n.Kind == jsonx.String {
+			out[fmt.Sprintf("chat_template/%d/template", i)] = "chat_template[" + n.Str + "]"
+		}
+	}
+	return out
+}
+
+func isConfigName(name string) bool {
+	switch strings.ToLower(name) {
+	case "config.json", "tokenizer_config.json", "generation_config.json", "chat_template.json",
+		"preprocessor_config.json", "processor_config.json", "special_tokens_map.json":
+		return true
+	}
+	return false
+}
+
+// walk visits every string value with its JSON pointer and the key it is
+// stored under (for array elements, the key of the array).
+func walk(v *jsonx.Value, path, key string, fn func(path, key string, v *jsonx.Value), depth int) {
+	if v == nil || depth > 128 {
+		return
+	}
+	switch v.Kind {
+	case jsonx.String:
+		fn(strings.TrimPrefix(path, "/"), key, v)
+	case jsonx.Object:
+		for i, k := range v.Keys {
+			walk(v.Vals[i], path+"/"+k, k, fn, depth+1)
+		}
+	case jsonx.Array:
+		for i, c := range v.Vals {
+			walk(c, fmt.Sprintf("%s/%d", path, i), key, fn, depth+1)
+		}
+	}
+}
+
+// reportAutoMap: an auto_map entry is a class a loader imports from Python
+// code when trust_remote_code=True: from a .py file beside the config, or,
+// as "org/repo--module.Class", from another repository fetched at load time.
+func reportAutoMap(s *formats.Scope, am *jsonx.Value) {
+	var local, remote []string
+	missing := map[string]bool{}
+	dir := ""
+	if s.OnDisk() {
+		dir = filepath.Dir(s.Path())
+	}
+	add := func(auto, ref string) {
+		if ref == "" {
+			return
+		}
+		if i := strings.Index(ref, "--"); i >= 0 {
+			remote = append(remote, fmt.Sprintf("%s -> %s (code from the repository %s)", auto, ref, ref[:i]))
+			return
+		}
+		local = append(local, auto+" -> "+ref)
+		if mod := strings.TrimSuffix(ref, filepath.Ext(ref)); dir != "" && mod != "" {
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(mod, ".", "/"))+".py")); err != nil {
+				missing[mod+".py"] = true
+			}
+		}
+	}
+	if am.Kind != jsonx.Object {
+		s.Reportf("hf/remote-code", formats.High, int64(am.Off), "auto_map is present (a JSON %s); loading with trust_remote_code=True would import code named by it", am.Kind)
+		return
+	}
+	for i, k := range am.Keys {
+		v := am.Vals[i]
+		switch v.Kind {
+		case jsonx.String:
+			add(k, v.Str)
+		case jsonx.Array:
+			for _, e := range v.Vals {
+				if e.Kind == jsonx.String {
+					add(k, e.Str)
+				}
+			}
+		}
+	}
+	if len(local) == 0 && len(remote) == 0 {
+		return
+	}
+	msg := "loading this model with trust_remote_code=True runs Python code: "
+	parts := append(append([]string{}, local...), remote...)
+	sort.Strings(parts)
+	msg += strings.Join(parts, "; ")
+	if len(missing) > 0 {
+		var m []string
+		for k := range missing {
+			m = append(m, k)
+		}
+		sort.Strings(m)
+		msg += fmt.Sprintf(". Not in the folder (would be downloaded at load time, unscanned): %s", strings.Join(m, ", "))
+	}
+	if len(remote) > 0 {
+		msg += ". Entries with '--' fetch code from another repository than this model's"
+	}
+	s.Report(formats.Finding{Rule: "hf/remote-code", Severity: formats.High, Member: "auto_map", Offset: int64(am.Off), Message: msg + ". Review the code, or load without trust_remote_code."})
+}

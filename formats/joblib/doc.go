@@ -1,2 +1,0 @@
-// Package joblib is being written.
-package joblib

@@ -1,2 +1,0 @@
-// Package keras is being written.
-package keras

@@ -1,0 +1,523 @@
+package keras
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// TensorFlow SavedModel (saved_model.pb), frozen GraphDef (.pb) and Keras'
+// keras_metadata.pb, walked with the bounded protobuf walker. Field numbers
+// are those of tensorflow/core/protobuf/saved_model.proto, meta_graph.proto,
+// saved_object_graph.proto and core/framework/graph.proto, node_def.proto,
+// function.proto, attr_value.proto.
+
+// opRule says why a TensorFlow op matters and how much.
+type opRule struct {
+	rule string
+	sev  formats.Severity
+	why  string
+}
+
+// riskyOps are ops that call into Python or reach files and the network.
+//
+// Deliberately NOT listed: Save, SaveV2, SaveSlices, Restore, RestoreV2,
+// RestoreSlice, MergeV2Checkpoints, ShardedFilename(spec), StringJoin,
+// InitializeTableFromTextFile(V2): every SavedModel's saver graph and
+// vocabulary tables use them to restore variables and assets from the
+// model's own folder, with paths fed in by the loader, not chosen here.
+var riskyOps = map[string]opRule{
+	// Attack class: a graph that calls back into Python. The callable is
+	// looked up by token in the loading process, so the file cannot carry
+	// the code (hence High, not Critical), but a model that only works with
+	// a Python callback is not self-contained and is how py_func payloads
+	// are wired into graphs.
+	"PyFunc":          {"tf/python-call", formats.High, "calls a Python function of the loading process"},
+	"PyFuncStateless": {"tf/python-call", formats.High, "calls a Python function of the loading process"},
+	"EagerPyFunc":     {"tf/python-call", formats.High, "calls a Python function of the loading process"},
+	// Attack class: writing files (planting code, overwriting configs).
+	"WriteFile": {"tf/file-write", formats.High, "writes a file to a path computed by the graph"},
+	// A path baked into the graph is memory-mapped: arbitrary file read.
+	"ImmutableConst": {"tf/file-read", formats.High, "memory-maps a file named in the graph"},
+	// Reading files whose paths usually come from inputs: data exfiltration
+	// when the path is a constant, legitimate in input pipelines.
+	"ReadFile":                   {"tf/file-read", formats.Medium, "reads a file"},
+	"MatchingFiles":              {"tf/file-read", formats.Medium, "lists files matching a pattern"},
+	"LoadAndRemapMatrix":         {"tf/file-read", formats.Medium, "reads a checkpoint from a path"},
+	"WholeFileReader":            {"tf/file-read", formats.Medium, "reads whole files"},
+	"WholeFileReaderV2":          {"tf/file-read", formats.Medium, "reads whole files"},
+	"TextLineReader":             {"tf/file-read", formats.Medium, "reads text files"},
+	"TextLineReaderV2":           {"tf/file-read", formats.Medium, "reads text files"},
+	"TFRecordReader":             {"tf/file-read", formats.Medium, "reads record files"},
+	"TFRecordReaderV2":           {"tf/file-read", formats.Medium, "reads record files"},
+	"FixedLengthRecordReader":    {"tf/file-read", formats.Medium, "reads record files"},
+	"FixedLengthRecordReaderV2":  {"tf/file-read", formats.Medium, "reads record files"},
+	"LMDBReader":                 {"tf/file-read", formats.Medium, "reads an LMDB database"},
+	"LoadDataset":                {"tf/file-read", formats.Medium, "loads a dataset from a path"},
+	"TFRecordDataset":            {"tf/file-read", formats.Medium, "reads record files"},
+	"TFRecordDatasetV2":          {"tf/file-read", formats.Medium, "reads record files"},
+	"TextLineDataset":            {"tf/file-read", formats.Medium, "reads text files"},
+	"FixedLengthRecordDataset":   {"tf/file-read", formats.Medium, "reads record files"},
+	"FixedLengthRecordDatasetV2": {"tf/file-read", formats.Medium, "reads record files"},
+	// Writers of event files and datasets: files appear where the graph says.
+	"SaveDataset":                   {"tf/file-write", formats.Medium, "writes a dataset to a path"},
+	"SaveDatasetV2":                 {"tf/file-write", formats.Medium, "writes a dataset to a path"},
+	"DatasetToTFRecord":             {"tf/file-write", formats.Medium, "writes a record file"},
+	"ExperimentalDatasetToTFRecord": {"tf/file-write", formats.Medium, "writes a record file"},
+	"CreateSummaryFileWriter":       {"tf/file-write", formats.Medium, "writes summary event files"},
+	"CreateSummaryDbWriter":         {"tf/file-write", formats.Medium, "writes a summary database"},
+	// Attack class: network access from inside the graph.
+	"Rpc":                  {"tf/network", formats.High, "makes RPC calls to an address"},
+	"TryRpc":               {"tf/network", formats.High, "makes RPC calls to an address"},
+	"DataServiceDataset":   {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
+	"DataServiceDatasetV2": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
+	"DataServiceDatasetV3": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
+	"DataServiceDatasetV4": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
+}
+
+// debugOps take debug_urls (file:// or grpc://): a graph that dumps its
+// tensors to a file or a remote server.
+var debugOps = map[string]bool{
+	"DebugIdentity": true, "DebugIdentityV2": true, "DebugIdentityV3": true, "DebugNanCount": true,
+	"DebugNumericSummary": true, "DebugNumericSummaryV2": true, "Copy": true, "CopyHost": true,
+}
+
+func sniffSavedModel(p *formats.Probe) bool {
+	base := strings.ToLower(path.Base(p.Name))
+	if base == "saved_model.pb" || base == "keras_metadata.pb" || base == "fingerprint.pb" {
+		return true
+	}
+	if p.Ext() != ".pb" || len(p.Head) < 2 {
+		return false
+	}
+	// SavedModel: field 1 varint (schema version) or field 2 (meta graph);
+	// frozen GraphDef: field 1 (a NodeDef). Only claimed for .pb names:
+	// protobuf has no magic, and guessing on any file would mislabel.
+	num, typ, n := protowire.ConsumeTag(p.Head)
+	if n < 0 {
+		return false
+	}
+	return (num == 1 && (typ == protowire.VarintType || typ == protowire.BytesType)) || (num == 2 && typ == protowire.BytesType)
+}
+
+type tfWalker struct {
+	s     *formats.Scope
+	win   *window
+	doc   string
+	nodes int
+	funcs int
+	hits  map[string]*opHit
+	other []string // deduplicated extra findings keys
+	conf  int      // configs scanned
+}
+
+type opHit struct {
+	op    string
+	count int
+	off   int64
+	where string
+	extra string // a path or URL an attribute names
+	sev   formats.Severity
+	rule  string
+	why   string
+}
+
+const (
+	tfMaxDepth   = 64
+	maxOpHits    = 512
+	maxTFConfigs = 10_000
+)
+
+func analyzeSavedModel(s *formats.Scope, r io.ReaderAt, size int64) {
+	s.SetFormat("tf-savedmodel")
+	w := &tfWalker{s: s, win: newWindow(r, size), hits: map[string]*opHit{}}
+	base := "saved_model.pb"
+	if s.Member() == "" {
+		base = path.Base(strings.ReplaceAll(s.Path(), `\`, "/"))
+	} else {
+		base = path.Base(s.Member())
+	}
+	w.doc = base
+	head, _ := w.win.at(0, 1)
+	var err error
+	switch {
+	case strings.EqualFold(base, "fingerprint.pb"):
+		// SavedModels since TF 2.12 carry a FingerprintDef: hashes (varints)
+		// and a VersionDef. Nothing in it is loaded as code; it is only
+		// checked to be well-formed protobuf.
+		err = w.win.fields(0, size, func(f field) error { return nil })
+	case strings.EqualFold(base, "keras_metadata.pb"):
+		err = w.kerasMetadata(0, size)
+	case len(head) > 0 && head[0] == 0x0a && !strings.EqualFold(base, "saved_model.pb"):
+		err = w.graphDef(0, size, 1, "graph")
+	default:
+		err = w.savedModel(0, size)
+	}
+	if err != nil {
+		off, msg := int64(formats.NoOffset), err.Error()
+		if m, ok := err.(*malformed); ok {
+			off, msg = m.off, m.msg
+		}
+		s.Reportf("tf/malformed", formats.High, off,
+			"the protobuf encoding is broken (%s); TensorFlow would reject or misread it, and what follows was not checked", msg)
+	}
+	w.finish()
+	s.Detail("tf_nodes", strconv.Itoa(w.nodes))
+	if w.funcs > 0 {
+		s.Detail("tf_functions", strconv.Itoa(w.funcs))
+	}
+}
+
+func (w *tfWalker) finish() {
+	var hs []*opHit
+	for _, h := range w.hits {
+		hs = append(hs, h)
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].off < hs[j].off })
+	for _, h := range hs {
+		msg := fmt.Sprintf("op %s %s (%d node(s), first: %s)", h.op, h.why, h.count, h.where)
+		if h.extra != "" {
+			msg += fmt.Sprintf("; it names %q", h.extra)
+		}
+		w.s.Reportf(h.rule, h.sev, h.off, "%s", msg)
+	}
+}
+
+func (w *tfWalker) hit(op string, r opRule, off int64, where, extra string) {
+	key := op + "\x00" + r.rule + "\x00" + strconv.Itoa(int(r.sev))
+	h := w.hits[key]
+	if h == nil {
+		if len(w.hits) >= maxOpHits {
+			return
+		}
+		h = &opHit{op: op, off: off, where: where, extra: extra, sev: r.sev, rule: r.rule, why: r.why}
+		w.hits[key] = h
+	}
+	h.count++
+}
+
+func (w *tfWalker) str(f field, max int) (string, error) {
+	if !f.isLen() {
+		return "", bad(f.off, "field %d is not a string", f.num)
+	}
+	v, _, err := w.win.str(f, max)
+	return v, err
+}
+
+func (w *tfWalker) savedModel(start, end int64) error {
+	return w.win.fields(start, end, func(f field) error {
+		switch f.num {
+		case 1:
+			return want(f, protowire.VarintType, false)
+		case 2:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.metaGraph(f.start, f.end)
+		}
+		return nil
+	})
+}
+
+func (w *tfWalker) metaGraph(start, end int64) error {
+	return w.win.fields(start, end, func(f field) error {
+		switch f.num {
+		case 1, 3, 4, 5:
+			return want(f, protowire.BytesType, false)
+		case 2:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.graphDef(f.start, f.end, 1, "graph")
+		case 6:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.assetFile(f)
+		case 7:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.objectGraph(f.start, f.end)
+		}
+		return nil
+	})
+}
+
+// assetFile checks an AssetFileDef filename: assets are read from the
+// SavedModel's assets/ folder by this name, so it must be a plain name.
+// Attack class: a vocabulary "asset" that is really /etc/shadow.
+func (w *tfWalker) assetFile(f field) error {
+	return w.win.fields(f.start, f.end, func(g field) error {
+		if g.num != 2 {
+			return nil
+		}
+		name, err := w.str(g, 4096)
+		if err != nil {
+			return err
+		}
+		if name == "" || strings.ContainsAny(name, "/\\:\x00") || name == ".." || name == "." {
+			w.s.Reportf("tf/asset-path", formats.High, g.off,
+				"asset file name %q is not a plain file name; TensorFlow joins it to the assets folder and could read a file outside the model", name)
+		}
+		return nil
+	})
+}
+
+func (w *tfWalker) graphDef(start, end int64, depth int, where string) error {
+	if depth > tfMaxDepth {
+		return bad(start, "messages nest more than %d deep", tfMaxDepth)
+	}
+	return w.win.fields(start, end, func(f field) error {
+		switch f.num {
+		case 1:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.nodeDef(f.start, f.end, where)
+		case 2:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.library(f.start, f.end, depth+1)
+		case 3:
+			return want(f, protowire.VarintType, false)
+		case 4, 5:
+			return want(f, protowire.BytesType, false)
+		}
+		return nil
+	})
+}
+
+func (w *tfWalker) library(start, end int64, depth int) error {
+	return w.win.fields(start, end, func(f field) error {
+		switch f.num {
+		case 1:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			w.funcs++
+			return w.function(f.start, f.end)
+		case 2, 3:
+			return want(f, protowire.BytesType, false)
+		}
+		return nil
+	})
+}
+
+func (w *tfWalker) function(start, end int64) error {
+	name := "?"
+	type pending struct{ start, end int64 }
+	var nodes []pending
+	err := w.win.fields(start, end, func(f field) error {
+		switch f.num {
+		case 1: // OpDef signature: its name field 1
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.win.fields(f.start, f.end, func(g field) error {
+				if g.num == 1 {
+					v, err := w.str(g, 256)
+					name = v
+					return err
+				}
+				return nil
+			})
+		case 3:
+			if err := want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			nodes = append(nodes, pending{f.start, f.end})
+			if len(nodes) > 1<<20 {
+				return bad(f.off, "function has more than %d nodes", 1<<20)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if err := w.nodeDef(n.start, n.end, "function "+name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attrsOfInterest are NodeDef attributes that name files or URLs.
+var attrsOfInterest = map[string]bool{
+	"output_stream": true, "debug_urls": true, "memory_region_name": true, "filename": true,
+}
+
+func (w *tfWalker) nodeDef(start, end int64, where string) error {
+	w.nodes++
+	var name, op string
+	var strs []string
+	err := w.win.fields(start, end, func(f field) error {
+		var err error
+		switch f.num {
+		case 1:
+			name, err = w.str(f, 256)
+		case 2:
+			op, err = w.str(f, 256)
+		case 3, 4, 6, 7:
+			err = want(f, protowire.BytesType, false)
+		case 5:
+			if err = want(f, protowire.BytesType, false); err == nil {
+				strs, err = w.attrEntry(f, strs)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	here := fmt.Sprintf("%s node %q", where, name)
+	extra := ""
+	if len(strs) > 0 {
+		extra = strs[0]
+	}
+	if r, ok := riskyOps[op]; ok {
+		w.hit(op, r, start, here, extra)
+	}
+	switch {
+	case op == "PrintV2":
+		for _, s := range strs {
+			if strings.HasPrefix(s, "file://") {
+				w.hit(op, opRule{"tf/file-write", formats.High, "prints tensors into a file"}, start, here, s)
+			}
+		}
+	case debugOps[op]:
+		for _, s := range strs {
+			if strings.Contains(s, "://") {
+				w.hit(op, opRule{"tf/file-write", formats.High, "dumps tensors to a debug URL (file or network)"}, start, here, s)
+			}
+		}
+	}
+	return nil
+}
+
+// attrEntry reads one map<string, AttrValue> entry and returns the string
+// values of interesting attributes (AttrValue.s = 2, list.s = 1/2).
+func (w *tfWalker) attrEntry(f field, strs []string) ([]string, error) {
+	var key string
+	var val field
+	var haveVal bool
+	err := w.win.fields(f.start, f.end, func(g field) error {
+		switch g.num {
+		case 1:
+			v, err := w.str(g, 128)
+			key = v
+			return err
+		case 2:
+			if err := want(g, protowire.BytesType, false); err != nil {
+				return err
+			}
+			val, haveVal = g, true
+		}
+		return nil
+	})
+	if err != nil || !haveVal || !attrsOfInterest[key] {
+		return strs, err
+	}
+	err = w.win.fields(val.start, val.end, func(g field) error {
+		switch {
+		case g.num == 2 && g.isLen() && len(strs) < 16:
+			v, err := w.str(g, 1024)
+			strs = append(strs, v)
+			return err
+		case g.num == 1 && g.isLen(): // ListValue
+			return w.win.fields(g.start, g.end, func(h field) error {
+				if h.num == 2 && h.isLen() && len(strs) < 16 {
+					v, err := w.str(h, 1024)
+					strs = append(strs, v)
+					return err
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	return strs, err
+}
+
+// objectGraph visits SavedObjectGraph nodes: Keras stores each layer's
+// config as JSON in SavedUserObject.metadata, Lambda code included.
+func (w *tfWalker) objectGraph(start, end int64) error {
+	return w.win.fields(start, end, func(f field) error {
+		if f.num != 1 || !f.isLen() {
+			return nil
+		}
+		return w.win.fields(f.start, f.end, func(g field) error {
+			if g.num != 4 || !g.isLen() { // user_object
+				return nil
+			}
+			return w.win.fields(g.start, g.end, func(h field) error {
+				if h.num == 3 && h.isLen() {
+					return w.jsonField(h, "object metadata")
+				}
+				return nil
+			})
+		})
+	})
+}
+
+// kerasMetadata visits keras_metadata.pb: SavedMetadata.nodes (1), each a
+// message whose string fields include the layer's JSON metadata.
+func (w *tfWalker) kerasMetadata(start, end int64) error {
+	return w.win.fields(start, end, func(f field) error {
+		if f.num != 1 {
+			return nil
+		}
+		if err := want(f, protowire.BytesType, false); err != nil {
+			return err
+		}
+		return w.win.fields(f.start, f.end, func(g field) error {
+			if g.isLen() {
+				return w.jsonField(g, "keras metadata")
+			}
+			return nil
+		})
+	})
+}
+
+// jsonField scans a string field that holds a JSON object as a Keras config.
+func (w *tfWalker) jsonField(f field, what string) error {
+	n := f.end - f.start
+	if n < 2 {
+		return nil
+	}
+	b, err := w.win.at(f.start, 1)
+	if err != nil {
+		return bad(f.start, "%v", err)
+	}
+	if b[0] != '{' {
+		return nil
+	}
+	if n > maxConfigSize {
+		w.s.Reportf("keras/config-unreadable", formats.High, f.start, "%s JSON of %d bytes is over the limit; not checked", what, n)
+		return nil
+	}
+	w.conf++
+	if w.conf > maxTFConfigs {
+		return nil
+	}
+	data, err := w.win.copyAt(f.start, int(n))
+	if err != nil {
+		return bad(f.start, "%v", err)
+	}
+	if bytes.IndexByte(data, '"') < 0 {
+		return nil
+	}
+	scanConfig(w.s, fmt.Sprintf("%s@%d", what, f.start), data)
+	return nil
+}

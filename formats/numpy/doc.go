@@ -1,2 +1,0 @@
-// Package numpy is being written.
-package numpy

@@ -1,2 +1,0 @@
-// Package onnx is being written.
-package onnx

@@ -1,0 +1,266 @@
+package onnx
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// onDisk reports whether the scope is a real file whose folder holds the
+// external data a loader would read. Members of archives and in-memory
+// scans have no such folder.
+func onDisk(s *formats.Scope) bool {
+	if !s.OnDisk() {
+		return false
+	}
+	fi, err := os.Stat(s.Path())
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// windowsReserved are device names Windows opens instead of a file, with
+// or without an extension.
+var windowsReserved = map[string]bool{
+	"CON": true, "PRN": true, "AUX": true, "NUL": true, "CONIN$": true, "CONOUT$": true,
+	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
+	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
+}
+
+// locationProblem judges a path a model names for a loader to open
+// (external data location, EPContext cache file). It returns the severity
+// and a reason, or "" when the path stays inside the model's folder.
+//
+// Attack class: a model that makes the runtime read a file the publisher
+// did not ship (/etc/shadow, SSH keys, the SAM hive) into tensor values,
+// from which the model's outputs can leak it; or, with onnxruntime's
+// _ORT_MEM_ADDR_ tag, read raw process memory at an address the file names.
+func locationProblem(loc string) (formats.Severity, string) {
+	switch {
+	case loc == "":
+		return formats.High, "the location is empty"
+	case strings.ContainsRune(loc, 0):
+		return formats.Critical, "the location contains a NUL byte; the C++ loader would stop there and open a different path than the one shown"
+	case strings.Contains(loc, "_ORT_MEM_ADDR_"):
+		// onnxruntime treats this tag as "the data is already in memory at
+		// the address in offset": a model naming it reads arbitrary memory.
+		return formats.Critical, "the location is onnxruntime's in-memory address tag _ORT_MEM_ADDR_: loading it reads process memory at an address the file chooses"
+	case strings.HasPrefix(loc, `\\`) || strings.HasPrefix(loc, "//"):
+		return formats.Critical, "the location is a UNC / network path; Windows would open it on a remote server (and send credentials)"
+	case strings.HasPrefix(loc, "/"):
+		return formats.Critical, "the location is an absolute path; a loader would read a file outside the model's folder"
+	case len(loc) >= 2 && loc[1] == ':' && (loc[0]|0x20) >= 'a' && (loc[0]|0x20) <= 'z':
+		return formats.Critical, "the location starts with a Windows drive letter; on Windows it is an absolute path outside the model's folder"
+	case strings.ContainsRune(loc, '\\'):
+		// On Windows a backslash separates components, so "..\x" climbs
+		// out; on Linux it would be a strange file name. Either way no
+		// exporter writes one, and the two systems would read different files.
+		for _, c := range strings.Split(loc, `\`) {
+			if c == ".." {
+				return formats.Critical, "the location climbs out of the model's folder with Windows separators (..\\)"
+			}
+		}
+		return formats.High, "the location contains a backslash; Windows and Linux loaders would open different files"
+	}
+	for _, c := range strings.Split(loc, "/") {
+		if c == ".." {
+			return formats.Critical, "the location climbs out of the model's folder with \"..\""
+		}
+		base := strings.ToUpper(strings.TrimRight(c, " ."))
+		if i := strings.IndexByte(base, '.'); i >= 0 {
+			base = base[:i]
+		}
+		if windowsReserved[base] {
+			return formats.High, fmt.Sprintf("the location names the Windows device %q; on Windows the loader would open a device, not a file", c)
+		}
+	}
+	if strings.ContainsRune(loc, ':') {
+		// An NTFS alternate data stream ("w.bin:hidden") or a URL scheme:
+		// neither is a plain file beside the model.
+		return formats.High, "the location contains a colon (an NTFS alternate data stream or a URL), not a plain file beside the model"
+	}
+	return formats.Info, ""
+}
+
+// extFile is the outcome of checking one external file on disk.
+type extFile struct {
+	size    int64
+	problem string
+	sev     formats.Severity
+	rule    string
+}
+
+const maxFiles = 1024
+
+// resolve checks that loc names a regular file inside the model's folder
+// and returns its size. Every component is Lstat'ed: a symbolic link on the
+// way may only lead inside the folder, or inside the Hugging Face cache
+// repository the folder belongs to, where snapshots link to blobs by design.
+func (w *walker) resolve(loc string) *extFile {
+	if f, ok := w.files[loc]; ok {
+		return f
+	}
+	f := w.resolveUncached(loc)
+	if len(w.files) < maxFiles {
+		w.files[loc] = f
+	}
+	return f
+}
+
+func (w *walker) resolveUncached(loc string) *extFile {
+	dir := filepath.Dir(w.s.Path())
+	cur := dir
+	parts := strings.Split(loc, "/")
+	linked := false
+	for i, c := range parts {
+		if c == "" || c == "." {
+			continue
+		}
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
+				problem: fmt.Sprintf("the file %s does not exist beside the model (%v); the model cannot load, and a file dropped there later would be read", cur, errShort(err))}
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			linked = true
+			continue
+		}
+		if i < len(parts)-1 && !fi.IsDir() {
+			return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
+				problem: fmt.Sprintf("%s is not a folder", cur)}
+		}
+	}
+	if linked {
+		real, err := filepath.EvalSymlinks(cur)
+		if err != nil {
+			return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
+				problem: fmt.Sprintf("the path %s goes through a symbolic link that cannot be resolved (%v)", cur, errShort(err))}
+		}
+		root, err := filepath.EvalSymlinks(containmentRoot(dir))
+		if err != nil || !within(root, real) {
+			return &extFile{rule: "onnx/external-data-escape", sev: formats.High,
+				problem: fmt.Sprintf("the path %s goes through a symbolic link to %s, outside the model's folder; a loader would read a file the publisher did not ship", cur, real)}
+		}
+	}
+	fi, err := os.Stat(cur)
+	if err != nil {
+		return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
+			problem: fmt.Sprintf("the file %s cannot be read (%v)", cur, errShort(err))}
+	}
+	if !fi.Mode().IsRegular() {
+		return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
+			problem: fmt.Sprintf("%s is not a regular file (%s); opening a device or FIFO can hang or read forever", cur, fi.Mode().Type())}
+	}
+	return &extFile{size: fi.Size()}
+}
+
+func errShort(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// containmentRoot mirrors the folder walk: a model inside a Hugging Face
+// cache snapshot may reach the repository's blobs folder.
+func containmentRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; {
+		b := filepath.Base(d)
+		if strings.HasPrefix(b, "models--") || strings.HasPrefix(b, "datasets--") {
+			if fi, err := os.Stat(filepath.Join(d, "blobs")); err == nil && fi.IsDir() {
+				return d
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return abs
+		}
+		d = parent
+	}
+}
+
+func within(root, target string) bool {
+	rel, err := filepath.Rel(root, target)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// checkExternal judges one tensor whose data lives outside the model file.
+func (w *walker) checkExternal(t *tensorInfo, where string) {
+	if w.collect != nil {
+		for _, e := range t.entries {
+			if e.key == "location" && !e.cut && len(w.collect) < maxFiles {
+				w.collect[e.value] = true
+			}
+		}
+		return
+	}
+	var loc string
+	var locSet bool
+	var offset, length int64 = 0, -1
+	for _, e := range t.entries {
+		switch e.key {
+		case "location":
+			if e.cut {
+				w.report("onnx/external-data-escape", formats.High, e.off,
+					"%s: the external data location is longer than %d bytes; no exporter writes such a path", where, maxLocationLen)
+				return
+			}
+			// Every location is checked: protobuf readers differ on
+			// which duplicate wins, so each must be safe.
+			if sev, why := locationProblem(e.value); why != "" {
+				rule := "onnx/external-data-escape"
+				if e.value == "" {
+					rule = "onnx/external-data-missing"
+				}
+				w.report(rule, sev, e.off, "%s: external data location %q: %s", where, e.value, why)
+				return
+			}
+			loc, locSet = e.value, true
+		case "offset", "length":
+			v, err := strconv.ParseInt(e.value, 10, 64)
+			if err != nil || v < 0 {
+				w.report("onnx/external-data-range", formats.High, e.off,
+					"%s: external data %s %q is not a non-negative integer; loaders parse it differently", where, e.key, e.value)
+				return
+			}
+			if e.key == "offset" {
+				offset = v
+			} else {
+				length = v
+			}
+		}
+	}
+	if !locSet {
+		w.report("onnx/external-data-missing", formats.High, t.off,
+			"%s: the tensor's data is marked external but no location is given", where)
+		return
+	}
+	if !w.onDisk {
+		w.s.Detail("external_data_unverified", "external data files were not checked (the model is not a file on disk)")
+		return
+	}
+	f := w.resolve(loc)
+	if f.problem != "" {
+		w.report(f.rule, f.sev, t.off, "%s: external data %q: %s", where, loc, f.problem)
+		return
+	}
+	end := offset
+	if length >= 0 {
+		end = offset + length
+		if end < offset { // overflow
+			end = -1
+		}
+	}
+	if end < 0 || end > f.size || offset > f.size {
+		w.report("onnx/external-data-range", formats.High, t.off,
+			"%s: external data %q offset %d length %d runs past the end of the file (%d bytes); the file is truncated or the model was tampered with",
+			where, loc, offset, length, f.size)
+	}
+}

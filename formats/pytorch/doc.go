@@ -1,2 +1,0 @@
-// Package pytorch is being written.
-package pytorch

@@ -1,2 +1,0 @@
-// Package safetensors is being written.
-package safetensors

@@ -1,2 +1,0 @@
-// Package template is being written.
-package template

@@ -1,0 +1,206 @@
+// Package checks connects the policy's signature and provenance sections
+// to packages verify (OpenSSF model signatures) and attest (in-toto / SLSA
+// provenance). It is the only place the gate meets them, so the policy
+// package itself stays testable with fakes.
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/modelvet/modelvet/attest"
+	"github.com/modelvet/modelvet/policy"
+	"github.com/modelvet/modelvet/report"
+	"github.com/modelvet/modelvet/verify"
+)
+
+// Trust returns the verify trust options the policy's signature section
+// stands for, one per accepted key (a signature from any listed key is
+// accepted; verify takes one key at a time). Keyless identities and issuers
+// are folded into one anchored regexp each, so a signer must match one
+// listed identity exactly (or a listed regexp) and nothing else.
+func Trust(p *policy.Policy) []verify.TrustOptions {
+	s := p.Signature
+	switch s.Method() {
+	case policy.MethodKey:
+		var out []verify.TrustOptions
+		for _, k := range s.Keys {
+			out = append(out, verify.TrustOptions{KeyPath: k})
+		}
+		return out
+	case policy.MethodCA:
+		return []verify.TrustOptions{{CAChainPaths: append([]string(nil), s.CAChains...)}}
+	case policy.MethodKeyless:
+		return []verify.TrustOptions{{IdentityRegexp: s.IdentityPattern(), IssuerRegexp: s.IssuerPattern(), TrustedRootPath: s.TrustedRoot}}
+	}
+	return nil
+}
+
+// trustMaterial checks that every file the policy names exists: a policy
+// pointing at a missing key is the operator's error (exit 2 / HTTP 500),
+// not the model's.
+func trustMaterial(p *policy.Policy) error {
+	s := p.Signature
+	files := append(append([]string{}, s.Keys...), s.CAChains...)
+	if s.TrustedRoot != "" {
+		files = append(files, s.TrustedRoot)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("trust material named by the policy %s: %w", p.Path, err)
+		}
+	}
+	return nil
+}
+
+// sidecar returns the path of a file the policy names inside the model
+// folder (or beside a one-file model).
+func sidecar(model, name string) string {
+	if st, err := os.Stat(model); err == nil && !st.IsDir() {
+		return filepath.Join(filepath.Dir(model), name)
+	}
+	return filepath.Join(model, name)
+}
+
+// Signature verifies the model's OpenSSF model signature under the policy.
+func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Outcome, error) {
+	if err := trustMaterial(p); err != nil {
+		return nil, err
+	}
+	sigPath := sidecar(model, p.Signature.File)
+	o := &policy.Outcome{Section: report.Section{Name: "signature"}}
+	if _, err := os.Lstat(sigPath); err != nil {
+		o.Section.Lines = []string{fmt.Sprintf("no signature: %s not found", p.Signature.File)}
+		return o, nil
+	}
+	o.Present = true
+	vo := verify.Options{SignaturePath: sigPath}
+	// A provenance attestation is added beside the weights after signing
+	// and carries its own signature; it is not part of the signed model.
+	if p.Provenance.Checked() {
+		vo.IgnorePaths = attest.IgnoresInside(model, sidecar(model, p.Provenance.Attestation))
+	}
+	var lines []string
+	for _, t := range Trust(p) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		vo.Trust = t
+		r, err := verify.Verify(model, vo)
+		if err != nil {
+			var ue *verify.UsageError
+			if errors.As(err, &ue) {
+				lines = append(lines, "cannot verify: "+err.Error())
+				continue
+			}
+			return nil, err
+		}
+		if r.Verified {
+			o.OK = true
+			o.Section.OK = true
+			o.Section.Lines = append(signerLines(r), fmt.Sprintf("%d files (%d bytes) match the signature", r.Resources, r.Bytes))
+			return o, nil
+		}
+		for _, pr := range r.Problems {
+			lines = append(lines, pr.Message)
+		}
+	}
+	o.Section.Lines = lines
+	o.Failures = lines
+	return o, nil
+}
+
+func signerLines(r *verify.Result) []string {
+	if r.Signer == nil {
+		return []string{"verified"}
+	}
+	s := r.Signer
+	var l string
+	switch s.Method {
+	case verify.MethodKeyless:
+		l = fmt.Sprintf("signed (keyless) by %s, issuer %s", s.Identity, s.Issuer)
+	case verify.MethodCertificate:
+		l = fmt.Sprintf("signed by certificate %s issued by %s", s.Identity, s.Issuer)
+	default:
+		l = "signed by public key " + s.KeyID
+	}
+	out := []string{l}
+	if !s.SignedAt.IsZero() {
+		out = append(out, "signed at "+s.SignedAt.UTC().Format("2006-01-02 15:04:05Z"))
+	}
+	if r.FormatNote != "" {
+		out = append(out, r.FormatNote)
+	}
+	return append(out, s.Notes...)
+}
+
+// Provenance verifies the model's provenance attestation: signed under the
+// policy's trust, about this model's digest, from an accepted builder and
+// source.
+func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Outcome, error) {
+	if err := trustMaterial(p); err != nil {
+		return nil, err
+	}
+	attPath := sidecar(model, p.Provenance.Attestation)
+	o := &policy.Outcome{Section: report.Section{Name: "provenance"}}
+	if _, err := os.Lstat(attPath); err != nil {
+		o.Section.Lines = []string{fmt.Sprintf("no provenance: %s not found", p.Provenance.Attestation)}
+		return o, nil
+	}
+	o.Present = true
+	sigPath := ""
+	if p.Signature.Checked() {
+		sigPath = sidecar(model, p.Signature.File)
+	}
+	// Hash once; every trust/requirement combination compares against it.
+	h := verify.HashOptions{IgnorePaths: attest.IgnoresInside(model, attPath, sigPath)}
+	m, err := verify.HashModel(model, h)
+	if err != nil {
+		o.Section.Lines = []string{"cannot hash the model: " + err.Error()}
+		o.Failures = o.Section.Lines
+		return o, nil
+	}
+	builders := orEmpty(p.Provenance.BuilderIDs)
+	sources := orEmpty(p.Provenance.SourceURIs)
+	var last *attest.Result
+	for _, t := range Trust(p) {
+		for _, b := range builders {
+			for _, s := range sources {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				r, err := attest.VerifyForModel(model, attPath, attest.ModelOptions{Trust: t, Hash: h, SignaturePath: sigPath, Manifest: m,
+					Require: attest.Requirements{BuilderID: b, SourceURI: s}})
+				if err != nil {
+					// The publisher shipped an attestation that cannot be read:
+					// the model's fault, so a refusal, not an operator error.
+					o.Section.Lines = []string{"the attestation cannot be read: " + err.Error()}
+					o.Failures = o.Section.Lines
+					return o, nil
+				}
+				if r.OK {
+					o.OK = true
+					o.Section = r.Section()
+					return o, nil
+				}
+				last = r
+			}
+		}
+	}
+	if last != nil {
+		o.Section = last.Section()
+		o.Section.OK = false
+		o.Failures = last.Failures
+	}
+	return o, nil
+}
+
+func orEmpty(l []string) []string {
+	if len(l) == 0 {
+		return []string{""}
+	}
+	return l
+}

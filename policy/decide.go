@@ -1,0 +1,214 @@
+package policy
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/report"
+)
+
+// Verdicts.
+const (
+	Admitted = "admitted"
+	Rejected = "rejected"
+)
+
+// Reason rules for causes that are not scan findings. Stable names: users
+// grep for them and registries key alerts on them.
+const (
+	RuleFormat     = "policy/format-not-allowed"
+	RuleEmpty      = "policy/no-model-files"
+	RuleSignature  = "policy/signature"
+	RuleProvenance = "policy/provenance"
+)
+
+// Outcome is what a signature or provenance check found.
+type Outcome struct {
+	// Present is whether the signature (attestation) file was there.
+	Present bool
+	// OK is whether it verified and met the policy.
+	OK bool
+	// Failures say why not, in plain words; the first is quoted in the
+	// reason (Section.Lines also hold what was established).
+	Failures []string
+	// Section is the summary for the report; its Name is set by the gate.
+	Section report.Section
+}
+
+// Input is everything a decision is made from.
+type Input struct {
+	// Scan is the scan of the model folder.
+	Scan *formats.Result
+	// Root is the folder that was scanned, to place paths relative to it.
+	Root string
+	// Signature and Provenance are nil when the policy does not check
+	// them.
+	Signature  *Outcome
+	Provenance *Outcome
+}
+
+// Decision is the verdict and what it rests on.
+type Decision struct {
+	Verdict string
+	Reasons []report.Reason
+	// Notes are what the policy changed without it being a reason:
+	// suppressed findings, ignored files.
+	Notes []string
+	// Failing counts findings at or above fail_on that were not suppressed
+	// or ignored.
+	Failing int
+}
+
+// Decide applies the policy. It is pure: the same inputs always give the
+// same decision, and it reads nothing but its arguments. Anything it
+// cannot account for rejects: a model is admitted only when every check
+// the policy asks for passed.
+func Decide(p *Policy, in Input) Decision {
+	d := Decision{Verdict: Admitted}
+	reject := func(rule, ref, detail string) {
+		d.Reasons = append(d.Reasons, report.Reason{Rule: rule, Policy: ref, Detail: detail})
+	}
+	var files []*formats.FileResult
+	if in.Scan != nil {
+		files = in.Scan.Files
+	}
+	models := 0
+	for _, f := range files {
+		rel := Rel(in.Root, f.Path)
+		if pat, ok := p.ignored(rel); ok && f.Format != "folder-check" {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s is ignored by %s; its %d findings do not count", rel, pat.ref, len(f.Findings)))
+			continue
+		}
+		if !contains(SupportFormats, f.Format) {
+			models++
+			if p.Formats != nil && !contains(p.Formats, f.Format) {
+				reject(RuleFormat, p.Ref("formats.allow"), fmt.Sprintf("%s is %s, which the policy does not allow", rel, f.Format))
+			}
+		}
+		for _, x := range f.Findings {
+			if x.Severity < p.FailOn {
+				continue
+			}
+			if s, ok := p.suppressed(x.Rule, rel); ok {
+				d.Notes = append(d.Notes, fmt.Sprintf("%s %s at %s suppressed by %s: %s", x.Severity, x.Rule, where(rel, x), s.ref, s.Reason))
+				continue
+			}
+			d.Failing++
+			reject(x.Rule, p.Ref("fail_on"), fmt.Sprintf("%s at %s: %s", x.Severity, where(rel, x), x.Message))
+		}
+	}
+	// An empty folder, or one whose every file is ignored, carries nothing
+	// that was shown safe; admitting it would let a loader fetch weights
+	// from elsewhere under an "admitted" label.
+	if models == 0 {
+		reject(RuleEmpty, "(built-in: a model with no model files is never admitted)", "no model file was found to scan")
+	}
+	if p.Signature.Checked() {
+		ref := p.Ref("signature.required")
+		if !p.Signature.Required {
+			ref = p.trustRef()
+		}
+		switch o := in.Signature; {
+		case o == nil:
+			reject(RuleSignature, ref, "the signature was not checked")
+		case p.Signature.Required && !o.Present:
+			reject(RuleSignature, ref, "no signature ("+p.Signature.File+") was found"+firstLine(o))
+		case o.Present && !o.OK:
+			reject(RuleSignature, ref, "the signature did not verify"+firstLine(o))
+		case o.Present && o.OK, !o.Present && !p.Signature.Required:
+		default:
+			reject(RuleSignature, ref, "the signature check gave no result")
+		}
+	}
+	if p.Provenance.Checked() {
+		ref := p.Ref("provenance.required")
+		if !p.Provenance.Required {
+			ref = p.Ref("provenance.builder_ids")
+		}
+		switch o := in.Provenance; {
+		case o == nil:
+			reject(RuleProvenance, ref, "the provenance was not checked")
+		case p.Provenance.Required && !o.Present:
+			reject(RuleProvenance, ref, "no provenance attestation ("+p.Provenance.Attestation+") was found"+firstLine(o))
+		case o.Present && !o.OK:
+			reject(RuleProvenance, p.provenanceRef(), "the provenance does not meet the policy"+firstLine(o))
+		}
+	}
+	if len(d.Reasons) > 0 {
+		d.Verdict = Rejected
+	}
+	return d
+}
+
+func firstLine(o *Outcome) string {
+	for _, l := range o.Failures {
+		if l != "" {
+			return ": " + l
+		}
+	}
+	for _, l := range o.Section.Lines {
+		if l != "" {
+			return ": " + l
+		}
+	}
+	return ""
+}
+
+func where(rel string, x formats.Finding) string {
+	if w := x.Where(); w != "" {
+		return rel + " (" + w + ")"
+	}
+	return rel
+}
+
+// provenanceRef cites what an attestation that is present failed: the
+// accepted builders or sources when the policy lists them.
+func (p *Policy) provenanceRef() string {
+	for _, k := range []string{"provenance.builder_ids", "provenance.source_uris", "provenance.required"} {
+		if p.Line(k) > 0 {
+			return p.Ref(k)
+		}
+	}
+	return "provenance (default)"
+}
+
+func (p *Policy) trustRef() string {
+	for _, k := range []string{"signature.keys", "signature.ca_chains", "signature.identities", "signature.identity_regexps", "signature.trusted_root"} {
+		if p.Line(k) > 0 {
+			return p.Ref(k)
+		}
+	}
+	return "signature (default)"
+}
+
+func (p *Policy) ignored(rel string) (Pattern, bool) {
+	for _, pat := range p.Ignore {
+		if pat.Match(rel) {
+			return pat, true
+		}
+	}
+	return Pattern{}, false
+}
+
+func (p *Policy) suppressed(rule, rel string) (Suppression, bool) {
+	for _, s := range p.Suppress {
+		if s.Matches(rule, rel) {
+			return s, true
+		}
+	}
+	return Suppression{}, false
+}
+
+// Rel returns path relative to root with '/' separators, for matching
+// policy patterns the same way on every OS. A path not under root is
+// returned cleaned, slash-separated.
+func Rel(root, path string) string {
+	if root != "" {
+		if r, err := filepath.Rel(root, path); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return filepath.ToSlash(r)
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(path))
+}

@@ -1,0 +1,252 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// maxBundleSize caps a signature file. Real model.sig files are a few KB
+// (a manifest of 100k shards is ~15 MB); 64 MiB leaves room and stops a
+// hostile file from making us parse gigabytes.
+const maxBundleSize = 64 << 20
+
+// Known Sigstore bundle media types. The reference tool writes v0.3.
+var bundleMediaTypes = map[string]bool{
+	"application/vnd.dev.sigstore.bundle+json;version=0.1": true,
+	"application/vnd.dev.sigstore.bundle+json;version=0.2": true,
+	"application/vnd.dev.sigstore.bundle+json;version=0.3": true,
+	"application/vnd.dev.sigstore.bundle.v0.3+json":        true,
+}
+
+// rawBundle is a lenient reading of the bundle JSON: it accepts every form
+// the reference tool wrote (publicKey.rawBytes and keyDetails from v0.3.x
+// to v1.0.1, publicKey.hint from v1.1.0, an x509CertificateChain in a
+// v0.3 bundle) which sigstore-go's strict loader rejects. Only keyless
+// bundles go through sigstore-go, which re-parses them strictly.
+type rawBundle struct {
+	MediaType            string `json:"mediaType"`
+	VerificationMaterial struct {
+		PublicKey *struct {
+			RawBytes   []byte `json:"rawBytes"`
+			KeyDetails string `json:"keyDetails"`
+			Hint       string `json:"hint"`
+		} `json:"publicKey"`
+		X509CertificateChain *struct {
+			Certificates []struct {
+				RawBytes []byte `json:"rawBytes"`
+			} `json:"certificates"`
+		} `json:"x509CertificateChain"`
+		Certificate *struct {
+			RawBytes []byte `json:"rawBytes"`
+		} `json:"certificate"`
+		TlogEntries               []json.RawMessage `json:"tlogEntries"`
+		TimestampVerificationData json.RawMessage   `json:"timestampVerificationData"`
+	} `json:"verificationMaterial"`
+	DsseEnvelope     *rawEnvelope    `json:"dsseEnvelope"`
+	MessageSignature json.RawMessage `json:"messageSignature"`
+}
+
+type rawEnvelope struct {
+	Payload     []byte `json:"payload"` // base64 in JSON
+	PayloadType string `json:"payloadType"`
+	Signatures  []struct {
+		Sig   []byte  `json:"sig"`
+		KeyID *string `json:"keyid"`
+	} `json:"signatures"`
+}
+
+// parseBundle reads a bundle and checks its shape: a known media type, a
+// DSSE envelope (model signatures are never bare message signatures), and
+// exactly one kind of verification material.
+func parseBundle(data []byte) (*rawBundle, error) {
+	if len(data) > maxBundleSize {
+		return nil, fmt.Errorf("signature is %d bytes, more than the %d allowed for a bundle", len(data), maxBundleSize)
+	}
+	var b rawBundle
+	if err := strictJSON(data, &b); err != nil {
+		return nil, fmt.Errorf("signature is not a readable Sigstore bundle: %v", err)
+	}
+	if !bundleMediaTypes[b.MediaType] {
+		return nil, fmt.Errorf("signature is not a Sigstore bundle: media type %q", b.MediaType)
+	}
+	if b.DsseEnvelope == nil {
+		if len(b.MessageSignature) > 0 {
+			return nil, errors.New("bundle holds a message signature, not the DSSE envelope a model signature needs")
+		}
+		return nil, errors.New("bundle holds no DSSE envelope")
+	}
+	if err := b.DsseEnvelope.check(); err != nil {
+		return nil, err
+	}
+	vm := &b.VerificationMaterial
+	kinds := 0
+	if vm.PublicKey != nil {
+		kinds++
+	}
+	if vm.X509CertificateChain != nil {
+		kinds++
+		if len(vm.X509CertificateChain.Certificates) == 0 {
+			return nil, errors.New("bundle's certificate chain is empty")
+		}
+	}
+	if vm.Certificate != nil {
+		kinds++
+	}
+	if kinds != 1 {
+		return nil, fmt.Errorf("bundle must carry exactly one of publicKey, x509CertificateChain or certificate (found %d)", kinds)
+	}
+	return &b, nil
+}
+
+func parseEnvelope(data []byte) (*rawEnvelope, error) {
+	if len(data) > maxBundleSize {
+		return nil, fmt.Errorf("envelope is %d bytes, more than the %d allowed", len(data), maxBundleSize)
+	}
+	var e rawEnvelope
+	if err := strictJSON(data, &e); err != nil {
+		return nil, fmt.Errorf("not a readable DSSE envelope: %v", err)
+	}
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (e *rawEnvelope) check() error {
+	if e.PayloadType == "" {
+		return errors.New("DSSE envelope has no payloadType")
+	}
+	if len(e.Payload) == 0 {
+		return errors.New("DSSE envelope has an empty payload")
+	}
+	if len(e.Signatures) == 0 {
+		return errors.New("DSSE envelope has no signatures")
+	}
+	for i, s := range e.Signatures {
+		if len(s.Sig) == 0 {
+			return fmt.Errorf("DSSE envelope signature %d is empty", i)
+		}
+	}
+	return nil
+}
+
+// strictJSON decodes one JSON value and refuses trailing data and
+// duplicate keys at any level, so that two readers (ours and sigstore-go,
+// or Python's json) cannot see different documents in the same bytes.
+func strictJSON(data []byte, v any) error {
+	if err := checkNoDuplicateKeys(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON document")
+	}
+	if _, err := dec.Token(); err == nil {
+		return errors.New("trailing data after the JSON document")
+	}
+	return nil
+}
+
+// knownKeys are the field names this package reads. Go's decoder matches
+// struct fields case-insensitively ("DIGEST" fills Digest) while Python's
+// json and protobuf readers do not, so a key that differs from one of
+// these only by case is refused: two verifiers must read the same
+// document the same way.
+var knownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"_type", "subject", "predicateType", "predicate", "name", "digest",
+		"serialization", "resources", "method", "hash_type", "allow_symlinks", "shard_size", "ignore_paths",
+		"algorithm", "mediaType", "verificationMaterial", "publicKey", "rawBytes", "keyDetails", "hint",
+		"x509CertificateChain", "certificates", "certificate", "tlogEntries", "timestampVerificationData",
+		"dsseEnvelope", "messageSignature", "payload", "payloadType", "signatures", "sig", "keyid"} {
+		m[strings.ToLower(k)] = k
+	}
+	return m
+}()
+
+// maxJSONDepth bounds nesting (a stack per level).
+const maxJSONDepth = 64
+
+func checkNoDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expect bool // next string token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return nil
+			}
+			return err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.obj {
+					top.expect = true
+				}
+				if len(stack) >= maxJSONDepth {
+					return fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
+				}
+				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, expect: true})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return nil
+				}
+			}
+		default:
+			if top != nil && top.obj {
+				if top.expect {
+					k, _ := t.(string)
+					if top.keys[k] {
+						return fmt.Errorf("duplicate JSON key %q", k)
+					}
+					// "keyId" is a real field of Rekor's logId; the DSSE
+					// keyid it case-folds to is not used for any decision.
+					if want, ok := knownKeys[strings.ToLower(k)]; ok && want != k && k != "keyId" {
+						return fmt.Errorf("JSON key %q differs from %q only by case", k, want)
+					}
+					top.keys[k] = true
+					top.expect = false
+				} else {
+					top.expect = true
+				}
+			}
+		}
+	}
+}
+
+// keylessMaterial reports whether the bundle looks like a Sigstore
+// keyless one (a Fulcio-style certificate plus log entries).
+func (b *rawBundle) describeMaterial() string {
+	vm := &b.VerificationMaterial
+	switch {
+	case vm.PublicKey != nil:
+		return "a public key"
+	case vm.X509CertificateChain != nil:
+		return "an X.509 certificate chain"
+	case vm.Certificate != nil:
+		if len(vm.TlogEntries) > 0 {
+			return "a Sigstore (keyless) certificate with transparency-log entries"
+		}
+		return "a certificate"
+	}
+	return "no verification material"
+}

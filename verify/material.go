@@ -1,0 +1,168 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// verifyKeyBundle checks a bundle signed with a long-lived key.
+func verifyKeyBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
+	pub, err := loadPublicKey(t.KeyPath)
+	if err != nil {
+		return nil, err
+	}
+	vm := &b.VerificationMaterial
+	if vm.PublicKey == nil {
+		return nil, fmt.Errorf("signature was made with %s, not a public key: verify it with the matching method (--certificate-chain for certificate signatures, --certificate-identity/--certificate-oidc-issuer/--trusted-root for Sigstore keyless ones)", b.describeMaterial())
+	}
+	if len(b.DsseEnvelope.Signatures) != 1 {
+		return nil, fmt.Errorf("bundle's DSSE envelope has %d signatures; a Sigstore bundle holds exactly one", len(b.DsseEnvelope.Signatures))
+	}
+	hint := keyHint(pub)
+	// v1.1.0 names the key by hint; a different hint means another key
+	// signed (the reference tool refuses before checking the signature).
+	if h := vm.PublicKey.Hint; h != "" && !strings.EqualFold(h, hint) {
+		return nil, fmt.Errorf("key mismatch: the signature names key %s, but the given public key is %s", h, hint)
+	}
+	// Older versions embed the key itself; it must be the given one (the
+	// embedded key is never trusted on its own).
+	if raw := vm.PublicKey.RawBytes; len(raw) > 0 {
+		if emb, err := parsePublicKeyPEM(raw, "key embedded in the signature"); err == nil && keyHint(emb) != hint {
+			return nil, fmt.Errorf("key mismatch: the signature embeds key %s, but the given public key is %s", keyHint(emb), hint)
+		}
+	}
+	return verifyEnvelopeWithKey(b.DsseEnvelope, pub, Signer{Method: MethodKey, KeyID: hint, PublicKey: pub})
+}
+
+// loadCAs reads the user's CA certificates: self-signed ones become trust
+// anchors, the others intermediates that may complete a chain.
+func loadCAs(paths []string) (roots, inter *x509.CertPool, n int, err error) {
+	roots, inter = x509.NewCertPool(), x509.NewCertPool()
+	for _, p := range paths {
+		data, err := readSmall(p, "CA certificate file")
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		found := 0
+		for {
+			var blk *pem.Block
+			blk, data = pem.Decode(data)
+			if blk == nil {
+				break
+			}
+			if blk.Type != "CERTIFICATE" {
+				continue
+			}
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, nil, 0, fmt.Errorf("%s: certificate %d: %v", p, found+1, err)
+			}
+			found++
+			if bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(c) == nil {
+				roots.AddCert(c)
+			} else {
+				inter.AddCert(c)
+			}
+		}
+		if found == 0 {
+			return nil, nil, 0, fmt.Errorf("%s holds no PEM certificate", p)
+		}
+		n += found
+	}
+	return roots, inter, n, nil
+}
+
+// verifyChainBundle checks a bundle signed by a certificate that chains to
+// the user's CAs. As the reference tool does, the chain is validated at
+// the leaf's NotBefore (taken as the signing time, since nothing else in
+// such a bundle dates the signature), so a signature stays valid after the
+// leaf expires; a leaf not yet valid now is refused.
+func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
+	vm := &b.VerificationMaterial
+	var ders [][]byte
+	switch {
+	case vm.X509CertificateChain != nil:
+		for _, c := range vm.X509CertificateChain.Certificates {
+			ders = append(ders, c.RawBytes)
+		}
+	case vm.Certificate != nil:
+		ders = [][]byte{vm.Certificate.RawBytes}
+	default:
+		return nil, fmt.Errorf("signature was made with %s, not a certificate: verify it with --key", b.describeMaterial())
+	}
+	if len(b.DsseEnvelope.Signatures) != 1 {
+		return nil, fmt.Errorf("bundle's DSSE envelope has %d signatures; a Sigstore bundle holds exactly one", len(b.DsseEnvelope.Signatures))
+	}
+	if len(ders) > 10 {
+		return nil, fmt.Errorf("bundle's certificate chain has %d certificates; at most 10 are accepted", len(ders))
+	}
+	roots, inter, _, err := loadCAs(t.CAChainPaths)
+	if err != nil {
+		return nil, err
+	}
+	certs := make([]*x509.Certificate, len(ders))
+	for i, d := range ders {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			return nil, fmt.Errorf("bundle certificate %d: %v", i, err)
+		}
+		certs[i] = c
+	}
+	leaf := certs[0]
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	now := t.now()
+	if now.Before(leaf.NotBefore) {
+		return nil, fmt.Errorf("signing certificate %q is not valid before %s", leaf.Subject, leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   leaf.NotBefore,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate %q (issued by %q) does not chain to the given CA certificates: %v", leaf.Subject, leaf.Issuer, err)
+	}
+	// The leaf must be meant for signing: digitalSignature key usage or
+	// the codeSigning extended key usage (the reference tool's rule); a
+	// TLS server certificate from the same CA cannot sign models.
+	okUse := leaf.KeyUsage&x509.KeyUsageDigitalSignature != 0
+	for _, u := range leaf.ExtKeyUsage {
+		if u == x509.ExtKeyUsageCodeSigning {
+			okUse = true
+		}
+	}
+	if !okUse {
+		return nil, fmt.Errorf("signing certificate %q may not be used for signing (no digitalSignature key usage nor codeSigning extended key usage)", leaf.Subject)
+	}
+	pub, err := checkKey(leaf.PublicKey, "signing certificate")
+	if err != nil {
+		return nil, err
+	}
+	s := Signer{
+		Method:      MethodCertificate,
+		Identity:    leaf.Subject.String(),
+		Issuer:      leaf.Issuer.String(),
+		KeyID:       keyHint(pub),
+		Certificate: leaf,
+		PublicKey:   pub,
+		SignedAt:    leaf.NotBefore,
+	}
+	if len(chains) > 0 {
+		top := chains[0][len(chains[0])-1]
+		s.Notes = append(s.Notes, fmt.Sprintf("certificate chain %d long, anchored at %q", len(chains[0]), top.Subject))
+	}
+	if now.After(leaf.NotAfter) {
+		s.Notes = append(s.Notes, fmt.Sprintf("signing certificate expired on %s; accepted because it was valid when issued (validity is checked at its start, as the reference tool does)", leaf.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	return verifyEnvelopeWithKey(b.DsseEnvelope, pub, s)
+}
+
+var errNoEnvelope = errors.New("bundle holds no DSSE envelope")

@@ -1,0 +1,5 @@
+package verify
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }

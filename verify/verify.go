@@ -1,0 +1,230 @@
+package verify
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Options configure Verify. Trust is required; the rest has defaults.
+type Options struct {
+	// SignaturePath is the bundle; default model.sig inside the model
+	// folder (or beside a single-file model).
+	SignaturePath string
+	Trust         TrustOptions
+	// IgnorePaths are left out of the comparison in addition to the
+	// defaults, the signature file and the signature's own ignore_paths.
+	IgnorePaths []string
+	// IgnoreUnsignedFiles lets files the signature does not list pass
+	// (only signed files are hashed and compared).
+	IgnoreUnsignedFiles bool
+	// AllowSymlinks follows links inside the model (the signature's
+	// allow_symlinks also allows them: the signer hashed link targets).
+	AllowSymlinks bool
+	Workers       int
+	Progress      io.Writer
+}
+
+// Problem is one reason a model is not verified, in plain words.
+type Problem struct {
+	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned"
+	Resource string `json:"resource,omitempty"`
+	Expected string `json:"expected,omitempty"` // signed digest
+	Actual   string `json:"actual,omitempty"`   // digest now
+	Message  string `json:"message"`
+}
+
+// Result is the outcome of Verify. Verified is true only when every check
+// passed; otherwise Problems say why.
+type Result struct {
+	Verified   bool      `json:"verified"`
+	Model      string    `json:"model"`
+	Signature  string    `json:"signature"`
+	Signer     *Signer   `json:"signer,omitempty"`
+	Signed     *Signed   `json:"signed,omitempty"`
+	Manifest   *Manifest `json:"-"`
+	Resources  int       `json:"resources"` // resources compared
+	Bytes      int64     `json:"bytes"`     // bytes hashed
+	Problems   []Problem `json:"problems,omitempty"`
+	FormatNote string    `json:"format_note,omitempty"`
+}
+
+// UsageError is an error in what the caller asked (missing trust files,
+// unreadable signature), as opposed to a model that does not verify.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// DefaultSignaturePath is where Verify and Sign look by default.
+func DefaultSignaturePath(model string) string {
+	if st, err := os.Stat(model); err == nil && !st.IsDir() {
+		return filepath.Join(filepath.Dir(model), DefaultSignatureName)
+	}
+	return filepath.Join(model, DefaultSignatureName)
+}
+
+// Verify checks that the model at path (a folder or one file) is exactly
+// what a trusted signer signed. The returned error is a *UsageError for
+// problems with the request itself; a model that fails verification
+// returns a Result with Verified false and the reasons.
+func Verify(model string, o Options) (*Result, error) {
+	if o.SignaturePath == "" {
+		o.SignaturePath = DefaultSignaturePath(model)
+	}
+	r := &Result{Model: model, Signature: o.SignaturePath}
+	if _, err := o.Trust.Method(); err != nil {
+		return nil, &UsageError{err}
+	}
+	for _, p := range append([]string{o.Trust.KeyPath, o.Trust.TrustedRootPath}, o.Trust.CAChainPaths...) {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
+		}
+	}
+	if _, err := os.Stat(model); err != nil {
+		return nil, &UsageError{fmt.Errorf("model: %v", err)}
+	}
+	st, err := os.Stat(o.SignaturePath)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &UsageError{fmt.Errorf("signature %s is not a regular file", o.SignaturePath)}
+	}
+	if st.Size() > maxBundleSize {
+		r.fail("signature", "", fmt.Sprintf("signature file is %d bytes, more than the %d allowed", st.Size(), maxBundleSize))
+		return r, nil
+	}
+	data, err := os.ReadFile(o.SignaturePath)
+	if err != nil {
+		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+	}
+	env, err := VerifyBundle(data, o.Trust)
+	if err != nil {
+		r.fail("signature", "", err.Error())
+		return r, nil
+	}
+	r.Signer = &env.Signer
+	signed, err := ParseStatement(env.PayloadType, env.Payload)
+	if err != nil {
+		r.fail("statement", "", err.Error())
+		return r, nil
+	}
+	r.Signed = signed
+	if signed.PredicateType == PredicateTypeV0_2 {
+		r.FormatNote = "signature written by model_signing v0.2.0 (per-file subjects, no root digest)"
+	}
+
+	ho := HashOptions{
+		Method:        signed.Method,
+		ShardSize:     signed.ShardSize,
+		AllowSymlinks: o.AllowSymlinks || signed.AllowSymlinks,
+		Workers:       o.Workers,
+		Progress:      o.Progress,
+	}
+	ho.IgnorePaths = append(ho.IgnorePaths, o.IgnorePaths...)
+	ho.IgnorePaths = append(ho.IgnorePaths, signed.IgnorePaths...)
+	if rel, ok := relInside(model, o.SignaturePath); ok {
+		ho.IgnorePaths = append(ho.IgnorePaths, rel)
+	}
+	if o.IgnoreUnsignedFiles {
+		ho.Only = map[string]bool{}
+		for _, res := range signed.Resources {
+			ho.Only[resourcePath(res.Name, signed.Method)] = true
+		}
+	}
+	m, err := HashModel(model, ho)
+	if err != nil {
+		r.fail("hashing", "", err.Error())
+		return r, nil
+	}
+	r.Manifest = m
+	r.Bytes = m.Bytes
+	compare(r, signed, m, o.IgnoreUnsignedFiles)
+	r.Verified = len(r.Problems) == 0
+	return r, nil
+}
+
+func (r *Result) fail(kind, res, msg string) {
+	r.Problems = append(r.Problems, Problem{Kind: kind, Resource: res, Message: msg})
+}
+
+// compare checks the computed manifest against the signed one, resource
+// by resource. A model whose files all match still fails when the signed
+// root digest differs (checked in ParseStatement for v1.0).
+func compare(r *Result, s *Signed, m *Manifest, ignoreUnsigned bool) {
+	want := make(map[string]string, len(s.Resources))
+	for _, x := range s.Resources {
+		want[x.Name] = x.Digest
+	}
+	got := make(map[string]string, len(m.Resources))
+	for _, x := range m.Resources {
+		got[x.Name] = x.Digest
+	}
+	r.Resources = len(s.Resources)
+	// A v0.2 single-file signature has no "." form; nothing else to map.
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		g, ok := got[n]
+		switch {
+		case !ok:
+			r.Problems = append(r.Problems, Problem{Kind: "missing", Resource: n, Expected: want[n],
+				Message: fmt.Sprintf("%s is signed (sha256 %s) but not found in the model", n, want[n])})
+		case g != want[n]:
+			r.Problems = append(r.Problems, Problem{Kind: "changed", Resource: n, Expected: want[n], Actual: g,
+				Message: fmt.Sprintf("%s changed: signed sha256 %s, now %s", n, want[n], g)})
+		}
+	}
+	if ignoreUnsigned {
+		return
+	}
+	var extra []string
+	for n := range got {
+		if _, ok := want[n]; !ok {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	for _, n := range extra {
+		r.Problems = append(r.Problems, Problem{Kind: "unsigned", Resource: n, Actual: got[n],
+			Message: fmt.Sprintf("%s is in the model but not covered by the signature (remove it, pass --ignore-paths, or --ignore-unsigned-files)", n)})
+	}
+}
+
+// resourcePath is the file a resource names (shards carry offsets).
+func resourcePath(name, method string) string {
+	if method == MethodShards {
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+// relInside returns p relative to the model folder, POSIX, when p is
+// inside it.
+func relInside(model, p string) (string, bool) {
+	am, err1 := filepath.Abs(model)
+	ap, err2 := filepath.Abs(p)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	if st, err := os.Stat(am); err != nil || !st.IsDir() {
+		return "", false
+	}
+	rel, err := filepath.Rel(am, ap)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
