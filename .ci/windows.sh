@@ -108,6 +108,17 @@ fi
 # empty unless a test needs something POSIX-only (FIFOs, symlinks made by
 # the test, Unix permissions) that it does not already skip by itself.
 declare -A skip=()
+# Single tests to leave out, as a -test.skip regexp per package, each with
+# the reason. Wine 8 creates what os.Symlink asks for, but its Windows view
+# of the link is unreadable ("File not found"), so tests that build
+# symlinked folders (the HF cache layout) test Wine, not modelvet. On real
+# Windows those tests run (with Developer Mode or admin rights for links).
+declare -A skip_tests=(
+  [github.com/modelvet/modelvet/formats/onnx]='^TestExternalSymlinks$'
+  [github.com/modelvet/modelvet/formats/safetensors]='^TestShardLinkOutside$'
+  [github.com/modelvet/modelvet/formats/hf]='^(TestCacheTampered|TestSnapshotLinkToOtherRepo)$'
+)
+skip_reason="Wine 8 symbolic links are unreadable from the Windows side"
 
 read -r -a pkgs <<<"${WINDOWS_TEST_PACKAGES:-./formats/... ./verify/... ./attest/...}"
 mapfile -t list < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' "${pkgs[@]}" 2>/dev/null | grep . || true)
@@ -141,10 +152,15 @@ for entry in "${list[@]}"; do
     skipped+=("$pkg")
     continue
   fi
+  tflags=()
+  if [ -n "${skip_tests[$pkg]:-}" ]; then
+    log "     $pkg: skipping tests ${skip_tests[$pkg]} ($skip_reason)"
+    tflags=(-test.skip "${skip_tests[$pkg]}")
+  fi
   start=$(date +%s)
   # Run in the package's folder: tests read testdata/ relative to it (Wine
   # maps the Unix working folder to Z:\...).
-  if (cd "$dir" && timeout -k 10 "$timeout_s" "$WINE" "$exe" -test.timeout "$((timeout_s - 30))s" "${extra[@]}") >"$work/$name.log" 2>&1; then
+  if (cd "$dir" && timeout -k 10 "$timeout_s" "$WINE" "$exe" -test.timeout "$((timeout_s - 30))s" "${tflags[@]}" "${extra[@]}") >"$work/$name.log" 2>&1; then
     log "ok   $pkg ($(( $(date +%s) - start ))s)"
     passed+=("$pkg")
   else

@@ -62,10 +62,13 @@ func (w *walker) add(p string) error {
 	return w.walkDir(p)
 }
 
-// containmentRoot is the folder links may point into. It is the scanned
-// folder itself, except inside a Hugging Face cache, where snapshots link
-// into the repository's blobs folder by design.
-func containmentRoot(root string) string {
+// ContainmentRoot is the folder that links (and references such as ONNX
+// external data) found under root may point into. It is the scanned folder
+// itself, made absolute, except inside a Hugging Face cache, where snapshots
+// link into the repository's blobs folder by design: there it is the
+// enclosing models--*/datasets--* folder that holds blobs/. Callers resolve
+// it with filepath.EvalSymlinks before comparing with Within.
+func ContainmentRoot(root string) string {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return root
@@ -84,14 +87,16 @@ func containmentRoot(root string) string {
 	}
 }
 
-// within reports whether target lies inside root (both absolute, clean).
-func within(root, target string) bool {
+// Within reports whether target lies inside root or is root itself (both
+// absolute and clean, e.g. from filepath.EvalSymlinks). It compares
+// lexically, so a target reached through ".." or another volume is outside.
+func Within(root, target string) bool {
 	rel, err := filepath.Rel(root, target)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 func (w *walker) walkDir(root string) error {
-	realRoot, err := filepath.EvalSymlinks(containmentRoot(root))
+	realRoot, err := filepath.EvalSymlinks(ContainmentRoot(root))
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w", root, err)
 	}
@@ -133,7 +138,7 @@ func (w *walker) walkDir(root string) error {
 					Message: fmt.Sprintf("is a symbolic link that cannot be resolved (%v)", err)})
 				return nil
 			}
-			if !within(realRoot, target) {
+			if !Within(realRoot, target) {
 				w.folderFinding(root, p, Finding{Rule: "fs/symlink-escape", Severity: High, Offset: NoOffset,
 					Message: fmt.Sprintf("is a symbolic link to %s, outside the model folder; a loader would read a file the publisher did not ship", target)})
 				return nil

@@ -45,7 +45,7 @@ h2{font-size:1.15em;margin:1.6em 0 .4em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;margin:.4em 0}
 th,td{text-align:left;vertical-align:top;padding:.3em .5em;border-bottom:1px solid #eee}
 th{background:#f6f6f6}
-code,.path{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;word-break:break-all}
+code,.path{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.92em;overflow-wrap:anywhere}
 .sev{font-weight:600;text-transform:uppercase;font-size:.85em}
 .critical{color:#fff;background:#a00;padding:0 .3em;border-radius:.2em}.high{color:#b00}.medium{color:#a60}.low{color:#067}.info{color:#666}
 .fail{background:#fff4f4}

@@ -70,6 +70,17 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	} else {
 		verdict = paint("\x1b[1;31m", verdict)
 	}
-	fmt.Fprintf(bw, "%s: %d files, %d findings (%d at or above %s)\n", verdict, r.Summary.Files, r.Summary.Findings, r.Summary.Failing, r.FailOn)
+	var checked []string
+	if r.Summary.Files > 0 || len(r.Sections) == 0 {
+		checked = append(checked, fmt.Sprintf("%d files, %d findings (%d at or above %s)", r.Summary.Files, r.Summary.Findings, r.Summary.Failing, r.FailOn))
+	}
+	for _, s := range r.Sections {
+		state := "ok"
+		if !s.OK {
+			state = "failed"
+		}
+		checked = append(checked, s.Name+" "+state)
+	}
+	fmt.Fprintf(bw, "%s: %s\n", verdict, strings.Join(checked, "; "))
 	return bw.Flush()
 }

@@ -177,6 +177,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		default:
 			code = http.StatusInternalServerError
 		}
+		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
 		writeJSON(w, code, errorBody{Error: err.Error()})
 	} else {
 		verdict = rep.Verdict

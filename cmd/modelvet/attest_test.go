@@ -180,4 +180,29 @@ func TestSignThenAttestCLI(t *testing.T) {
 	if code, out, errOut := runCLI(t, "verify", model, "--key", pub, "--ignore-paths", "eval.att.json"); code != exitOK {
 		t.Fatalf("the signature no longer verifies beside the attestation: %d\n%s\n%s", code, out, errOut)
 	}
+	// Signature and provenance together: the attestation inside the
+	// folder is left out of the signed manifest by itself.
+	code, out, errOut = runCLI(t, "verify", model, "--key", pub, "--attestation", att)
+	if code != exitOK || !strings.Contains(out, "signature: ok") || !strings.Contains(out, "provenance") {
+		t.Fatalf("verify --attestation: %d\n%s\n%s", code, out, errOut)
+	}
+	// A builder requirement the statement cannot meet rejects the model.
+	if code, out, _ := runCLI(t, "verify", model, "--key", pub, "--attestation", att, "--builder-id", "https://builder.example/ci"); code != exitFail {
+		t.Fatalf("an unmet --builder-id passed: %d\n%s", code, out)
+	}
+	// An attestation about another model is refused even when the
+	// signature verifies.
+	other := filepath.Join(dir, "other")
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "model.safetensors"), []byte("other weights"), 0o644)
+	otherAtt := filepath.Join(dir, "other.att.json")
+	if code, _, errOut := runCLI(t, "attest", other, "--type", "https://example.com/eval/v1", "--predicate", pred, "--key", priv, "--output", otherAtt); code != exitOK {
+		t.Fatalf("attest other: %d %s", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "verify", model, "--key", pub, "--ignore-paths", "eval.att.json", "--attestation", otherAtt); code != exitFail {
+		t.Fatalf("an attestation about another model passed: %d\n%s", code, out)
+	}
+	if code, _, _ := runCLI(t, "verify", model, "--key", pub, "--builder-id", "x"); code != exitUsage {
+		t.Fatalf("--builder-id without --attestation must be a usage error")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/modelvet/modelvet/attest"
 	"github.com/modelvet/modelvet/report"
 	"github.com/modelvet/modelvet/verify"
 )
@@ -24,6 +25,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	ignoreUnsigned := fs.Bool("ignore-unsigned-files", false, "let files that the signature does not list pass (only signed files are checked)")
 	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links inside the model (links out of it are always refused)")
 	format := fs.String("format", "text", "output format: text or json")
+	attestation := fs.String("attestation", "", "also verify this provenance file (Sigstore bundle or DSSE, JSON or JSON Lines) against the model, with the same trust flags")
+	var prov provenanceFlags
+	prov.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: modelvet verify MODEL [--signature FILE] (--key PUB.pem | --certificate-chain CA.pem ... | --certificate-identity ID --certificate-oidc-issuer URL --trusted-root trusted_root.json) [flags]
 
@@ -52,6 +56,20 @@ flags:`)
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
+	req, err := prov.requirements()
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet verify:", err)
+		return exitUsage
+	}
+	if *attestation == "" && (req.BuilderID != "" || req.SourceURI != "" || req.SourceRevision != "" || len(req.DependencyDigests) > 0) {
+		fmt.Fprintln(stderr, "modelvet verify: --builder-id, --source-uri, --source-revision and --dependency-digest need --attestation FILE")
+		return exitUsage
+	}
+	if *attestation != "" {
+		// An attestation stored inside the model is not part of what the
+		// signature covers.
+		ignore = append(ignore, attest.IgnoresInside(pos[0], *attestation)...)
+	}
 	opts := verify.Options{
 		SignaturePath:       *sig,
 		Trust:               to,
@@ -73,11 +91,29 @@ flags:`)
 		return exitUsage
 	}
 	rep := signatureReport(res)
+	if *attestation != "" {
+		mo := attest.ModelOptions{Trust: to, Require: req, SignaturePath: res.Signature,
+			Hash: verify.HashOptions{IgnorePaths: ignore, AllowSymlinks: *allowSymlinks}}
+		// Reuse the signature's manifest unless it is partial.
+		if res.Verified && !*ignoreUnsigned {
+			mo.Manifest = res.Manifest
+		}
+		ar, err := attest.VerifyForModel(pos[0], *attestation, mo)
+		if err != nil {
+			fmt.Fprintln(stderr, "modelvet verify:", err)
+			return exitUsage
+		}
+		rep.Sections = append(rep.Sections, ar.Section())
+		if !ar.OK {
+			rep.Verdict = "fail"
+			rep.Reasons = append(rep.Reasons, ar.Reasons()...)
+		}
+	}
 	if err := report.Write(stdout, rep, *format, useColor(stdout)); err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
-	if !res.Verified {
+	if !rep.Passed() {
 		return exitFail
 	}
 	return exitOK

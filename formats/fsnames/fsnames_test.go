@@ -2,6 +2,7 @@ package fsnames
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -172,15 +173,22 @@ func TestLongPaths(t *testing.T) {
 	}
 }
 
+// BenchmarkCheck checks the names of a 1,000-file folder; SetBytes counts
+// names. The folder does not exist, so the check works from the list the
+// walk gives (an existing empty folder would be read instead).
 func BenchmarkCheck(b *testing.B) {
-	dir := b.TempDir()
+	dir := filepath.Join(b.TempDir(), "absent")
 	var files []string
 	for i := 0; i < 1000; i++ {
-		n := strings.Repeat("w", i%7+1) + "-" + string(rune('a'+i%26)) + ".bin"
-		files = append(files, n)
+		files = append(files, fmt.Sprintf("model-%05d-of-01000.safetensors", i))
 	}
+	files = append(files, "Model-00001-of-01000.safetensors", "nul.json")
 	b.SetBytes(int64(len(files)))
+	reported := 0
 	for b.Loop() {
-		check(dir, files, nil, func(string, formats.Finding) {})
+		check(dir, files, nil, func(string, formats.Finding) { reported++ })
+	}
+	if reported == 0 {
+		b.Fatal("the benchmark checked nothing (expected case collisions among the names)")
 	}
 }

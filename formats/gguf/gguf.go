@@ -323,7 +323,12 @@ func (p *parser) kv() {
 	if d.dead {
 		return
 	}
-	isTemplate := key == "tokenizer.chat_template" || strings.HasPrefix(key, "tokenizer.chat_template.")
+	// llama.cpp and llama-cpp-python read tokenizer.chat_template and
+	// tokenizer.chat_template.<name>; other runtimes and converters use
+	// their own keys (chat_template, tokenizer.ggml.chat_template,
+	// general.prompt_template). Any string under a key naming a template is
+	// checked, so an attack cannot hide under a key we did not list.
+	isTemplate := template.IsTemplateKey(key)
 	switch {
 	case typ == tString:
 		val, voff := d.str("value of "+key, maxStringLen, isTemplate || key == "general.architecture" || key == "general.name")

@@ -229,6 +229,7 @@ func TestAttacks(t *testing.T) {
 		{"string length 2^62", withKV(hugeString), "gguf/truncated"},
 		{"chat template reaching __globals__", withKV(kvStr("tokenizer.chat_template", "{{ cycler.__init__.__globals__.os.popen('id').read() }}")), "template/sandbox-escape"},
 		{"named chat template with attr filter", withKV(kvStr("tokenizer.chat_template.tool_use", "{{ x|attr('__class__') }}")), "template/sandbox-escape"},
+		{"template under a non-standard key", withKV(kvStr("general.prompt_template", "{{ x['_'*2 ~ 'globals' ~ '_'*2] }}")), "template/sandbox-escape"},
 		{"duplicate key", withKV(kvStr("general.architecture", "gpt2")), "gguf/duplicate-key"},
 		{"duplicate tensor name", withTensors([]ti{{"a", []uint64{8}, 0, 0}, {"a", []uint64{8}, 0, 32}}, 64), "gguf/duplicate-tensor"},
 		{"unknown tensor type", withTensors([]ti{{"a", []uint64{8}, 4, 0}}, 32), "gguf/bad-tensor-type"},

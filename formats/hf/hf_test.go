@@ -63,6 +63,8 @@ func TestRealFolder(t *testing.T) {
 	write(t, dir, "tokenizer.json", `{"model":{"vocab":{"{{":1,"{%":2,"a":3},"merges":["{ {","{ %"]},"added_tokens":[{"content":"{{"}]}`)
 	write(t, dir, "chat_template.jinja", "{% for m in messages %}{{ m.content }}{% endfor %}")
 	write(t, dir, "special_tokens_map.json", `{"bos_token":{"content":"<s>"}}`)
+	// sentence-transformers layout: modules.json is a JSON list.
+	write(t, dir, "modules.json", `[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]`)
 	res := scanDir(t, dir)
 	if r := rules(res, formats.Medium); len(r) > 0 {
 		t.Errorf("real folder flagged:%s", describe(res))
@@ -87,6 +89,10 @@ func TestAttacks(t *testing.T) {
 		{"duplicate chat_template key", map[string]string{"tokenizer_config.json": `{"chat_template":"{{ a }}","chat_template":"{{ b }}"}`}, "hf/duplicate-key", formats.High},
 		{"template under another key", map[string]string{"tokenizer_config.json": `{"custom_chat_template":"{{ config.__class__ }}"}`}, "template/sandbox-escape", formats.Critical},
 		{"payload in a non-template value", map[string]string{"config.json": `{"note":"{{ cycler.__init__.__globals__.os.system('id') }}"}`}, "template/sandbox-escape", formats.Critical},
+		{"custom pipeline implementation", map[string]string{"config.json": `{"architectures":["X"],"custom_pipelines":{"text-classification":{"impl":"pipe.MyPipeline","pt":["AutoModelForSequenceClassification"]}}}`}, "hf/remote-code", formats.High},
+		{"sentence-transformers module outside the library", map[string]string{"modules.json": `[{"idx":0,"name":"0","path":"","type":"torch.jit"}]`}, "hf/remote-code", formats.High},
+		{"tokenizer_config chat_template list with assembled name", map[string]string{"tokenizer_config.json": `{"chat_template":[{"name":"default","template":"{{ m }}"},{"name":"rag","template":"{% set u = '_'*2 %}{{ x[u~'globals'~u] }}"}]}`}, "template/sandbox-escape", formats.Critical},
+		{"processor_config auto_map", map[string]string{"processor_config.json": `{"auto_map":{"AutoProcessor":"processing_x.XProcessor"},"processor_class":"XProcessor"}`}, "hf/remote-code", formats.High},
 		{"yaml chat_template", map[string]string{"serve.yaml": "chat_template: \"{{ config.__class__.__init__.__globals__['os'] }}\"\n"}, "template/sandbox-escape", formats.Critical},
 	}
 	for _, c := range cases {

@@ -40,6 +40,8 @@ func init() {
 					continue
 				case '{':
 					return true
+				case '[':
+					return isModulesJSON(p.Name)
 				}
 				return false
 			}
@@ -66,9 +68,13 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.Reportf("hf/json-bom", formats.Low, 0, "the file starts with a UTF-8 byte-order mark, which Python's json refuses")
 		b = b[3:]
 	}
+	if t := strings.TrimLeft(string(b[:min(len(b), 64)]), " \t\r\n"); strings.HasPrefix(t, "[") {
+		checkModulesJSON(s, b)
+		return
+	}
 	// Streamed: a 30 MB tokenizer.json is walked for its strings without
 	// building its tree; only auto_map and chat_template are kept whole.
-	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" }
+	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" || k == "custom_pipelines" }
 	visit := func(path []string, idx []bool, v *jsonx.Value) {
 		if path[0] == "chat_template" {
 			return // checked below with the template's name
@@ -85,13 +91,15 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 		}
 		template.ReportValue(s, strings.Join(path, "/"), key, v.Str)
 	}
-	var autoMap, chat *jsonx.Value
+	var autoMap, chat, pipes *jsonx.Value
 	end, dups, err := jsonx.Stream(b, jsonx.Limits{MaxDepth: 128, MaxNodes: 1 << 20}, keep, visit, func(k string, _ int, v *jsonx.Value) {
 		switch k {
 		case "auto_map":
 			autoMap = v
 		case "chat_template":
 			chat = v
+		case "custom_pipelines":
+			pipes = v
 		}
 	})
 	for _, d := range dups {
@@ -134,6 +142,27 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	if autoMap != nil {
 		reportAutoMap(s, autoMap)
 	}
+	if pipes != nil {
+		reportPipelines(s, pipes)
+	}
+}
+
+// reportPipelines: config.json "custom_pipelines" maps a task to an
+// "impl" class that transformers.pipeline() imports from the repository's
+// Python files when trust_remote_code=True, exactly like auto_map.
+func reportPipelines(s *formats.Scope, p *jsonx.Value) {
+	var impls []string
+	walk(p, "custom_pipelines", "custom_pipelines", func(path, key string, v *jsonx.Value) {
+		if key == "impl" || strings.HasSuffix(key, "_class") || strings.Contains(v.Str, "--") {
+			impls = append(impls, path+" -> "+v.Str)
+		}
+	}, 0)
+	if p.Kind != jsonx.Object || len(p.Keys) == 0 {
+		return
+	}
+	sort.Strings(impls)
+	s.Report(formats.Finding{Rule: "hf/remote-code", Severity: formats.High, Member: "custom_pipelines", Offset: int64(p.Off),
+		Message: "config.json defines custom pipelines whose implementation transformers imports from Python code when trust_remote_code=True: " + strings.Join(impls, "; ") + ". Review the code, or load without trust_remote_code."})
 }
 
 // templateNames maps the JSON pointer of each named template in a

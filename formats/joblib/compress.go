@@ -3,6 +3,7 @@ package joblib
 import (
 	"bytes"
 	"compress/bzip2"
+	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
@@ -35,7 +36,7 @@ type compressor struct {
 const maxDict = 64 << 20
 
 var compressors = []compressor{
-	{name: "zlib", exts: []string{".z", ".zlib"}, sniff: isZlib,
+	{name: "zlib", exts: []string{".z", ".zlib"}, sniff: isZlibStream,
 		open: func(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }},
 	{name: "gzip", exts: []string{".gz", ".gzip"}, sniff: func(h []byte) bool { return len(h) >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8 },
 		open: func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
@@ -69,6 +70,35 @@ func isZlib(h []byte) bool {
 
 // isLzmaAlone checks an LZMA "alone" header: properties byte, a dictionary
 // size that is 2^n or 2^n+2^(n-1), and an unknown (-1) or plausible size.
+// isZlibStream is isZlib plus a trial inflation of the head: the two-byte
+// header check passes for 1 in 31 byte pairs, and "(S" -- MARK then STRING,
+// how every protocol-0 pickle of a tuple or list starting with a str
+// begins -- is one of them. Taking such a pickle for zlib would hide its
+// imports behind a "corrupt stream" finding; a real zlib head inflates.
+func isZlibStream(h []byte) bool {
+	if !isZlib(h) {
+		return false
+	}
+	fr := flate.NewReader(bytes.NewReader(h[2:]))
+	defer fr.Close()
+	n, err := io.ReadFull(fr, make([]byte, 512))
+	switch {
+	case n > 0 || err == nil:
+		// Output came out: zlib, even if it breaks off later (that is
+		// reported as a corrupt stream, with what came out scanned).
+		return true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The stream ended (an empty payload) or the head ran out
+		// before any output: the head is all there is to judge by.
+		return len(h) < formats.HeadSize
+	}
+	// Corrupt: only a stream whose very first block header is invalid
+	// (as "(S'" is: block type 3) is not zlib; one that breaks later is a
+	// corrupt zlib stream and reported as such.
+	var ce flate.CorruptInputError
+	return errors.As(err, &ce) && int64(ce) > 4
+}
+
 func isLzmaAlone(h []byte) bool {
 	if len(h) < 13 || h[0] >= 9*5*5 {
 		return false

@@ -189,6 +189,15 @@ func (w *configWalker) checkClass(o jsonObject, cls, path string, inLambda bool)
 		// It restores a PyTorch module with torch.load, i.e. a pickle.
 		w.report("keras/torch-module", formats.Critical, path,
 			"TorchModuleWrapper layer %q restores a PyTorch module by unpickling it: loading runs whatever the pickle says", cfgObj.str("name"))
+	case "TFOpLambda", "SlicingOpLambda":
+		// tf.keras rebuilds these by looking the "function" name up in the
+		// whole TensorFlow API (tf.io.write_file, tf.compat.v1.py_func,
+		// tf.raw_ops.*): a config naming a file, process or Python-call op
+		// runs it when the model is called.
+		if fn := cfgObj.str("function"); dangerousTFOp(fn) {
+			w.report("keras/dangerous-tf-op", formats.Critical, path,
+				"%s layer %q calls tf.%s, which reads or writes files, loads native code or calls back into Python; it runs when the model is called", cls, cfgObj.str("name"), fn)
+		}
 	case "TFSMLayer":
 		// It loads a TensorFlow SavedModel from a path named in the
 		// config: code outside this file, whose graph was not scanned.
@@ -217,6 +226,13 @@ func (w *configWalker) checkModule(m, cls string, cfgObj jsonObject, cfg any, pa
 	fn, _ := cfg.(string) // class_name "function": config holds the function name
 	switch {
 	case safeModule(m):
+		// Keras' own helpers that fetch files, load other models or unmarshal
+		// code: named as functions they are as good as the CVE-2025-1550
+		// imports (get_file is reported by the string check).
+		if dangerousKerasFuncs[fn] || dangerousKerasFuncs[cls] {
+			w.report("keras/dangerous-module", formats.Critical, path,
+				"the config makes Keras call %s.%s, which loads code, another model or files while this model loads", m, firstNonEmpty(fn, cls))
+		}
 	case m == "builtins":
 		if dangerousBuiltins[cls] || dangerousBuiltins[fn] {
 			w.report("keras/dangerous-module", formats.Critical, path,
@@ -234,6 +250,34 @@ func (w *configWalker) checkModule(m, cls string, cfgObj jsonObject, cfg any, pa
 			"the config makes Keras import the module %q (for %s), which is not part of Keras: loading imports and runs that module's code", m, firstNonEmpty(fn, cls))
 	}
 	_ = cfgObj
+}
+
+// dangerousKerasFuncs are Keras functions that unmarshal code (func_load),
+// load another model or weights from a path (load_model, load_weights), or
+// read files from disk while a config is deserialized.
+var dangerousKerasFuncs = map[string]bool{
+	"func_load": true, "load_model": true, "load_weights": true, "save_model": true,
+	"load_img": true, "enable_unsafe_deserialization": true, "deserialize_keras_object": true,
+	"safe_mode_scope": true, "unsafe_deserialization": true,
+}
+
+// dangerousTFOp says whether a TFOpLambda function name (a path in the tf
+// namespace, e.g. "io.write_file", "compat.v1.io.read_file") reaches file,
+// process, native-library or Python-callback operations.
+func dangerousTFOp(fn string) bool {
+	f := strings.TrimPrefix(fn, "tf.")
+	f = strings.TrimPrefix(f, "compat.v1.")
+	f = strings.TrimPrefix(f, "compat.v2.")
+	for _, p := range []string{"io.", "gfile.", "raw_ops.", "saved_model.", "summary.", "data.", "debugging.", "distribute."} {
+		if strings.HasPrefix(f, p) {
+			return true
+		}
+	}
+	switch f {
+	case "py_function", "numpy_function", "py_func", "load_op_library", "load_library", "read_file", "write_file", "matching_files":
+		return true
+	}
+	return false
 }
 
 func firstNonEmpty(a, b string) string {

@@ -51,6 +51,12 @@ func TestHDF5Fixtures(t *testing.T) {
 		{"keras2_fixed_string.h5", expect{}}, // fixed-length string attribute
 		{"keras2_latest.h5", expect{}},       // v3 superblock, v2 object header
 		{"weights_only.h5", expect{}},        // data only
+		// Keras 2 layouts (r2/make_benign.py): model_config with Conv2D,
+		// BatchNormalization, LSTM, Bidirectional(GRU), TimeDistributed,
+		// a Functional graph; training_config; optimizer_weights.
+		{"r2/seq_cnn.h5", expect{}},
+		{"r2/seq_lstm.h5", expect{}},
+		{"r2/functional.h5", expect{}},
 		{"keras2_lambda.h5", expect{"keras/lambda-code", formats.Critical}},
 		{"keras2_userblock.h5", expect{"keras/lambda-code", formats.Critical}}, // superblock at 512
 		{"keras2_dense_attrs.h5", expect{"keras/lambda-code", formats.Critical}},
@@ -149,6 +155,7 @@ func TestKerasFlavor(t *testing.T) {
 		expect
 	}{
 		{"benign.keras", expect{}},
+		{"r2/model.keras", expect{}}, // Keras 3 layout: registered_name null, build/compile_config
 		{"lambda.keras", expect{"keras/lambda-code", formats.Critical}},
 		{"module_os.keras", expect{"keras/dangerous-module", formats.Critical}},
 		{"unknown_module.keras", expect{"keras/unknown-module", formats.High}},
@@ -203,6 +210,16 @@ func TestConfigWalk(t *testing.T) {
 		{"get_file as keras function", `{"module":"keras.utils","class_name":"function","config":"get_file","registered_name":null}`, expect{"keras/remote-fetch", formats.High}},
 		{"base64 text starting with c is not code", `{"class_name":"Dense","config":{"name":"Y2xhc3NfbmFtZV9mb3JfYV9sb25nX2xheWVy"}}`, expect{}},
 		{"not json", `{"class_name": `, expect{"keras/config-unreadable", formats.High}},
+		// tf.keras TFOpLambda looks its function up in the whole tf API.
+		{"TFOpLambda tf.io.write_file", `{"class_name":"Functional","config":{"layers":[{"class_name":"TFOpLambda","config":{"name":"tf.io.write_file","function":"io.write_file"}}]}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
+		{"TFOpLambda py_func", `{"class_name":"TFOpLambda","config":{"function":"compat.v1.py_func"}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
+		{"TFOpLambda raw_ops", `{"class_name":"TFOpLambda","config":{"function":"raw_ops.WriteFile"}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
+		{"TFOpLambda math is real", `{"class_name":"TFOpLambda","config":{"name":"tf.math.add","function":"math.add"}}`, expect{}},
+		{"TFOpLambda operators is real", `{"class_name":"TFOpLambda","config":{"name":"tf.__operators__.add","function":"__operators__.add"}}`, expect{}},
+		// Keras' own helpers that unmarshal code or load another model.
+		{"keras func_load", `{"module":"keras.src.utils.python_utils","class_name":"function","config":"func_load"}`, expect{"keras/dangerous-module", formats.Critical}},
+		{"keras load_model", `{"module":"keras.src.saving.saving_api","class_name":"function","config":"load_model"}`, expect{"keras/dangerous-module", formats.Critical}},
+		{"keras3 real optimizer", `{"module":"keras.optimizers","class_name":"Adam","config":{"name":"adam","learning_rate":0.001},"registered_name":null}`, expect{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

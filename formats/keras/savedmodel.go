@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/protowalk"
 )
 
 // TensorFlow SavedModel (saved_model.pb), frozen GraphDef (.pb) and Keras'
@@ -110,7 +111,7 @@ func sniffSavedModel(p *formats.Probe) bool {
 
 type tfWalker struct {
 	s     *formats.Scope
-	win   *window
+	win   *protowalk.Window
 	doc   string
 	nodes int
 	funcs int
@@ -138,7 +139,7 @@ const (
 
 func analyzeSavedModel(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("tf-savedmodel")
-	w := &tfWalker{s: s, win: newWindow(r, size), hits: map[string]*opHit{}}
+	w := &tfWalker{s: s, win: protowalk.NewWindow(r, size), hits: map[string]*opHit{}}
 	base := "saved_model.pb"
 	if s.Member() == "" {
 		base = path.Base(strings.ReplaceAll(s.Path(), `\`, "/"))
@@ -146,14 +147,14 @@ func analyzeSavedModel(s *formats.Scope, r io.ReaderAt, size int64) {
 		base = path.Base(s.Member())
 	}
 	w.doc = base
-	head, _ := w.win.at(0, 1)
+	head, _ := w.win.At(0, 1)
 	var err error
 	switch {
 	case strings.EqualFold(base, "fingerprint.pb"):
 		// SavedModels since TF 2.12 carry a FingerprintDef: hashes (varints)
 		// and a VersionDef. Nothing in it is loaded as code; it is only
 		// checked to be well-formed protobuf.
-		err = w.win.fields(0, size, func(f field) error { return nil })
+		err = w.win.Fields(0, size, func(f protowalk.Field) error { return nil })
 	case strings.EqualFold(base, "keras_metadata.pb"):
 		err = w.kerasMetadata(0, size)
 	case len(head) > 0 && head[0] == 0x0a && !strings.EqualFold(base, "saved_model.pb"):
@@ -163,8 +164,8 @@ func analyzeSavedModel(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	if err != nil {
 		off, msg := int64(formats.NoOffset), err.Error()
-		if m, ok := err.(*malformed); ok {
-			off, msg = m.off, m.msg
+		if m, ok := err.(*protowalk.Malformed); ok {
+			off, msg = m.Off, m.Msg
 		}
 		s.Reportf("tf/malformed", formats.High, off,
 			"the protobuf encoding is broken (%s); TensorFlow would reject or misread it, and what follows was not checked", msg)
@@ -204,49 +205,49 @@ func (w *tfWalker) hit(op string, r opRule, off int64, where, extra string) {
 	h.count++
 }
 
-func (w *tfWalker) str(f field, max int) (string, error) {
-	if !f.isLen() {
-		return "", bad(f.off, "field %d is not a string", f.num)
+func (w *tfWalker) str(f protowalk.Field, max int) (string, error) {
+	if !f.IsLen() {
+		return "", protowalk.Bad(f.Off, "field %d is not a string", f.Num)
 	}
-	v, _, err := w.win.str(f, max)
+	v, _, err := w.win.Str(f, max)
 	return v, err
 }
 
 func (w *tfWalker) savedModel(start, end int64) error {
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1:
-			return want(f, protowire.VarintType, false)
+			return protowalk.Want(f, protowire.VarintType, false)
 		case 2:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.metaGraph(f.start, f.end)
+			return w.metaGraph(f.Start, f.End)
 		}
 		return nil
 	})
 }
 
 func (w *tfWalker) metaGraph(start, end int64) error {
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1, 3, 4, 5:
-			return want(f, protowire.BytesType, false)
+			return protowalk.Want(f, protowire.BytesType, false)
 		case 2:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.graphDef(f.start, f.end, 1, "graph")
+			return w.graphDef(f.Start, f.End, 1, "graph")
 		case 6:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			return w.assetFile(f)
 		case 7:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.objectGraph(f.start, f.end)
+			return w.objectGraph(f.Start, f.End)
 		}
 		return nil
 	})
@@ -255,9 +256,9 @@ func (w *tfWalker) metaGraph(start, end int64) error {
 // assetFile checks an AssetFileDef filename: assets are read from the
 // SavedModel's assets/ folder by this name, so it must be a plain name.
 // Attack class: a vocabulary "asset" that is really /etc/shadow.
-func (w *tfWalker) assetFile(f field) error {
-	return w.win.fields(f.start, f.end, func(g field) error {
-		if g.num != 2 {
+func (w *tfWalker) assetFile(f protowalk.Field) error {
+	return w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+		if g.Num != 2 {
 			return nil
 		}
 		name, err := w.str(g, 4096)
@@ -265,7 +266,7 @@ func (w *tfWalker) assetFile(f field) error {
 			return err
 		}
 		if name == "" || strings.ContainsAny(name, "/\\:\x00") || name == ".." || name == "." {
-			w.s.Reportf("tf/asset-path", formats.High, g.off,
+			w.s.Reportf("tf/asset-path", formats.High, g.Off,
 				"asset file name %q is not a plain file name; TensorFlow joins it to the assets folder and could read a file outside the model", name)
 		}
 		return nil
@@ -274,40 +275,40 @@ func (w *tfWalker) assetFile(f field) error {
 
 func (w *tfWalker) graphDef(start, end int64, depth int, where string) error {
 	if depth > tfMaxDepth {
-		return bad(start, "messages nest more than %d deep", tfMaxDepth)
+		return protowalk.Bad(start, "messages nest more than %d deep", tfMaxDepth)
 	}
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.nodeDef(f.start, f.end, where)
+			return w.nodeDef(f.Start, f.End, where)
 		case 2:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.library(f.start, f.end, depth+1)
+			return w.library(f.Start, f.End, depth+1)
 		case 3:
-			return want(f, protowire.VarintType, false)
+			return protowalk.Want(f, protowire.VarintType, false)
 		case 4, 5:
-			return want(f, protowire.BytesType, false)
+			return protowalk.Want(f, protowire.BytesType, false)
 		}
 		return nil
 	})
 }
 
 func (w *tfWalker) library(start, end int64, depth int) error {
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			w.funcs++
-			return w.function(f.start, f.end)
+			return w.function(f.Start, f.End)
 		case 2, 3:
-			return want(f, protowire.BytesType, false)
+			return protowalk.Want(f, protowire.BytesType, false)
 		}
 		return nil
 	})
@@ -317,14 +318,14 @@ func (w *tfWalker) function(start, end int64) error {
 	name := "?"
 	type pending struct{ start, end int64 }
 	var nodes []pending
-	err := w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1: // OpDef signature: its name field 1
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.win.fields(f.start, f.end, func(g field) error {
-				if g.num == 1 {
+			return w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+				if g.Num == 1 {
 					v, err := w.str(g, 256)
 					name = v
 					return err
@@ -332,12 +333,12 @@ func (w *tfWalker) function(start, end int64) error {
 				return nil
 			})
 		case 3:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			nodes = append(nodes, pending{f.start, f.end})
+			nodes = append(nodes, pending{f.Start, f.End})
 			if len(nodes) > 1<<20 {
-				return bad(f.off, "function has more than %d nodes", 1<<20)
+				return protowalk.Bad(f.Off, "function has more than %d nodes", 1<<20)
 			}
 		}
 		return nil
@@ -362,17 +363,17 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 	w.nodes++
 	var name, op string
 	var strs []string
-	err := w.win.fields(start, end, func(f field) error {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
 			name, err = w.str(f, 256)
 		case 2:
 			op, err = w.str(f, 256)
 		case 3, 4, 6, 7:
-			err = want(f, protowire.BytesType, false)
+			err = protowalk.Want(f, protowire.BytesType, false)
 		case 5:
-			if err = want(f, protowire.BytesType, false); err == nil {
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
 				strs, err = w.attrEntry(f, strs)
 			}
 		}
@@ -408,18 +409,18 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 
 // attrEntry reads one map<string, AttrValue> entry and returns the string
 // values of interesting attributes (AttrValue.s = 2, list.s = 1/2).
-func (w *tfWalker) attrEntry(f field, strs []string) ([]string, error) {
+func (w *tfWalker) attrEntry(f protowalk.Field, strs []string) ([]string, error) {
 	var key string
-	var val field
+	var val protowalk.Field
 	var haveVal bool
-	err := w.win.fields(f.start, f.end, func(g field) error {
-		switch g.num {
+	err := w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+		switch g.Num {
 		case 1:
 			v, err := w.str(g, 128)
 			key = v
 			return err
 		case 2:
-			if err := want(g, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(g, protowire.BytesType, false); err != nil {
 				return err
 			}
 			val, haveVal = g, true
@@ -429,15 +430,15 @@ func (w *tfWalker) attrEntry(f field, strs []string) ([]string, error) {
 	if err != nil || !haveVal || !attrsOfInterest[key] {
 		return strs, err
 	}
-	err = w.win.fields(val.start, val.end, func(g field) error {
+	err = w.win.Fields(val.Start, val.End, func(g protowalk.Field) error {
 		switch {
-		case g.num == 2 && g.isLen() && len(strs) < 16:
+		case g.Num == 2 && g.IsLen() && len(strs) < 16:
 			v, err := w.str(g, 1024)
 			strs = append(strs, v)
 			return err
-		case g.num == 1 && g.isLen(): // ListValue
-			return w.win.fields(g.start, g.end, func(h field) error {
-				if h.num == 2 && h.isLen() && len(strs) < 16 {
+		case g.Num == 1 && g.IsLen(): // ListValue
+			return w.win.Fields(g.Start, g.End, func(h protowalk.Field) error {
+				if h.Num == 2 && h.IsLen() && len(strs) < 16 {
 					v, err := w.str(h, 1024)
 					strs = append(strs, v)
 					return err
@@ -453,16 +454,16 @@ func (w *tfWalker) attrEntry(f field, strs []string) ([]string, error) {
 // objectGraph visits SavedObjectGraph nodes: Keras stores each layer's
 // config as JSON in SavedUserObject.metadata, Lambda code included.
 func (w *tfWalker) objectGraph(start, end int64) error {
-	return w.win.fields(start, end, func(f field) error {
-		if f.num != 1 || !f.isLen() {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		if f.Num != 1 || !f.IsLen() {
 			return nil
 		}
-		return w.win.fields(f.start, f.end, func(g field) error {
-			if g.num != 4 || !g.isLen() { // user_object
+		return w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+			if g.Num != 4 || !g.IsLen() { // user_object
 				return nil
 			}
-			return w.win.fields(g.start, g.end, func(h field) error {
-				if h.num == 3 && h.isLen() {
+			return w.win.Fields(g.Start, g.End, func(h protowalk.Field) error {
+				if h.Num == 3 && h.IsLen() {
 					return w.jsonField(h, "object metadata")
 				}
 				return nil
@@ -474,15 +475,15 @@ func (w *tfWalker) objectGraph(start, end int64) error {
 // kerasMetadata visits keras_metadata.pb: SavedMetadata.nodes (1), each a
 // message whose string fields include the layer's JSON metadata.
 func (w *tfWalker) kerasMetadata(start, end int64) error {
-	return w.win.fields(start, end, func(f field) error {
-		if f.num != 1 {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		if f.Num != 1 {
 			return nil
 		}
-		if err := want(f, protowire.BytesType, false); err != nil {
+		if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 			return err
 		}
-		return w.win.fields(f.start, f.end, func(g field) error {
-			if g.isLen() {
+		return w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+			if g.IsLen() {
 				return w.jsonField(g, "keras metadata")
 			}
 			return nil
@@ -491,33 +492,33 @@ func (w *tfWalker) kerasMetadata(start, end int64) error {
 }
 
 // jsonField scans a string field that holds a JSON object as a Keras config.
-func (w *tfWalker) jsonField(f field, what string) error {
-	n := f.end - f.start
+func (w *tfWalker) jsonField(f protowalk.Field, what string) error {
+	n := f.End - f.Start
 	if n < 2 {
 		return nil
 	}
-	b, err := w.win.at(f.start, 1)
+	b, err := w.win.At(f.Start, 1)
 	if err != nil {
-		return bad(f.start, "%v", err)
+		return protowalk.Bad(f.Start, "%v", err)
 	}
 	if b[0] != '{' {
 		return nil
 	}
 	if n > maxConfigSize {
-		w.s.Reportf("keras/config-unreadable", formats.High, f.start, "%s JSON of %d bytes is over the limit; not checked", what, n)
+		w.s.Reportf("keras/config-unreadable", formats.High, f.Start, "%s JSON of %d bytes is over the limit; not checked", what, n)
 		return nil
 	}
 	w.conf++
 	if w.conf > maxTFConfigs {
 		return nil
 	}
-	data, err := w.win.copyAt(f.start, int(n))
+	data, err := w.win.CopyAt(f.Start, int(n))
 	if err != nil {
-		return bad(f.start, "%v", err)
+		return protowalk.Bad(f.Start, "%v", err)
 	}
 	if bytes.IndexByte(data, '"') < 0 {
 		return nil
 	}
-	scanConfig(w.s, fmt.Sprintf("%s@%d", what, f.start), data)
+	scanConfig(w.s, fmt.Sprintf("%s@%d", what, f.Start), data)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/protowalk"
 )
 
 // External data files ("weights.bin", "model.onnx_data") are raw tensor
@@ -107,7 +108,7 @@ func collectRefs(path string, refs map[string]bool) {
 	o := formats.DefaultOptions()
 	w := &walker{
 		s:       formats.NewScope(path, &o, &formats.FileResult{}),
-		win:     newWindow(f, fi.Size()),
+		win:     protowalk.NewWindow(f, fi.Size()),
 		opsets:  map[string]int64{},
 		funcs:   map[string]bool{},
 		uses:    map[opUse]int64{},

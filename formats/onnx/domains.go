@@ -133,7 +133,7 @@ func (w *walker) epContext(off int64, where, domain string, info *nodeInfo) {
 			"%s: EPContext cache path is %d bytes long; no exporter writes such a path", where, n)
 		return
 	}
-	b, err := w.win.copyAt(info.ctxStart, int(n))
+	b, err := w.win.CopyAt(info.ctxStart, int(n))
 	if err != nil {
 		w.report("onnx/malformed", formats.High, info.ctxStart, "%s: cannot read the EPContext cache path: %v", where, err)
 		return

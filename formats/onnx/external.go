@@ -139,8 +139,8 @@ func (w *walker) resolveUncached(loc string) *extFile {
 			return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
 				problem: fmt.Sprintf("the path %s goes through a symbolic link that cannot be resolved (%v)", cur, errShort(err))}
 		}
-		root, err := filepath.EvalSymlinks(containmentRoot(dir))
-		if err != nil || !within(root, real) {
+		root, err := filepath.EvalSymlinks(formats.ContainmentRoot(dir))
+		if err != nil || !formats.Within(root, real) {
 			return &extFile{rule: "onnx/external-data-escape", sev: formats.High,
 				problem: fmt.Sprintf("the path %s goes through a symbolic link to %s, outside the model's folder; a loader would read a file the publisher did not ship", cur, real)}
 		}
@@ -162,33 +162,6 @@ func errShort(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// containmentRoot mirrors the folder walk: a model inside a Hugging Face
-// cache snapshot may reach the repository's blobs folder.
-func containmentRoot(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return dir
-	}
-	for d := abs; ; {
-		b := filepath.Base(d)
-		if strings.HasPrefix(b, "models--") || strings.HasPrefix(b, "datasets--") {
-			if fi, err := os.Stat(filepath.Join(d, "blobs")); err == nil && fi.IsDir() {
-				return d
-			}
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return abs
-		}
-		d = parent
-	}
-}
-
-func within(root, target string) bool {
-	rel, err := filepath.Rel(root, target)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // checkExternal judges one tensor whose data lives outside the model file.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/protowalk"
 )
 
 func init() {
@@ -153,7 +154,7 @@ const (
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	w := &walker{
 		s:       s,
-		win:     newWindow(r, size),
+		win:     protowalk.NewWindow(r, size),
 		opsets:  map[string]int64{},
 		funcs:   map[string]bool{},
 		uses:    map[opUse]int64{},
@@ -165,8 +166,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	if err != nil {
 		off := int64(formats.NoOffset)
 		msg := err.Error()
-		if m, ok := err.(*malformed); ok {
-			off, msg = m.off, m.msg
+		if m, ok := err.(*protowalk.Malformed); ok {
+			off, msg = m.Off, m.Msg
 		}
 		w.report("onnx/malformed", formats.High, off,
 			"the protobuf encoding is broken (%s); the model cannot be read as a loader would read it, and what follows was not checked", msg)

@@ -53,6 +53,26 @@ func TestFixtures(t *testing.T) {
 		{"custom_domain.onnx", "onnx/custom-domain", formats.Medium},
 		{"ep_embedded.onnx", "onnx/ep-context", formats.Medium},
 		{"ep_path_escape.onnx", "onnx/external-data-escape", formats.Critical},
+		// Real exports beyond the originals (r2/make_benign.py): torch
+		// exports at opset 11/14/17 (CNN, LSTM, Transformer), a skl2onnx-style
+		// ai.onnx.ml LinearClassifier+ZipMap, onnxruntime contrib ops.
+		{"r2/cnn_op14.onnx", "", 0},
+		{"r2/lstm_op11.onnx", "", 0},
+		{"r2/tfm_op17.onnx", "", 0},
+		{"r2/sklearn_ml.onnx", "", 0},
+		{"r2/ms_contrib.onnx", "", 0},
+		// Escapes hidden where a walker limited to graph initializers
+		// would miss them (r2/make_bad.py): a Constant inside a
+		// model-local function, a sparse initializer's indices, a custom
+		// op's list of graphs, a Loop inside an If, an attribute's tensor list.
+		{"r2/function.onnx", "onnx/external-data-escape", formats.Critical},
+		{"r2/sparse_idx.onnx", "onnx/external-data-escape", formats.Critical},
+		{"r2/graphs_list.onnx", "onnx/external-data-escape", formats.Critical},
+		{"r2/nested_loop_if.onnx", "onnx/external-data-escape", formats.Critical},
+		{"r2/attr_tensors.onnx", "onnx/external-data-escape", formats.Critical},
+		// Two initializers named "w" with different external files: which
+		// weights run depends on the loader.
+		{"r2/dup/model.onnx", "onnx/duplicate-initializer", formats.High},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/protowalk"
 )
 
 // walker visits every message of a ModelProto that can hold a tensor or a
@@ -16,7 +17,7 @@ import (
 // TrainingInfoProto, StringStringEntryProto, OperatorSetIdProto).
 type walker struct {
 	s      *formats.Scope
-	win    *window
+	win    *protowalk.Window
 	onDisk bool
 
 	irVersion    uint64
@@ -27,6 +28,9 @@ type walker struct {
 	nodes        int
 	initializers int
 	external     int
+	// lastTensor is the name of the TensorProto tensor() read last; graph()
+	// uses it to find initializers defined twice.
+	lastTensor string
 
 	perRule    map[string]int
 	droppedSev map[string]formats.Severity
@@ -38,11 +42,11 @@ type walker struct {
 
 type opUse struct{ domain, op string }
 
-func (w *walker) str(f field, what string) (string, error) {
-	if !f.isLen() {
-		return "", bad(f.off, "%s has wire type %d, not a string", what, f.typ)
+func (w *walker) str(f protowalk.Field, what string) (string, error) {
+	if !f.IsLen() {
+		return "", protowalk.Bad(f.Off, "%s has wire type %d, not a string", what, f.Typ)
 	}
-	v, cut, err := w.win.str(f, maxNameLen)
+	v, cut, err := w.win.Str(f, maxNameLen)
 	if cut {
 		v += "…"
 	}
@@ -50,16 +54,18 @@ func (w *walker) str(f field, what string) (string, error) {
 }
 
 // skipKnown validates the wire type of a field the walk does not need.
-func skipKnown(f field, t protowire.Type, packable bool) error { return want(f, t, packable) }
+func skipKnown(f protowalk.Field, t protowire.Type, packable bool) error {
+	return protowalk.Want(f, t, packable)
+}
 
 func (w *walker) model(start, end int64) error {
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1:
-			if err := want(f, protowire.VarintType, false); err != nil {
+			if err := protowalk.Want(f, protowire.VarintType, false); err != nil {
 				return err
 			}
-			w.irVersion = f.val
+			w.irVersion = f.Val
 		case 2:
 			v, err := w.str(f, "producer_name")
 			if err != nil {
@@ -77,12 +83,12 @@ func (w *walker) model(start, end int64) error {
 		case 5:
 			return skipKnown(f, protowire.VarintType, false)
 		case 7:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.graph(f.start, f.end, 1, "graph", true)
+			return w.graph(f.Start, f.End, 1, "graph", true)
 		case 8:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			d, v, err := w.opset(f)
@@ -93,32 +99,32 @@ func (w *walker) model(start, end int64) error {
 		case 14, 26:
 			return skipKnown(f, protowire.BytesType, false)
 		case 20:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.trainingInfo(f.start, f.end, 1)
+			return w.trainingInfo(f.Start, f.End, 1)
 		case 25:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.function(f.start, f.end, 1)
+			return w.function(f.Start, f.End, 1)
 		}
 		return nil
 	})
 }
 
-func (w *walker) opset(f field) (domain string, version int64, err error) {
-	err = w.win.fields(f.start, f.end, func(g field) error {
-		switch g.num {
+func (w *walker) opset(f protowalk.Field) (domain string, version int64, err error) {
+	err = w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+		switch g.Num {
 		case 1:
 			v, err := w.str(g, "opset domain")
 			domain = v
 			return err
 		case 2:
-			if err := want(g, protowire.VarintType, false); err != nil {
+			if err := protowalk.Want(g, protowire.VarintType, false); err != nil {
 				return err
 			}
-			version = int64(g.val)
+			version = int64(g.Val)
 		}
 		return nil
 	})
@@ -127,7 +133,7 @@ func (w *walker) opset(f field) (domain string, version int64, err error) {
 
 func (w *walker) deeper(depth int, off int64) error {
 	if depth > maxDepth {
-		return bad(off, "messages nest more than %d deep (graphs inside graphs); protobuf loaders refuse such models", maxDepth)
+		return protowalk.Bad(off, "messages nest more than %d deep (graphs inside graphs); protobuf loaders refuse such models", maxDepth)
 	}
 	return nil
 }
@@ -136,17 +142,17 @@ func (w *walker) trainingInfo(start, end int64, depth int) error {
 	if err := w.deeper(depth, start); err != nil {
 		return err
 	}
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1, 2: // initialization, algorithm graphs
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			name := "training initialization"
-			if f.num == 2 {
+			if f.Num == 2 {
 				name = "training algorithm"
 			}
-			return w.graph(f.start, f.end, depth+1, name, false)
+			return w.graph(f.Start, f.End, depth+1, name, false)
 		case 3, 4:
 			return skipKnown(f, protowire.BytesType, false)
 		}
@@ -161,9 +167,9 @@ func (w *walker) function(start, end int64, depth int) error {
 	var name, domain string
 	type pending struct{ start, end int64 }
 	var nodes []pending
-	err := w.win.fields(start, end, func(f field) error {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
 			name, err = w.str(f, "function name")
 		case 10:
@@ -171,23 +177,23 @@ func (w *walker) function(start, end int64, depth int) error {
 		case 4, 5, 6, 8, 13:
 			err = skipKnown(f, protowire.BytesType, false)
 		case 7:
-			if err = want(f, protowire.BytesType, false); err == nil {
-				nodes = append(nodes, pending{f.start, f.end})
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
+				nodes = append(nodes, pending{f.Start, f.End})
 				if len(nodes) > 1<<20 {
-					err = bad(f.off, "function has more than %d nodes", 1<<20)
+					err = protowalk.Bad(f.Off, "function has more than %d nodes", 1<<20)
 				}
 			}
 		case 9: // opset_import of the function: its domains need judging too
-			if err = want(f, protowire.BytesType, false); err == nil {
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
 				var d string
 				d, _, err = w.opset(f)
 				if err == nil {
-					w.use(d, "", f.off)
+					w.use(d, "", f.Off)
 				}
 			}
 		case 11:
-			if err = want(f, protowire.BytesType, false); err == nil {
-				err = w.attribute(f.start, f.end, depth+1, func() string { return "function attribute" }, &nodeInfo{})
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
+				err = w.attribute(f.Start, f.End, depth+1, func() string { return "function attribute" }, &nodeInfo{})
 			}
 		case 12, 14:
 			err = skipKnown(f, protowire.BytesType, false)
@@ -211,31 +217,55 @@ func (w *walker) graph(start, end int64, depth int, where string, main bool) err
 	if err := w.deeper(depth, start); err != nil {
 		return err
 	}
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	// Initializer names seen in this graph. onnxruntime keeps the last of
+	// two initializers with one name (with a warning), other readers the
+	// first: a second definition lets the weights, or the external file
+	// they come from, differ between what was checked and what runs.
+	inits := map[string]bool{}
+	dupInit := func(off int64) {
+		n := w.lastTensor
+		if n == "" {
+			return
+		}
+		if inits[n] {
+			w.report("onnx/duplicate-initializer", formats.High, off,
+				"%s: the initializer %q is defined twice; onnxruntime uses the last definition and other readers the first, so two loaders run different weights", where, n)
+		}
+		inits[n] = true
+	}
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.node(f.start, f.end, depth+1, where)
+			return w.node(f.Start, f.End, depth+1, where)
 		case 2, 10:
 			return skipKnown(f, protowire.BytesType, false)
 		case 5:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			if main {
 				w.initializers++
 			}
-			return w.tensor(f.start, f.end, depth+1, where+" initializer")
+			if err := w.tensor(f.Start, f.End, depth+1, where+" initializer"); err != nil {
+				return err
+			}
+			dupInit(f.Off)
+			return nil
 		case 15:
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			if main {
 				w.initializers++
 			}
-			return w.sparse(f.start, f.end, depth+1, where+" sparse initializer")
+			if err := w.sparse(f.Start, f.End, depth+1, where+" sparse initializer"); err != nil {
+				return err
+			}
+			dupInit(f.Off)
+			return nil
 		case 11, 12, 13, 14, 16:
 			return skipKnown(f, protowire.BytesType, false)
 		}
@@ -264,9 +294,9 @@ func (w *walker) node(start, end int64, depth int, where string) error {
 	// come after them on the wire, so they are walked after the node.
 	type pending struct{ start, end int64 }
 	var attrs []pending
-	err := w.win.fields(start, end, func(f field) error {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1, 2, 6, 8:
 			err = skipKnown(f, protowire.BytesType, false)
 		case 3:
@@ -276,10 +306,10 @@ func (w *walker) node(start, end int64, depth int, where string) error {
 		case 7:
 			domain, err = w.str(f, "node domain")
 		case 5:
-			if err = want(f, protowire.BytesType, false); err == nil {
-				attrs = append(attrs, pending{f.start, f.end})
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
+				attrs = append(attrs, pending{f.Start, f.End})
 				if len(attrs) > 1<<16 {
-					err = bad(f.off, "node has more than %d attributes", 1<<16)
+					err = protowalk.Bad(f.Off, "node has more than %d attributes", 1<<16)
 				}
 			}
 		case 9, 10:
@@ -330,12 +360,12 @@ func (w *walker) attribute(start, end int64, depth int, where func() string, inf
 		start, end int64
 	}
 	var subs []pending
-	var sField field
+	var sField protowalk.Field
 	var sSet, iSet bool
 	var iVal int64
-	err := w.win.fields(start, end, func(f field) error {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1:
 			name, err = w.str(f, "attribute name")
 		case 21, 13, 9:
@@ -345,11 +375,11 @@ func (w *walker) attribute(start, end int64, depth int, where func() string, inf
 		case 2:
 			err = skipKnown(f, protowire.Fixed32Type, false)
 		case 3:
-			if err = want(f, protowire.VarintType, false); err == nil {
-				iVal, iSet = int64(f.val), true
+			if err = protowalk.Want(f, protowire.VarintType, false); err == nil {
+				iVal, iSet = int64(f.Val), true
 			}
 		case 4:
-			if err = want(f, protowire.BytesType, false); err == nil {
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
 				sField, sSet = f, true
 			}
 		case 7:
@@ -359,10 +389,10 @@ func (w *walker) attribute(start, end int64, depth int, where func() string, inf
 		case 14, 15:
 			err = skipKnown(f, protowire.BytesType, false)
 		case 5, 6, 10, 11, 22, 23:
-			if err = want(f, protowire.BytesType, false); err == nil {
-				subs = append(subs, pending{f.num, f.start, f.end})
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
+				subs = append(subs, pending{f.Num, f.Start, f.End})
 				if len(subs) > 1<<16 {
-					err = bad(f.off, "attribute holds more than %d tensors or graphs", 1<<16)
+					err = protowalk.Bad(f.Off, "attribute holds more than %d tensors or graphs", 1<<16)
 				}
 			}
 		}
@@ -379,7 +409,7 @@ func (w *walker) attribute(start, end int64, depth int, where func() string, inf
 	if sSet {
 		switch name {
 		case "ep_cache_context":
-			info.ctxStart, info.ctxEnd, info.ctxSet = sField.start, sField.end, true
+			info.ctxStart, info.ctxEnd, info.ctxSet = sField.Start, sField.End, true
 		case "source":
 			info.source, _ = w.str(sField, "source")
 		}
@@ -409,17 +439,24 @@ func (w *walker) sparse(start, end int64, depth int, where string) error {
 	if err := w.deeper(depth, start); err != nil {
 		return err
 	}
-	return w.win.fields(start, end, func(f field) error {
-		switch f.num {
+	// A sparse initializer is named by its values tensor.
+	name := ""
+	defer func() { w.lastTensor = name }()
+	return w.win.Fields(start, end, func(f protowalk.Field) error {
+		switch f.Num {
 		case 1, 2: // values, indices: both may be external
-			if err := want(f, protowire.BytesType, false); err != nil {
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
 			part := " values"
-			if f.num == 2 {
+			if f.Num == 2 {
 				part = " indices"
 			}
-			return w.tensor(f.start, f.end, depth+1, where+part)
+			err := w.tensor(f.Start, f.End, depth+1, where+part)
+			if f.Num == 1 {
+				name = w.lastTensor
+			}
+			return err
 		case 3:
 			return skipKnown(f, protowire.VarintType, true)
 		}
@@ -448,9 +485,9 @@ func (w *walker) tensor(start, end int64, depth int, where string) error {
 		return err
 	}
 	t := tensorInfo{off: start}
-	err := w.win.fields(start, end, func(f field) error {
+	err := w.win.Fields(start, end, func(f protowalk.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case 1, 7, 11:
 			err = skipKnown(f, protowire.VarintType, true)
 		case 2:
@@ -468,18 +505,18 @@ func (w *walker) tensor(start, end int64, depth int, where string) error {
 		case 9: // raw_data: skipped by length, never read
 			err = skipKnown(f, protowire.BytesType, false)
 		case 13:
-			if err = want(f, protowire.BytesType, false); err == nil {
+			if err = protowalk.Want(f, protowire.BytesType, false); err == nil {
 				if len(t.entries) >= maxEntries {
-					return bad(f.off, "tensor has more than %d external_data entries", maxEntries)
+					return protowalk.Bad(f.Off, "tensor has more than %d external_data entries", maxEntries)
 				}
 				var e extEntry
 				e, err = w.entry(f)
 				t.entries = append(t.entries, e)
 			}
 		case 14:
-			if err = want(f, protowire.VarintType, false); err == nil {
+			if err = protowalk.Want(f, protowire.VarintType, false); err == nil {
 				// Last one wins in protobuf; any EXTERNAL makes us check.
-				t.external = t.external || f.val == 1
+				t.external = t.external || f.Val == 1
 			}
 		}
 		return err
@@ -487,6 +524,7 @@ func (w *walker) tensor(start, end int64, depth int, where string) error {
 	if err != nil {
 		return err
 	}
+	w.lastTensor = t.name
 	if t.external || len(t.entries) > 0 {
 		w.external++
 		w.checkExternal(&t, fmt.Sprintf("%s tensor %q", where, t.name))
@@ -494,22 +532,22 @@ func (w *walker) tensor(start, end int64, depth int, where string) error {
 	return nil
 }
 
-func (w *walker) entry(f field) (extEntry, error) {
-	e := extEntry{off: f.start}
-	err := w.win.fields(f.start, f.end, func(g field) error {
-		if !g.isLen() {
-			if g.num == 1 || g.num == 2 {
-				return bad(g.off, "external_data entry field %d is not a string", g.num)
+func (w *walker) entry(f protowalk.Field) (extEntry, error) {
+	e := extEntry{off: f.Start}
+	err := w.win.Fields(f.Start, f.End, func(g protowalk.Field) error {
+		if !g.IsLen() {
+			if g.Num == 1 || g.Num == 2 {
+				return protowalk.Bad(g.Off, "external_data entry field %d is not a string", g.Num)
 			}
 			return nil
 		}
-		switch g.num {
+		switch g.Num {
 		case 1:
-			v, _, err := w.win.str(g, 64)
+			v, _, err := w.win.Str(g, 64)
 			e.key = v
 			return err
 		case 2:
-			v, cut, err := w.win.str(g, maxLocationLen)
+			v, cut, err := w.win.Str(g, maxLocationLen)
 			e.value, e.cut = v, cut
 			return err
 		}

@@ -200,6 +200,11 @@ func TestAttacks(t *testing.T) {
 			b.proto(2).global("collections", "OrderedDict").raw(')').reduce().raw('}').ustr("__setstate__").global("os", "system").raw('s', 'b').stop()
 			return b.bytesOf()
 		}(), "pickle/setstate-override", "", formats.High, ""},
+		{"numpy ufunc reconstructor as an import gadget", func() []byte {
+			b := &op{}
+			b.proto(2).global("numpy.core", "_ufunc_reconstruct").ustr("os").ustr("system").raw(0x86).reduce().ustr("id").tuple1().reduce().stop()
+			return b.bytesOf()
+		}(), "pickle/dangerous-import", "os.system", formats.Critical, ""},
 		{"unknown import is high in strict", call("mypkg.models", "Net", "x").bytesOf(), "pickle/unknown-import", "mypkg.models.Net", formats.High, ""},
 		{"out-of-band buffer", []byte{0x80, 5, 0x97, '.'}, "pickle/out-of-band-buffer", "", formats.Medium, ""},
 	}

@@ -60,6 +60,14 @@ func init() {
 		"numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
 		"numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
 		"numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct",
+		// ndarray subclasses numpy ships: reconstructed through
+		// _reconstruct/_mareconstruct and ndarray.__setstate__ (or
+		// MaskedArray's, which only sets data and mask); no code runs.
+		"numpy.matrix", "numpy.matrixlib.defmatrix.matrix", "numpy.recarray", "numpy.record",
+		"numpy.core.records.recarray", "numpy.core.records.record",
+		"numpy._core.records.recarray", "numpy._core.records.record", "numpy.ma.core.MaskedArray",
+		// import gadgets whose calls are judged by what they import (importGadgets)
+		"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct", "numpy.core.umath._ufunc_reconstruct",
 		"numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__generator_ctor",
 		"numpy.random._pickle.__bit_generator_ctor", "numpy.random.__RandomState_ctor",
 		"numpy.random.mtrand.RandomState",
@@ -85,6 +93,9 @@ func init() {
 		"quint8", "qint8", "qint32", "quint4x2", "quint2x4",
 		"float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
 		"bits1x8", "bits2x4", "bits4x2", "bits8", "bits16",
+		// sub-byte and packed dtypes of torch 2.3+ (torch.storage._new_dtypes)
+		"uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7",
+		"int1", "int2", "int3", "int4", "int5", "int6", "int7", "float4_e2m1fn_x2",
 		// layouts, memory formats, quantization schemes
 		"strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "jagged",
 		"contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
@@ -154,6 +165,10 @@ func init() {
 		"antigravity", "atexit", "unittest", "zipapp", "wsgiref", "getpass", "fcntl", "winreg", "_winreg",
 		"transformers.dynamic_module_utils", "huggingface_hub", "boto3", "botocore", "invoke", "fabric",
 		"sh", "plumbum", "pexpect", "psutil", "docker", "git", "numexpr", "sympy.parsing",
+		// site's help() and license() objects (help pages through $PAGER,
+		// a shell command), CGI helpers that dump the environment or write
+		// tracebacks to files, the pure-Python io module (opens files)
+		"_sitebuiltins", "cgi", "cgitb", "_pyio",
 	} {
 		dangerousModules[m] = true
 	}
@@ -199,6 +214,16 @@ func init() {
 		"logging.FileHandler", "logging.basicConfig", "logging.config",
 		"zipimport.zipimporter", "gc.get_objects", "gc.get_referrers", "weakref.finalize",
 		"sympy.sympify", "sympy.core.sympify.sympify",
+		// typing evaluates string annotations with eval(): a ForwardRef
+		// holding source code is run by _eval_type / get_type_hints
+		"typing._eval_type", "typing.get_type_hints", "typing.ForwardRef", "typing._type_check",
+		// TorchScript/mobile loaders in torch._C: they load and run
+		// serialized programs from a path or buffer
+		"torch._C._load_for_lite_interpreter", "torch._C._load_for_lite_interpreter_from_buffer",
+		"torch._C._load_jit_module_from_bytes", "torch._C._load_jit_module_from_file",
+		"torch._C._import_ir_module_from_package", "torch._C.CompilationUnit",
+		"torch._C._jit_script_compile", "torch._C._jit_script_class_compile",
+		"torch.utils.model_zoo", "torch.utils.checkpoint",
 	} {
 		dangerousGlobals[g] = true
 	}
@@ -226,6 +251,13 @@ var dangerousComponents = map[string]bool{
 	"run_path": true, "run_module": true, "_run_code": true, "import_module": true, "open": true,
 	"FileIO": true, "breakpoint": true, "urlopen": true, "execWrapper": true, "locate": true,
 	"resolve_name": true, "__import_module__": true, "pipepager": true, "pipe_pager": true,
+	// methods that write, delete or run files when reached as an unbound
+	// attribute (numpy.ndarray.tofile(arr, path), ndarray.dump pickles to
+	// a path, PurePath-style writers, process spawners of any module)
+	"tofile": true, "dump": true, "write_text": true, "write_bytes": true, "rmtree": true,
+	"unlink": true, "symlink_to": true, "fork_exec": true, "spawnv": true, "spawnve": true,
+	"spawnl": true, "spawnlp": true, "spawnvp": true, "execv": true, "execve": true, "execvp": true,
+	"startfile": true, "getoutput": true, "getstatusoutput": true, "call_tracing": true,
 }
 
 // reexported are module names that, reached as an attribute of another
@@ -253,6 +285,15 @@ var nestedLoaders = map[string]bool{
 	"dill.loads": true, "dill._dill.loads": true, "cloudpickle.loads": true,
 	"torch.storage._load_from_bytes": true, "torch.load": true, "torch.serialization.load": true,
 	"numpy.loads": true, "joblib.load": true, "pickle.Unpickler": true, "_pickle.Unpickler": true,
+}
+
+// importGadgets are allowed-looking callables that import a module and
+// fetch an attribute named by their (module, name) arguments: the call is
+// judged as an import of what the arguments name. numpy pickles ufuncs
+// (np.log) this way.
+var importGadgets = map[string]bool{
+	"numpy.core._ufunc_reconstruct": true, "numpy._core._ufunc_reconstruct": true,
+	"numpy.core.umath._ufunc_reconstruct": true,
 }
 
 // bytesMakers turn their first argument into bytes a loader may be given;

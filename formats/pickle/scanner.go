@@ -65,6 +65,9 @@ type scanner struct {
 	skipped  [][2]int64      // stream ranges read as joblib array data, not opcodes
 	straddle bool
 	noHook   bool // read joblib array data as opcodes (the shadow pass)
+	// torchScript: the stream is read by TorchScript's C++ unpickler,
+	// which resolves its own names without Python (torchscript.go).
+	torchScript bool
 }
 
 func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *shared) *scanner {
@@ -129,6 +132,9 @@ func (m *machine) global(mod, name string, literal bool) value {
 		m.imports++ // a plausible import: the sniff's evidence of a pickle
 	}
 	v := Classify(mod, name, sc.opts)
+	if sc.torchScript && torchScriptSafe(mod, name) {
+		v = Safe
+	}
 	imp := mod + "." + name
 	shown := imp
 	if mm, nn := mapPy2(mod, name); mm != mod || nn != name {
@@ -205,6 +211,20 @@ func (m *machine) call(fn value, args []value, how string) value {
 		return obj
 	}
 	name := fn.global()
+	if importGadgets[name] {
+		// numpy's ufunc reconstructor is __import__(module) + getattr:
+		// what it returns is an import, judged like one.
+		if len(args) >= 2 {
+			ms, ok1 := args[0].str()
+			ns, ok2 := args[1].str()
+			if ok1 && ok2 {
+				return m.global(ms, ns, true)
+			}
+		}
+		m.sc.add("pickle/nonliteral-global", High, m.opStart, name,
+			fmt.Sprintf("%s at offset %d imports by name from values that are not literal strings; what it imports cannot be known", name, m.opStart))
+		return obj
+	}
 	if name != "" {
 		mm, nn := mapPy2(fn.x.mod, fn.x.name)
 		mapped := mm + "." + nn

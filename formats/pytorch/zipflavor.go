@@ -58,6 +58,15 @@ func pickleStorageDir(rel string) string {
 func analyzeZip(s *formats.Scope, a *archive.Archive) {
 	root := zipRoot(a)
 	prefix := root + "/"
+	// torch.load hands an archive with a constants.pkl record to
+	// torch.jit.load (serialization.py _is_torchscript_zip): its pickles
+	// are then read by TorchScript's unpickler, which imports no Python.
+	torchScript := false
+	for _, m := range a.Members {
+		if m.Name == prefix+"constants.pkl" {
+			torchScript = true
+		}
+	}
 	s.Detail("pytorch_root", root)
 	type want struct {
 		ref   storageRef
@@ -103,7 +112,13 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 				continue
 			}
 			c.SetFormat("pickle")
-			res := pickle.Scan(c, r, n)
+			var res *pickle.Result
+			if torchScript || strings.HasPrefix(rel, "code/") {
+				// Read by TorchScript's C++ unpickler, not Python's.
+				res = pickle.ScanTorchScript(c, r, n)
+			} else {
+				res = pickle.Scan(c, r, n)
+			}
 			archive.Release(r)
 			if res == nil {
 				continue

@@ -104,9 +104,14 @@ func Check(src string) []formats.Finding {
 	}
 	lr := lex(src)
 	bound := boundNames(lr.tags)
+	vals := boundValues(src, lr.tags)
 	var all []token
 	for _, t := range lr.tags {
+		n := len(c.out)
 		c.tag(t, bound)
+		if !c.criticalIn(n) {
+			c.assembled(t, vals)
+		}
 		all = append(all, t.toks...)
 	}
 	// Pieces spread over several tags ({% set a = '__cla' %}{% set b = a ~ 'ss__' %}).

@@ -114,7 +114,7 @@ func TestAttacks(t *testing.T) {
 		{"include tag", `{% include '/etc/passwd' %}`, formats.High, RuleLoad},
 		{"private attribute", `{{ c()._secret }}`, formats.High, RulePrivate},
 		{"mro attribute", `{{ x.mro() }}`, formats.Critical, RuleEscape},
-		{"split across set tags", `{% set a = '__glo' %}{% set b = a ~ 'bals__' %}{{ y[b] }}`, formats.High, RuleBuilt},
+		{"split across set tags", `{% set a = '__glo' %}{% set b = a ~ 'bals__' %}{{ y[b] }}`, formats.Critical, RuleEscape},
 		{"unclosed tag", `{{ unclosed`, formats.Medium, RuleUnparsable},
 		{"str.format attribute field", `{{ '{0.__class__.__mro__}'.format(x) }}`, formats.Critical, RuleEscape},
 		{"dict kwarg name", `{{ x|attr(dict(__class__=1)|first) }}`, formats.Critical, RuleEscape},

@@ -41,6 +41,7 @@ type token struct {
 type tag struct {
 	stmt bool // {% %}
 	off  int
+	end  int // offset just after the closing delimiter
 	toks []token
 }
 
@@ -182,6 +183,7 @@ func lex(src string) lexResult {
 		if depth != 0 {
 			res.err, res.errAt = "unbalanced brackets inside a tag", start
 		}
+		t.end = i
 		res.tags = append(res.tags, t)
 		// {% raw %} ... {% endraw %}: the body is text, not code.
 		if stmt && len(t.toks) == 1 && t.toks[0].kind == tName && t.toks[0].text == "raw" {

@@ -8,7 +8,7 @@ import (
 // FuzzJSON checks that the tree parser and the streaming parser agree on
 // what is valid and on the duplicate keys, and never panic.
 func FuzzJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":{"b":[1,2,{"c":"\u00e9"}]},"a":null}`, `{"x":"\ud83d\ude00","y":-1.5e3}`, `{"a":[[[]]]}`, `{"k":"v"}  `} {
+	for _, s := range []string{`{}`, `{"a":{"b":[1,2,{"c":"\u00e9"}]},"a":null}`, `{"x":"\ud83d\ude00","y":-1.5e3}`, `{"a":[[[]]]}`, `{"k":"v"}  `, `{"a":[NaN,-Infinity,"\ud800\u0041"]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -26,6 +26,11 @@ func FuzzJSON(f *testing.F) {
 		}
 		if err1 == nil && err2 == nil && len(d1) != len(d2) {
 			t.Fatalf("duplicates differ: %v vs %v", d1, d2)
+		}
+		// ParsePython only widens the grammar: whatever Parse accepts it
+		// accepts, with the same duplicate keys.
+		if _, d3, err3 := ParsePython(b, lim); err1 == nil && (err3 != nil || len(d3) != len(d1)) {
+			t.Fatalf("Parse accepted, ParsePython err=%v dups %v vs %v", err3, d3, d1)
 		}
 	})
 }

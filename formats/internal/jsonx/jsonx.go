@@ -99,10 +99,30 @@ type Limits struct {
 // whitespace. It returns the value, the duplicate keys found, and the first
 // syntax error (the value is nil then).
 func Parse(b []byte, lim Limits) (*Value, []Dup, error) {
+	return parseDoc(b, lim, false)
+}
+
+// ParsePython is Parse for JSON written by Python's json module, which
+// reads back two things RFC 8259 does not allow and Parse refuses:
+//   - NaN, Infinity and -Infinity, which json.dumps writes for non-finite
+//     floats (Keras configs carry them, e.g. clip values). They come back as
+//     Number values whose Str is the literal, so Uint refuses them.
+//   - \u escapes of unpaired UTF-16 surrogates, which Python keeps in a str.
+//     Each becomes U+FFFD here; a name holding one is not a name any
+//     importer resolves, so the replacement cannot hide a real one.
+//
+// Everything else Python's json refuses (control characters in strings,
+// invalid UTF-8, leading zeros) is refused here too, so a document this
+// accepts is one the Python loader accepts.
+func ParsePython(b []byte, lim Limits) (*Value, []Dup, error) {
+	return parseDoc(b, lim, true)
+}
+
+func parseDoc(b []byte, lim Limits, python bool) (*Value, []Dup, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = 64
 	}
-	p := &parser{b: b, lim: lim}
+	p := &parser{b: b, lim: lim, python: python}
 	p.ws()
 	v := p.value(0)
 	if p.err != nil {
@@ -129,6 +149,7 @@ type parser struct {
 	nodes   int
 	dups    []Dup
 	err     error
+	python  bool // accept what Python's json module writes (see ParsePython)
 }
 
 func (p *parser) fail(off int, format string, args ...any) {
@@ -313,6 +334,12 @@ func (p *parser) value(depth int) *Value {
 			p.visit(p.path, p.idx, v)
 		}
 		return v
+	case p.python && c == 'N':
+		return p.lit("NaN", Number, start)
+	case p.python && c == 'I':
+		return p.lit("Infinity", Number, start)
+	case p.python && c == '-' && p.i+1 < len(p.b) && p.b[p.i+1] == 'I':
+		return p.lit("-Infinity", Number, start)
 	case c == '-' || (c >= '0' && c <= '9'):
 		s := p.num()
 		if p.err != nil {
@@ -434,7 +461,9 @@ func (p *parser) str() string {
 				if !ok {
 					return ""
 				}
-				if utf16.IsSurrogate(r) {
+				if utf16.IsSurrogate(r) && p.python {
+					r = p.pythonSurrogate(r)
+				} else if utf16.IsSurrogate(r) {
 					if r >= 0xDC00 || p.i+1 >= len(p.b) || p.b[p.i] != '\\' || p.b[p.i+1] != 'u' {
 						p.fail(p.i-6, "unpaired UTF-16 surrogate \\u%04x", r)
 						return ""
@@ -482,6 +511,25 @@ func intern(b []byte) string {
 		return "data_offsets"
 	}
 	return string(b)
+}
+
+// pythonSurrogate completes the surrogate r just read: with the low half
+// that follows it into one rune, and as U+FFFD when it has no partner (a
+// following escape that does not pair is left to be read on its own).
+func (p *parser) pythonSurrogate(r rune) rune {
+	if r >= 0xDC00 || p.i+6 > len(p.b) || p.b[p.i] != '\\' || p.b[p.i+1] != 'u' {
+		return utf8.RuneError
+	}
+	save, err := p.i, p.err
+	p.i += 2
+	r2, ok := p.hex4()
+	if ok {
+		if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+			return d
+		}
+	}
+	p.i, p.err = save, err // not a pair: read the next escape on its own
+	return utf8.RuneError
 }
 
 func (p *parser) hex4() (rune, bool) {

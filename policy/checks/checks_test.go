@@ -1,0 +1,83 @@
+package checks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/modelvet/modelvet/policy"
+)
+
+func parse(t *testing.T, dir, y string) *policy.Policy {
+	t.Helper()
+	p, err := policy.Parse(filepath.Join(dir, "policy.yaml"), []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTrustMapping(t *testing.T) {
+	dir := t.TempDir()
+	p := parse(t, dir, "signature:\n  keys: [a.pub, b.pub]\n")
+	if tr := Trust(p); len(tr) != 2 || tr[0].KeyPath != filepath.Join(dir, "a.pub") || tr[1].KeyPath != filepath.Join(dir, "b.pub") {
+		t.Errorf("keys: %+v", tr)
+	}
+	p = parse(t, dir, "signature:\n  ca_chains: [root.pem, inter.pem]\n")
+	if tr := Trust(p); len(tr) != 1 || len(tr[0].CAChainPaths) != 2 {
+		t.Errorf("ca: %+v", tr)
+	}
+	p = parse(t, dir, "signature:\n  identities: [alice@example.com, bob@example.com]\n  issuers: [https://accounts.google.com]\n  trusted_root: tr.json\n")
+	tr := Trust(p)
+	if len(tr) != 1 || tr[0].TrustedRootPath != filepath.Join(dir, "tr.json") || tr[0].Identity != "" {
+		t.Fatalf("keyless: %+v", tr)
+	}
+	if _, err := tr[0].Method(); err != nil {
+		t.Errorf("verify refuses the mapped options: %v", err)
+	}
+	id := regexp.MustCompile(tr[0].IdentityRegexp)
+	for s, want := range map[string]bool{"alice@example.com": true, "bob@example.com": true, "mallory+alice@example.com": false, "alice@example.com.evil": false, "aliceXexample.com": false} {
+		if id.MatchString(s) != want {
+			t.Errorf("identity %q matched %v (pattern %s)", s, !want, tr[0].IdentityRegexp)
+		}
+	}
+	if !regexp.MustCompile(tr[0].IssuerRegexp).MatchString("https://accounts.google.com") || regexp.MustCompile(tr[0].IssuerRegexp).MatchString("https://accounts.google.com.evil") {
+		t.Errorf("issuer pattern %s", tr[0].IssuerRegexp)
+	}
+}
+
+func TestSignatureOutcomes(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	os.MkdirAll(model, 0o755)
+	os.WriteFile(filepath.Join(model, "w.bin"), []byte("x"), 0o644)
+
+	// Missing trust material is the operator's error, not a rejection.
+	p := parse(t, dir, "signature:\n  required: true\n  keys: [missing.pub]\n")
+	if _, err := Signature(context.Background(), model, p); err == nil || !strings.Contains(err.Error(), "missing.pub") {
+		t.Errorf("missing key: err %v", err)
+	}
+	// No signature file: an outcome saying so.
+	os.WriteFile(filepath.Join(dir, "k.pub"), []byte("not a key"), 0o644)
+	p = parse(t, dir, "signature:\n  required: true\n  keys: [k.pub]\n")
+	o, err := Signature(context.Background(), model, p)
+	if err != nil || o.Present || o.OK {
+		t.Errorf("unsigned: %+v %v", o, err)
+	}
+	// A garbage signature file: present, not OK, with a reason.
+	os.WriteFile(filepath.Join(model, "model.sig"), []byte("{}"), 0o644)
+	o, err = Signature(context.Background(), model, p)
+	if err != nil || !o.Present || o.OK || len(o.Failures) == 0 {
+		t.Errorf("garbage signature: %+v %v", o, err)
+	}
+	// Provenance: a garbage attestation is the model's fault (refusal).
+	p = parse(t, dir, "signature:\n  keys: [k.pub]\nprovenance:\n  required: true\n  builder_ids: [b]\n")
+	os.WriteFile(filepath.Join(model, "model.intoto.jsonl"), []byte("garbage\n"), 0o644)
+	o, err = Provenance(context.Background(), model, p)
+	if err != nil || !o.Present || o.OK || len(o.Failures) == 0 {
+		t.Errorf("garbage attestation: %+v %v", o, err)
+	}
+}
