@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/archive"
+	"github.com/modelvet/modelvet/formats/formatstest"
 )
 
 // countingReader counts the bytes an analyzer reads, to assert bounded work.
@@ -136,4 +137,21 @@ func agreeWithArchiveZip(t *testing.T, data []byte, a *archive.Archive, res *for
 			t.Fatalf("member %d: we see %q/%d/%08x, archive/zip %q/%d/%08x", i, m.Name, m.Size, m.CRC32, f.Name, f.UncompressedSize64, f.CRC32)
 		}
 	}
+}
+
+// FuzzZipBehindData: the whole sniff-and-analyze path on data that may be
+// a zip glued behind anything (the zip-embedded fallback): no panic,
+// bounded time.
+func FuzzZipBehindData(f *testing.F) {
+	z := buildZip(f, file{name: "a.txt", data: []byte("hello")})
+	f.Add(append([]byte("GARBAGE!"), z...))
+	f.Add(append(bytes.Repeat([]byte{0}, 100), z...))
+	f.Add([]byte("plain text"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		formatstest.ScanBytes(t, "x.dat", data, nil)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("took %v", d)
+		}
+	})
 }

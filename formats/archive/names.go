@@ -37,6 +37,12 @@ func nameProblem(name string) string {
 		if seg == ".." {
 			return "the name contains a '..' segment that climbs out of the extraction folder"
 		}
+		if seg != "." && seg != "" && strings.TrimRight(seg, ". ") == "" && strings.Contains(seg, "..") {
+			// Windows strips trailing dots and spaces from each path
+			// component: ".. " and "..." are ".." (or the folder itself)
+			// there, while other systems see an ordinary name.
+			return "the name contains the segment " + quote(seg) + ", which Windows reads as '..' once it strips trailing dots and spaces"
+		}
 		if reservedWindowsName(seg) {
 			// CON, NUL, COM1... open a device on Windows instead of a file.
 			return "the name contains " + seg + ", a reserved device name on Windows"

@@ -9,8 +9,9 @@ import (
 
 func TestNameProblem(t *testing.T) {
 	bad := []string{"", "../x", "a/../../x", "/abs", `\\server\share\x`, "//server/x", `a\b`, "C:x", "c:/x",
-		"nul", "model/CON.txt", "com1", "LPT9.bin", "a\x00b", "a/.."}
-	good := []string{"archive/data.pkl", "a/b/c.npy", "..hidden", "x..y", "console.txt", "com0", "data/0", ".data/version", "dir/"}
+		"nul", "model/CON.txt", "com1", "LPT9.bin", "a\x00b", "a/..",
+		"a/.../b.pkl", ".. /x", "a/.. ./x"} // Windows strips trailing dots and spaces
+	good := []string{"archive/data.pkl", "a/b/c.npy", "..hidden", "x..y", "console.txt", "com0", "data/0", ".data/version", "dir/", "./a", "x.../y"}
 	for _, n := range bad {
 		if nameProblem(n) == "" {
 			t.Errorf("%q not flagged", n)

@@ -301,3 +301,25 @@ func TestZipLargeMemberGoesToTempFile(t *testing.T) {
 		t.Fatalf("unexpected temp name %s", name)
 	}
 }
+
+// TestZipBehindUnknownData: a zip glued behind bytes no analyzer knows
+// (garbage, a stub) is what Python's zipfile opens from the back; the scan
+// must open it too, report the prefix and scan the members, not pass the
+// file as unrecognized data. Plain text with no end record stays text.
+func TestZipBehindUnknownData(t *testing.T) {
+	z := buildZip(t, file{name: "inner.zip", data: buildZip(t, file{name: "a.txt", data: []byte("x")})}, file{name: "../escape.txt", data: []byte("y")})
+	data := append(bytes.Repeat([]byte("GARBAGE!"), 8), z...)
+	res := formatstest.ScanBytes(t, "download.zip", data, nil)
+	if res.Format != "zip" || !has(res, "archive/unaccounted-data", formats.High) || !has(res, "archive/path-escape", formats.High) {
+		t.Fatalf("prefixed zip not analyzed: %s", formatstest.Describe(res))
+	}
+	for _, f := range res.Findings {
+		if f.Rule == "formats/extension-mismatch" {
+			t.Fatalf("a prefixed .zip is not an extension mismatch: %s", formatstest.Describe(res))
+		}
+	}
+	res = formatstest.ScanBytes(t, "notes.txt", []byte("the bytes PK\x05\x06 are mentioned in this text, which has no end record at its end"), nil)
+	if res.Format == "zip" {
+		t.Fatalf("text sniffed as zip: %s", formatstest.Describe(res))
+	}
+}

@@ -36,13 +36,16 @@ func init() {
 // Limits. Real files: a few hundred KV pairs, up to tens of thousands of
 // tensors, vocabularies of ~250k strings, templates of tens of KB.
 const (
-	maxKV         = 1 << 20
-	maxTensors    = 1 << 20
-	maxKeyLen     = 1 << 16
-	maxStringLen  = 64 << 20
-	maxArrayDepth = 3 // llama.cpp reads no nested arrays; gguf-py reads them
-	maxDims       = 4 // GGML_MAX_DIMS
-	maxReport     = 20
+	maxKV        = 1 << 20
+	maxTensors   = 1 << 20
+	maxKeyLen    = 1 << 16
+	maxStringLen = 64 << 20
+	// maxTemplateBytes bounds the template text held for checking; real
+	// files carry one to a few templates of tens of KB.
+	maxTemplateBytes = 16 << 20
+	maxArrayDepth    = 3 // llama.cpp reads no nested arrays; gguf-py reads them
+	maxDims          = 4 // GGML_MAX_DIMS
+	maxReport        = 20
 )
 
 type reader struct {
@@ -183,6 +186,8 @@ type parser struct {
 	version    uint32
 	keys       map[string]bool
 	templates  map[string]string
+	cutKeys    map[string]bool // keys with a NUL, cut at the NUL
+	tmplBytes  int64           // template text kept so far
 	tmplOff    map[string]int64
 	alignment  uint64
 	alignSet   bool
@@ -192,7 +197,7 @@ type parser struct {
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	d := &reader{r: r, size: size, s: s, bo: binary.LittleEndian}
-	p := &parser{d: d, keys: map[string]bool{}, templates: map[string]string{}, tmplOff: map[string]int64{}, alignment: 32}
+	p := &parser{d: d, keys: map[string]bool{}, cutKeys: map[string]bool{}, templates: map[string]string{}, tmplOff: map[string]int64{}, alignment: 32}
 	p.run()
 }
 
@@ -319,6 +324,20 @@ func (p *parser) kv() {
 		p.report("gguf/duplicate-key", formats.High, koff, "the metadata key %q appears twice; llama.cpp refuses the file while other readers keep one of the values, so they disagree on what it says", key)
 	}
 	p.keys[key] = true
+	// llama.cpp looks keys up with strcmp on the C string, so a key with a
+	// NUL inside ("tokenizer.chat_template\x00x") answers to the name before
+	// the NUL there, while length-aware readers see another key: the two
+	// disagree on which value is, say, the chat template.
+	if i := strings.IndexByte(key, 0); i >= 0 {
+		cut := key[:i]
+		p.report("gguf/nul-in-key", formats.High, koff, "the metadata key %q contains a NUL byte; C readers see it as %q and length-aware readers as a different key, so they disagree on what the file says", key, cut)
+		if p.keys[cut] || p.cutKeys[cut] {
+			p.report("gguf/duplicate-key", formats.High, koff, "the metadata key %q is, up to its NUL byte, the key %q that appears elsewhere; llama.cpp's lookup finds whichever comes first", key, cut)
+		}
+		p.cutKeys[cut] = true
+	} else if p.cutKeys[key] {
+		p.report("gguf/duplicate-key", formats.High, koff, "the metadata key %q also appears earlier followed by a NUL byte; llama.cpp's lookup finds whichever comes first", key)
+	}
 	typ := d.u32("value type of " + key)
 	if d.dead {
 		return
@@ -329,14 +348,29 @@ func (p *parser) kv() {
 	// general.prompt_template). Any string under a key naming a template is
 	// checked, so an attack cannot hide under a key we did not list.
 	isTemplate := template.IsTemplateKey(key)
+	if key == "general.alignment" && (typ == tString || typ == tArray) {
+		// llama.cpp asserts a uint32 here and aborts; a reader that
+		// ignores the bad value falls back to 32: they place the data
+		// section differently.
+		p.report("gguf/bad-alignment", formats.High, koff, "general.alignment is a %s, not a uint32; llama.cpp aborts and other readers fall back to the default, so they disagree on where the tensors are", typeNames[typ])
+	}
 	switch {
 	case typ == tString:
-		val, voff := d.str("value of "+key, maxStringLen, isTemplate || key == "general.architecture" || key == "general.name")
+		// Template text is kept for checking up to a total budget, so a
+		// file of many large "...template..." strings cannot make the scan
+		// hold the whole file in memory; past it the template is reported
+		// as unchecked.
+		keepTmpl := isTemplate && p.tmplBytes < maxTemplateBytes
+		if isTemplate && !keepTmpl {
+			p.report("template/too-large", formats.High, koff, "%s was not checked: the file's templates exceed %d bytes in total", key, maxTemplateBytes)
+		}
+		val, voff := d.str("value of "+key, maxStringLen, keepTmpl || key == "general.architecture" || key == "general.name")
 		if d.dead {
 			return
 		}
 		switch {
-		case isTemplate:
+		case keepTmpl:
+			p.tmplBytes += int64(len(val))
 			p.templates[key] = val
 			p.tmplOff[key] = voff + d.lenSize()
 		case key == "general.architecture":

@@ -230,6 +230,8 @@ func TestAttacks(t *testing.T) {
 		{"chat template reaching __globals__", withKV(kvStr("tokenizer.chat_template", "{{ cycler.__init__.__globals__.os.popen('id').read() }}")), "template/sandbox-escape"},
 		{"named chat template with attr filter", withKV(kvStr("tokenizer.chat_template.tool_use", "{{ x|attr('__class__') }}")), "template/sandbox-escape"},
 		{"template under a non-standard key", withKV(kvStr("general.prompt_template", "{{ x['_'*2 ~ 'globals' ~ '_'*2] }}")), "template/sandbox-escape"},
+		{"alignment given as a string", withKV(kvStr("general.alignment", "32")), "gguf/bad-alignment"},
+		{"template key hidden behind a NUL", withKV(kvStr("tokenizer.chat_template\x00x", "{{ m }}")), "gguf/nul-in-key"},
 		{"duplicate key", withKV(kvStr("general.architecture", "gpt2")), "gguf/duplicate-key"},
 		{"duplicate tensor name", withTensors([]ti{{"a", []uint64{8}, 0, 0}, {"a", []uint64{8}, 0, 32}}, 64), "gguf/duplicate-tensor"},
 		{"unknown tensor type", withTensors([]ti{{"a", []uint64{8}, 4, 0}}, 32), "gguf/bad-tensor-type"},

@@ -23,7 +23,7 @@ func init() {
 }
 
 func checkDir(dir string, files []string, opts *formats.Options, report func(rel string, f formats.Finding)) {
-	checkPython(files, report)
+	checkPython(dir, files, report)
 	base := filepath.Base(dir)
 	parent := filepath.Base(filepath.Dir(dir))
 	if base == "blobs" && isCacheRepo(parent) {
@@ -32,6 +32,16 @@ func checkDir(dir string, files []string, opts *formats.Options, report func(rel
 	if repo, ok := snapshotRepo(dir); ok {
 		checkSnapshotLinks(dir, repo, files, opts.Limits.MaxExpand, report)
 	}
+}
+
+// modelMarker: files that make a folder a model folder (transformers,
+// diffusers, sentence-transformers).
+func modelMarker(lower string) bool {
+	switch lower {
+	case "config.json", "tokenizer_config.json", "model_index.json", "modules.json":
+		return true
+	}
+	return false
 }
 
 func isCacheRepo(name string) bool {
@@ -43,7 +53,13 @@ func isCacheRepo(name string) bool {
 // configuration_*.py, tokenization_*.py (whatever auto_map names), and
 // other tools run any *.py they ship. The code is not analyzed here: that
 // a model needs code at all is the finding.
-func checkPython(files []string, report func(string, formats.Finding)) {
+//
+// Code in a subfolder of a model counts too: modeling files import
+// their package's other modules (from .layers.attention import ...), and
+// diffusers pipelines keep a component's custom class in its subfolder
+// (unet/my_unet.py). So a folder with Python but no model marker of its
+// own is checked against its parent folders, two levels up.
+func checkPython(dir string, files []string, report func(string, formats.Finding)) {
 	var py []string
 	model := false
 	for _, f := range files {
@@ -51,11 +67,30 @@ func checkPython(files []string, report func(string, formats.Finding)) {
 		switch {
 		case strings.HasSuffix(l, ".py"):
 			py = append(py, f)
-		case l == "config.json" || l == "tokenizer_config.json" || formats.IsModelName(f):
+		case modelMarker(l) || formats.IsModelName(f):
 			model = true
 		}
 	}
-	if len(py) == 0 || !model {
+	if len(py) == 0 {
+		return
+	}
+	if !model && dir != "" {
+		p := dir
+		for i := 0; i < 2 && !model; i++ {
+			up := filepath.Dir(p)
+			if up == p {
+				break
+			}
+			p = up
+			for _, m := range []string{"config.json", "model_index.json", "modules.json", "tokenizer_config.json"} {
+				if fi, err := os.Stat(filepath.Join(p, m)); err == nil && fi.Mode().IsRegular() {
+					model = true
+					break
+				}
+			}
+		}
+	}
+	if !model {
 		return
 	}
 	sort.Strings(py)

@@ -93,6 +93,8 @@ func TestAttacks(t *testing.T) {
 		{"sentence-transformers module outside the library", map[string]string{"modules.json": `[{"idx":0,"name":"0","path":"","type":"torch.jit"}]`}, "hf/remote-code", formats.High},
 		{"tokenizer_config chat_template list with assembled name", map[string]string{"tokenizer_config.json": `{"chat_template":[{"name":"default","template":"{{ m }}"},{"name":"rag","template":"{% set u = '_'*2 %}{{ x[u~'globals'~u] }}"}]}`}, "template/sandbox-escape", formats.Critical},
 		{"processor_config auto_map", map[string]string{"processor_config.json": `{"auto_map":{"AutoProcessor":"processing_x.XProcessor"},"processor_class":"XProcessor"}`}, "hf/remote-code", formats.High},
+		{"python in a subfolder of a model", map[string]string{"config.json": realConfig, "layers/attention.py": "import os"}, "hf/remote-code", formats.High},
+		{"diffusers component code", map[string]string{"model_index.json": `{"_class_name":"StableDiffusionPipeline"}`, "unet/config.json": `{"_class_name":"UNet2DConditionModel"}`, "unet/my_unet.py": "import os"}, "hf/remote-code", formats.High},
 		{"yaml chat_template", map[string]string{"serve.yaml": "chat_template: \"{{ config.__class__.__init__.__globals__['os'] }}\"\n"}, "template/sandbox-escape", formats.Critical},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package joblib
 
 import (
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"compress/flate"
@@ -18,6 +19,7 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/pickle"
 )
 
 // compressor is one single-stream compression format joblib writes
@@ -87,6 +89,11 @@ func isZlibStream(h []byte) bool {
 		// Output came out: zlib, even if it breaks off later (that is
 		// reported as a corrupt stream, with what came out scanned).
 		return true
+	case pickle.Sniff(&formats.Probe{Head: h, Size: int64(len(h))}):
+		// Nothing inflates and the bytes run as a pickle (a protocol-1
+		// str of 9 or 71 characters starts "X\x09" / "X\x47", which
+		// also passes the header check): it is the pickle.
+		return false
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// The stream ended (an empty payload) or the head ran out
 		// before any output: the head is all there is to judge by.
@@ -191,7 +198,11 @@ func inflate(s *formats.Scope, c *compressor, r io.ReaderAt, size int64) {
 		s.Reportf("compressed/truncated", formats.High, 0, "the %s stream is empty", c.name)
 		return
 	}
-	src := io.NewSectionReader(r, c.skip, size-c.skip)
+	// The decoders read through a bufio.Reader they are handed (flate
+	// reads byte by byte from an io.ByteReader), so what they consumed
+	// is known when the stream ends: counted minus still buffered.
+	cnt := &countingReader{r: io.NewSectionReader(r, c.skip, size-c.skip)}
+	src := bufio.NewReader(cnt)
 	dec, err := c.open(src)
 	if err != nil {
 		s.Reportf("compressed/corrupt", formats.High, 0, "the %s header cannot be read (%v); the content cannot be scanned", c.name, err)
@@ -265,6 +276,13 @@ func inflate(s *formats.Scope, c *compressor, r io.ReaderAt, size int64) {
 			break
 		}
 	}
+	if used := c.skip + cnt.n - int64(src.Buffered()); complete && used < size && c.name == "zlib" {
+		// joblib's zlib reader stops at the end of the first stream (its
+		// decompressor is not restarted): what follows is content no
+		// loader reads and no scanner vouched for.
+		s.Reportf("compressed/trailing-data", formats.Medium, used,
+			"%d bytes follow the end of the %s stream at offset %d; joblib ignores them", size-used, c.name, used)
+	}
 	if complete && total == 0 {
 		s.Reportf("compressed/empty", formats.Medium, 0, "the %s stream inflates to nothing", c.name)
 	}
@@ -291,4 +309,15 @@ func innerName(s *formats.Scope, c *compressor) string {
 		}
 	}
 	return base
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

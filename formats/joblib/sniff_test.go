@@ -1,6 +1,9 @@
 package joblib_test
 
 import (
+	"bytes"
+	"compress/zlib"
+	"os"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -23,6 +26,10 @@ func TestZlibHeaderCollision(t *testing.T) {
 		{"INST payload named .bin", "model.bin", "(S'id'\nS'x'\nisubprocess\ncheck_output\n.", "pickle/dangerous-import", formats.Critical},
 		{"Python 2 protocol-0 tuple of str", "old.pkl", "(S'a'\np0\nS'b'\np1\ntp2\n.", "", 0},
 		{"Python 2 protocol-0 tuple with a dict", "old.pickle", "(S'lr'\np0\n(dp1\nS'x'\np2\nF0.5\nstp3\n.", "", 0},
+		// Protocol 1 has no PROTO: a str of 9 characters starts "X\x09\0\0\0",
+		// another pair that passes the zlib header check.
+		{"protocol-1 pickle of a 9-character str", "name.pkl", "X\x09\x00\x00\x00abcdefghiq\x00.", "", 0},
+		{"protocol-1 payload whose first op is a 9-character str", "p.pkl", "X\x09\x00\x00\x00ls -la /tq\x00cos\nsystem\nq\x01h\x00\x85R.", "pickle/dangerous-import", formats.Critical},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			res := scan(t, c.file, []byte(c.data), formats.Strict)
@@ -36,5 +43,29 @@ func TestZlibHeaderCollision(t *testing.T) {
 				t.Errorf("want %s %s:\n%s", c.sev, c.rule, formatstest.Describe(res))
 			}
 		})
+	}
+}
+
+// TestZlibTrailingData: joblib's zlib reader stops at the end of the first
+// stream; bytes after it (a second stream, garbage) are reported, and a
+// real compressed dump has none.
+func TestZlibTrailingData(t *testing.T) {
+	var first, second bytes.Buffer
+	w := zlib.NewWriter(&first)
+	w.Write([]byte("\x80\x02}q\x00."))
+	w.Close()
+	w = zlib.NewWriter(&second)
+	w.Write([]byte("\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."))
+	w.Close()
+	res := scan(t, "m.joblib", append(first.Bytes(), second.Bytes()...), formats.Strict)
+	if !has(res, "compressed/trailing-data", formats.Medium, "") {
+		t.Errorf("second stream not reported:\n%s", formatstest.Describe(res))
+	}
+	data, err := os.ReadFile("testdata/arrays.joblib.zlib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := scan(t, "arrays.joblib", data, formats.Strict); has(res, "compressed/trailing-data", formats.Info, "") {
+		t.Errorf("real zlib dump reported as trailing data:\n%s", formatstest.Describe(res))
 	}
 }

@@ -213,7 +213,9 @@ func (w *configWalker) checkClass(o jsonObject, cls, path string, inLambda bool)
 			w.checkModule(m, cls, cfgObj, cfg, path)
 		}
 	}
-	if rn := o.str("registered_name"); strings.Contains(rn, ">") {
+	// Keras' own packages register their classes as "keras_hub>GemmaBackbone";
+	// only a package outside Keras means code the user must supply.
+	if rn := o.str("registered_name"); strings.Contains(rn, ">") && !safeModuleRoots[rn[:strings.IndexByte(rn, '>')]] {
 		w.report("keras/custom-object", formats.Medium, path,
 			"the config needs the custom object %q, registered by code outside the model; loading fails without it, and loading with it runs that code", rn)
 	}
@@ -262,22 +264,27 @@ var dangerousKerasFuncs = map[string]bool{
 }
 
 // dangerousTFOp says whether a TFOpLambda function name (a path in the tf
-// namespace, e.g. "io.write_file", "compat.v1.io.read_file") reaches file,
-// process, native-library or Python-callback operations.
+// namespace, e.g. "io.write_file", "compat.v1.py_func", "raw_ops.WriteFile")
+// reaches file, process, native-library or Python-callback operations.
+// It judges the last element, so the same op is caught under any alias
+// (tf.io.write_file, tf.raw_ops.WriteFile), while tf.io.decode_image and
+// other pure tensor ops pass.
 func dangerousTFOp(fn string) bool {
-	f := strings.TrimPrefix(fn, "tf.")
-	f = strings.TrimPrefix(f, "compat.v1.")
-	f = strings.TrimPrefix(f, "compat.v2.")
-	for _, p := range []string{"io.", "gfile.", "raw_ops.", "saved_model.", "summary.", "data.", "debugging.", "distribute."} {
-		if strings.HasPrefix(f, p) {
-			return true
-		}
-	}
-	switch f {
-	case "py_function", "numpy_function", "py_func", "load_op_library", "load_library", "read_file", "write_file", "matching_files":
+	if strings.Contains(fn, "gfile.") {
 		return true
 	}
-	return false
+	last := fn[strings.LastIndexByte(fn, '.')+1:]
+	return dangerousTFOpNames[strings.ToLower(strings.ReplaceAll(last, "_", ""))]
+}
+
+// dangerousTFOpNames are tf functions and raw ops (lower case, no
+// underscores) that touch files, load native code or call back into Python.
+var dangerousTFOpNames = map[string]bool{
+	"writefile": true, "readfile": true, "matchingfiles": true, "pyfunction": true, "numpyfunction": true,
+	"pyfunc": true, "eagerpyfunc": true, "pyfuncstateless": true, "loadoplibrary": true, "loadlibrary": true,
+	"loadfilesystemplugin": true, "registerfilesystemplugin": true, "savev2": true, "restorev2": true,
+	"mergev2checkpoints": true, "deleterecursively": true, "writeimagesummary": true,
+	"createsummaryfilewriter": true,
 }
 
 func firstNonEmpty(a, b string) string {

@@ -214,11 +214,15 @@ func TestConfigWalk(t *testing.T) {
 		{"TFOpLambda tf.io.write_file", `{"class_name":"Functional","config":{"layers":[{"class_name":"TFOpLambda","config":{"name":"tf.io.write_file","function":"io.write_file"}}]}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
 		{"TFOpLambda py_func", `{"class_name":"TFOpLambda","config":{"function":"compat.v1.py_func"}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
 		{"TFOpLambda raw_ops", `{"class_name":"TFOpLambda","config":{"function":"raw_ops.WriteFile"}}`, expect{"keras/dangerous-tf-op", formats.Critical}},
+		{"TFOpLambda decode_image is real", `{"class_name":"TFOpLambda","config":{"name":"tf.io.decode_image","function":"io.decode_image"}}`, expect{}},
+		{"TFOpLambda raw Add is real", `{"class_name":"TFOpLambda","config":{"function":"raw_ops.AddV2"}}`, expect{}},
 		{"TFOpLambda math is real", `{"class_name":"TFOpLambda","config":{"name":"tf.math.add","function":"math.add"}}`, expect{}},
 		{"TFOpLambda operators is real", `{"class_name":"TFOpLambda","config":{"name":"tf.__operators__.add","function":"__operators__.add"}}`, expect{}},
 		// Keras' own helpers that unmarshal code or load another model.
 		{"keras func_load", `{"module":"keras.src.utils.python_utils","class_name":"function","config":"func_load"}`, expect{"keras/dangerous-module", formats.Critical}},
 		{"keras load_model", `{"module":"keras.src.saving.saving_api","class_name":"function","config":"load_model"}`, expect{"keras/dangerous-module", formats.Critical}},
+		{"keras_hub registered class", `{"module":"keras_hub.src.models.gemma.gemma_backbone","class_name":"GemmaBackbone","config":{"name":"gemma_backbone"},"registered_name":"keras_hub>GemmaBackbone"}`, expect{}},
+		{"custom package registered class", `{"module":"my_layers","class_name":"Block","config":{},"registered_name":"my_layers>Block"}`, expect{"keras/unknown-module", formats.High}},
 		{"keras3 real optimizer", `{"module":"keras.optimizers","class_name":"Adam","config":{"name":"adam","learning_rate":0.001},"registered_name":null}`, expect{}},
 	}
 	for _, c := range cases {

@@ -51,6 +51,7 @@ func AnalyzeNpy(s *formats.Scope, r io.ReaderAt, size int64) *Header {
 	h, err := readHeader(r, size)
 	if err != nil {
 		s.Reportf("numpy/malformed-header", formats.High, 0, "%v; numpy would refuse or misread the array, and it cannot be shown safe", err)
+		scanDataAsPickle(s, r, size)
 		return nil
 	}
 	if s.TopLevel() { // members of an npz would overwrite each other's
@@ -184,4 +185,40 @@ func readHeader(r io.ReaderAt, size int64) (*Header, error) {
 	}
 	h.Descr, h.ItemSize, h.Object = d["descr"], dt.itemsize, dt.object
 	return h, nil
+}
+
+// scanDataAsPickle reads what follows a header modelvet could not parse
+// as a pickle when it starts like one. numpy parses headers with
+// ast.literal_eval, which accepts more than this reader does (a repeated
+// key, where the last one wins; comments; implicit string concatenation),
+// so a header refused here may still declare an object array to numpy,
+// whose data np.load(allow_pickle=True) unpickles: the payload is
+// reported for what it is, not only as a malformed header.
+func scanDataAsPickle(s *formats.Scope, r io.ReaderAt, size int64) {
+	var pre [12]byte
+	if size < 12 {
+		return
+	}
+	if _, err := r.ReadAt(pre[:], 0); err != nil {
+		return
+	}
+	var start int64
+	switch pre[6] {
+	case 1:
+		start = 10 + int64(binary.LittleEndian.Uint16(pre[8:]))
+	case 2, 3:
+		start = 12 + int64(binary.LittleEndian.Uint32(pre[8:]))
+	default:
+		return
+	}
+	if start+2 > size {
+		return
+	}
+	var b [2]byte
+	if _, err := r.ReadAt(b[:], start); err != nil || b[0] != 0x80 || b[1] < 2 || b[1] > 5 {
+		return
+	}
+	if c := s.Child("object-data"); c != nil {
+		pickle.Scan(c, io.NewSectionReader(r, start, size-start), size-start)
+	}
 }

@@ -160,6 +160,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		uses:    map[opUse]int64{},
 		perRule: map[string]int{},
 		files:   map[string]*extFile{},
+		calls:   map[string]map[string]bool{},
+		funcOff: map[string]int64{},
 	}
 	w.onDisk = onDisk(s)
 	err := w.model(0, size)
@@ -172,6 +174,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		w.report("onnx/malformed", formats.High, off,
 			"the protobuf encoding is broken (%s); the model cannot be read as a loader would read it, and what follows was not checked", msg)
 	}
+	w.checkRecursion()
 	w.judgeDomains()
 	w.finishReports()
 

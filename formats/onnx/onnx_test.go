@@ -73,6 +73,11 @@ func TestFixtures(t *testing.T) {
 		// Two initializers named "w" with different external files: which
 		// weights run depends on the loader.
 		{"r2/dup/model.onnx", "onnx/duplicate-initializer", formats.High},
+		// Functions that call themselves, directly or through another:
+		// loading never ends in a runtime that inlines them.
+		{"r2/recursive_function.onnx", "onnx/recursive-function", formats.High},
+		{"r2/mutual_recursion.onnx", "onnx/recursive-function", formats.High},
+		{"r2/nested_functions.onnx", "", 0}, // C calls D: a chain, not a cycle
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

@@ -28,6 +28,12 @@ type walker struct {
 	nodes        int
 	initializers int
 	external     int
+	// curFunc is the model-local function whose body is being walked
+	// ("domain\x00name"), calls its callees, funcOff where each is defined.
+	curFunc string
+	calls   map[string]map[string]bool
+	funcOff map[string]int64
+	nCalls  int
 	// lastTensor is the name of the TensorProto tensor() read last; graph()
 	// uses it to find initializers defined twice.
 	lastTensor string
@@ -203,7 +209,14 @@ func (w *walker) function(start, end int64, depth int) error {
 	if err != nil {
 		return err
 	}
-	w.funcs[domain+"\x00"+name] = true
+	key := domain + "\x00" + name
+	w.funcs[key] = true
+	if _, ok := w.funcOff[key]; !ok {
+		w.funcOff[key] = start
+	}
+	prev := w.curFunc
+	w.curFunc = key
+	defer func() { w.curFunc = prev }()
 	where := fmt.Sprintf("function %s.%s", domain, name)
 	for _, n := range nodes {
 		if err := w.node(n.start, n.end, depth+1, where); err != nil {
@@ -343,6 +356,18 @@ func opName(domain, op string) string {
 }
 
 func (w *walker) use(domain, op string, off int64) {
+	if w.curFunc != "" && op != "" && w.nCalls < maxUses {
+		// The call graph between model-local functions (checked for
+		// cycles in recursion.go).
+		callee := domain + "\x00" + op
+		if !w.calls[w.curFunc][callee] {
+			if w.calls[w.curFunc] == nil {
+				w.calls[w.curFunc] = map[string]bool{}
+			}
+			w.calls[w.curFunc][callee] = true
+			w.nCalls++
+		}
+	}
 	k := opUse{domain, op}
 	if _, ok := w.uses[k]; ok || len(w.uses) >= maxUses {
 		return

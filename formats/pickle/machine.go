@@ -48,8 +48,10 @@ type machine struct {
 	lastOp   byte
 	imports  int
 	sawProto bool
-	quiet    bool // sniff mode: no findings, no nested scans
-	noHook   bool // a plain pickle.load inside a joblib stream: no array hook
+	// applyDepth bounds the inner calls judged through applyGlobals.
+	applyDepth int
+	quiet      bool // sniff mode: no findings, no nested scans
+	noHook     bool // a plain pickle.load inside a joblib stream: no array hook
 }
 
 func newMachine(sc *scanner, r *reader) *machine {

@@ -258,6 +258,10 @@ var dangerousComponents = map[string]bool{
 	"unlink": true, "symlink_to": true, "fork_exec": true, "spawnv": true, "spawnve": true,
 	"spawnl": true, "spawnlp": true, "spawnvp": true, "execv": true, "execve": true, "execvp": true,
 	"startfile": true, "getoutput": true, "getstatusoutput": true, "call_tracing": true,
+	"posix_spawn": true, "posix_spawnp": true, "spawnle": true, "spawnlpe": true, "spawnvpe": true,
+	"execl": true, "execle": true, "execlp": true, "execlpe": true, "execvpe": true, "forkpty": true,
+	"rename": true, "renames": true, "rmdir": true, "removedirs": true, "truncate": true, "chmod": true,
+	"chown": true, "kill": true, "killpg": true, "putenv": true,
 }
 
 // reexported are module names that, reached as an attribute of another
@@ -296,10 +300,16 @@ var importGadgets = map[string]bool{
 	"numpy.core.umath._ufunc_reconstruct": true,
 }
 
+// applyGlobals are allowed functions that call their first argument with
+// the items of their third: torch._tensor._rebuild_from_type_v2(func,
+// new_type, args, state) returns func(*args). The inner call is judged as
+// a call the pickle makes itself.
+var applyGlobals = map[string]bool{"torch._tensor._rebuild_from_type_v2": true}
+
 // bytesMakers turn their first argument into bytes a loader may be given;
 // the scanner follows them to find nested pickles.
 var bytesMakers = map[string]string{
-	"_codecs.encode": "latin1", "codecs.encode": "latin1", "builtins.bytes": "latin1",
+	"_codecs.encode": "latin1", "codecs.encode": "latin1", "builtins.bytes": "latin1", "builtins.bytearray": "latin1",
 	"base64.b64decode": "base64", "base64.standard_b64decode": "base64", "base64.urlsafe_b64decode": "base64url",
 	"base64.decodebytes": "base64", "base64.decodestring": "base64", "binascii.a2b_base64": "base64",
 	"binascii.unhexlify": "hex", "binascii.a2b_hex": "hex", "bytes.fromhex": "hex", "builtins.bytes.fromhex": "hex",
@@ -364,7 +374,7 @@ func isDangerous(module, name string) bool {
 		// A module path component that is itself a dangerous module
 		// (torch.serialization.os is no real module, but a custom
 		// finder or sys.modules entry could make it one).
-		if i > 0 && dangerousComponents[mparts[i]] && isModuleName(mparts[i]) {
+		if i > 0 && (isModuleName(mparts[i]) || isModuleName(strings.TrimLeft(mparts[i], "_"))) {
 			return true
 		}
 	}
@@ -376,6 +386,12 @@ func isDangerous(module, name string) bool {
 			return true
 		}
 		if dangerousComponents[n] {
+			return true
+		}
+		// Modules keep private aliases of the modules they use
+		// ("import os as _os": tempfile._os, random._os, typing._sys),
+		// so a dangerous module is reachable under a leading underscore.
+		if bare := strings.TrimLeft(n, "_"); bare != n && (isModuleName(bare) || reexported[bare]) {
 			return true
 		}
 		if mapped, ok := importMapping[n]; ok && dangerousModules[mapped] {
@@ -403,14 +419,22 @@ func isModuleName(c string) bool {
 }
 
 // userAllowed applies Options.Allow: "module.qualname" exactly, or
-// "module.*" for the plain (undotted) names of that module.
+// "pkg.*" for the plain (undotted) names of pkg and of its sub-modules
+// ("sklearn.*" trusts sklearn.linear_model._logistic.LogisticRegression,
+// as the README documents: class-pickling libraries keep their classes in
+// private sub-modules). The denylist is applied before the allow list, so
+// an entry never admits a dangerous import.
 func userAllowed(module, name string, allow []string) bool {
 	full := module + "." + name
 	for _, a := range allow {
 		if a == full {
 			return true
 		}
-		if strings.HasSuffix(a, ".*") && strings.TrimSuffix(a, ".*") == module && !strings.Contains(name, ".") {
+		pkg, ok := strings.CutSuffix(a, ".*")
+		if !ok || pkg == "" || strings.Contains(name, ".") {
+			continue
+		}
+		if module == pkg || strings.HasPrefix(module, pkg+".") {
 			return true
 		}
 	}

@@ -211,6 +211,19 @@ func (m *machine) call(fn value, args []value, how string) value {
 		return obj
 	}
 	name := fn.global()
+	if applyGlobals[name] && len(args) >= 3 && args[0].k == kGlobal && args[2].k == kTuple && args[2].x != nil &&
+		int64(len(args[2].x.items)) == args[2].x.n && m.applyDepth < 4 {
+		// An allowed function that calls its first argument with the
+		// third: the inner call is judged as if the pickle made it, so an
+		// import gadget or a loader is not laundered through it.
+		m.applyDepth++
+		inner := m.call(args[0], args[2].x.items, how)
+		m.applyDepth--
+		if importGadgets[args[0].global()] {
+			return inner
+		}
+		return obj
+	}
 	if importGadgets[name] {
 		// numpy's ufunc reconstructor is __import__(module) + getattr:
 		// what it returns is an import, judged like one.
@@ -548,6 +561,7 @@ func (sc *scanner) stream(start int64, single bool) {
 		if n > 0 && !looksLikePickleStart(sc.ra, begin, sc.size) && m.ops-ops0 < 64 && pe.rule != "pickle/limit-exceeded" {
 			sc.add("pickle/junk-after-stop", Medium, begin, "",
 				fmt.Sprintf("%d bytes follow the last STOP at offset %d and are not a pickle (%s); a loader reading on would fail or see data no scanner vouched for", sc.size-begin, begin, pe.msg))
+			sc.polyglotZip(begin)
 		} else {
 			sev := High
 			msg := pe.msg
@@ -558,6 +572,9 @@ func (sc *scanner) stream(start int64, single bool) {
 				msg += "; everything before this point was scanned and is reported, nothing after it is"
 			}
 			sc.add(pe.rule, sev, pe.off, "", msg)
+			if n > 0 {
+				sc.polyglotZip(begin)
+			}
 		}
 		break
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/template"
 )
 
 func init() {
@@ -95,5 +96,18 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	if f := h.Metadata["format"]; f != "" {
 		s.Detail("metadata_format", truncate(f))
+	}
+	// __metadata__ is free text that tools read back (trainers' settings,
+	// modelspec.*, a chat template some runtimes take from it). A value
+	// under a template key is checked as a template; any other value only
+	// when it carries Jinja markers, keeping High and Critical findings
+	// (an escape payload is an attack wherever it sits).
+	keys := make([]string, 0, len(h.Metadata))
+	for k := range h.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		template.ReportValue(s, "__metadata__/"+k, k, h.Metadata[k])
 	}
 }

@@ -132,6 +132,7 @@ func TestAttacks(t *testing.T) {
 		{"offsets past the end of the data", build(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[1000000,1000004]}}`, 4), "safetensors/gap"},
 		{"leading zero in an offset", build(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[00,1]}}`, 1), "safetensors/invalid-header"},
 		{"negative zero dimension", build(`{"a":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}`, 0), "safetensors/bad-integer"},
+		{"template escape in metadata", build(`{"__metadata__":{"chat_template":"{{ cycler.__init__.__globals__.os.popen('id').read() }}"}}`, 0), "template/sandbox-escape"},
 		{"lone surrogate in a name", build(`{"a\ud800":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1), "safetensors/invalid-header"},
 		{"header is an array", build(`[1,2]`, 0), "safetensors/bad-header-start"},
 		{"deep nesting", build(`{"__metadata__":`+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`}`, 0), "safetensors/invalid-header"},

@@ -39,6 +39,7 @@ func boundValues(src string, tags []tag) map[string][]string {
 			vals[name] = append(vals[name], v)
 		}
 	}
+	bodies := setBodies(src, tags)
 	for i, t := range tags {
 		ts := t.toks
 		if !t.stmt || len(ts) < 2 || ts[0].kind != tName || ts[1].kind != tName {
@@ -48,7 +49,7 @@ func boundValues(src string, tags []tag) map[string][]string {
 		case "set":
 			if len(ts) == 2 || (len(ts) > 2 && ts[2].text == "|") {
 				// Block set: the body up to the matching endset.
-				if body, ok := setBody(src, tags, i); ok {
+				if body, ok := bodies[i]; ok {
 					add(ts[1].text, body)
 				}
 				continue
@@ -63,10 +64,18 @@ func boundValues(src string, tags []tag) map[string][]string {
 			for k < len(ts) && ts[k].text != "in" {
 				k++
 			}
-			if k != 2 {
-				continue // tuple unpacking: skip
+			if k != 2 || k >= len(ts) {
+				continue // tuple unpacking, or no "in": skip
 			}
-			for _, e := range ts[k+1:] {
+			// Only a literal list: for m in messages if m.role == 'x'
+			// does not make m the string 'x'.
+			if k+1 >= len(ts) || (ts[k+1].text != "[" && ts[k+1].text != "(") {
+				continue
+			}
+			for _, e := range ts[k+2:] {
+				if e.kind == tOp && (e.text == "]" || e.text == ")") {
+					break
+				}
 				if e.kind == tString {
 					add(ts[1].text, e.text)
 				}
@@ -76,26 +85,27 @@ func boundValues(src string, tags []tag) map[string][]string {
 	return vals
 }
 
-// setBody returns the template text between a block {% set %} at tags[i]
-// and its {% endset %}, nested set blocks included.
-func setBody(src string, tags []tag, i int) (string, bool) {
-	depth := 0
-	for j := i + 1; j < len(tags); j++ {
-		ts := tags[j].toks
-		if !tags[j].stmt || len(ts) == 0 {
+// setBodies maps each block {% set %} tag index to the template text up to
+// its matching {% endset %}, nested set blocks included, in one pass (a
+// template of many unclosed set blocks costs linear time, not quadratic).
+func setBodies(src string, tags []tag) map[int]string {
+	out := map[int]string{}
+	var open []int
+	for j, t := range tags {
+		ts := t.toks
+		if !t.stmt || len(ts) == 0 {
 			continue
 		}
 		switch {
 		case ts[0].text == "set" && (len(ts) == 2 || (len(ts) > 2 && ts[2].text == "|")):
-			depth++
-		case ts[0].text == "endset":
-			if depth == 0 {
-				return src[tags[i].end:tags[j].off], true
-			}
-			depth--
+			open = append(open, j)
+		case ts[0].text == "endset" && len(open) > 0:
+			i := open[len(open)-1]
+			open = open[:len(open)-1]
+			out[i] = src[tags[i].end:t.off]
 		}
 	}
-	return "", false
+	return out
 }
 
 // literalValue joins the string pieces of an expression, repeating
@@ -206,5 +216,92 @@ func (c *checker) assembled(t tag, vals map[string][]string) {
 	}
 	if stem != "" && under {
 		c.add(RuleEscape, formats.Critical, ts[0].off, "this tag combines the literal %q with underscore-only strings or character code 95; together they build the dunder name __%s__ at render time", stem, stem)
+		return
+	}
+	// The underscores may come from somewhere no literal shows
+	// ((dict(a_b=1)|first)[1], a slice of a string, the request): a
+	// literal that is exactly a climbing stem, glued to something else
+	// with ~, + or a join list, is still the visible half of a dunder.
+	for k, tk := range ts {
+		if tk.kind != tString || !climbStems[strings.ToLower(tk.text)] {
+			continue
+		}
+		glued := func(j int) bool {
+			return j >= 0 && j < len(ts) && ts[j].kind == tOp && (ts[j].text == "~" || ts[j].text == "+")
+		}
+		inList := k > 0 && k+1 < len(ts) && (ts[k-1].text == "," || ts[k-1].text == "[" || ts[k-1].text == "(") && (ts[k+1].text == "," || ts[k+1].text == "]" || ts[k+1].text == ")") && joinedLater(ts, k)
+		if glued(k-1) || glued(k+1) || inList {
+			c.add(RuleBuilt, formats.High, tk.off, "the literal %q (the middle of the dunder __%s__) is concatenated with other values; a template has no use for it except assembling that attribute name", tk.text, strings.ToLower(tk.text))
+			return
+		}
+	}
+}
+
+// climbStems are the stems of the attributes an escape climbs through;
+// unlike "code" or "self" none of them is a word chat text concatenates.
+var climbStems = map[string]bool{
+	"class": true, "mro": true, "subclasses": true, "globals": true, "builtins": true, "import": true,
+	"getattribute": true, "bases": true, "subclasshook": true, "init": true,
+}
+
+// joinedLater says whether the list holding ts[k] goes through |join.
+func joinedLater(ts []token, k int) bool {
+	for j := k + 1; j+1 < len(ts); j++ {
+		if ts[j].text == "|" && ts[j+1].text == "join" {
+			return true
+		}
+		if ts[j].text == "%}" {
+			break
+		}
+	}
+	return false
+}
+
+// blockText reports Python internal names in template text that becomes a
+// value: the body of a block {% set %}, a {% macro %} or {% call %} (whose
+// output a caller can use as an attribute name: x[m()]), or a
+// {% filter %} block. The body's text pieces and the literals its {{ }}
+// tags print are joined, so a name split by an empty {{ ” }} is seen.
+// Text outside such blocks is only output.
+func (c *checker) blockText(src string, tags []tag, vals map[string][]string) {
+	depth, start := 0, 0
+	var body strings.Builder
+	for i, t := range tags {
+		ts := t.toks
+		opened := false
+		if t.stmt && len(ts) > 0 && ts[0].kind == tName {
+			switch ts[0].text {
+			case "macro", "call", "filter":
+				depth++
+				opened = true
+			case "set":
+				if len(ts) == 2 || (len(ts) > 2 && ts[2].text == "|") {
+					depth++
+					opened = true
+				}
+			case "endmacro", "endcall", "endfilter", "endset":
+				if depth > 0 {
+					depth--
+					if depth == 0 {
+						if m := findInternal(body.String()); m != "" {
+							c.add(RuleEscape, formats.Critical, start, "the text of a set, macro or call block spells %q, the name of a Python internal; the block's output is a string the template can use as an attribute name", m)
+						}
+						body.Reset()
+					}
+				}
+			}
+		}
+		if opened && depth == 1 {
+			start = t.end
+		}
+		if depth == 0 || body.Len() > MaxSource {
+			continue
+		}
+		if !t.stmt {
+			body.WriteString(literalValue(ts, vals))
+		}
+		if i+1 < len(tags) && tags[i+1].off >= t.end {
+			body.WriteString(src[t.end:tags[i+1].off])
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -64,16 +65,69 @@ var dangerousCalls = map[string]bool{
 
 var dunderRe = regexp.MustCompile(`__[A-Za-z_]*[A-Za-z][A-Za-z0-9_]*__|_TemplateReference__context|func_globals|f_globals|gi_frame`)
 
+// formatSpecRe matches a str.format replacement field whose spec makes
+// characters: the type c (code point to character) or an underscore fill.
+var formatSpecRe = regexp.MustCompile(`\{[A-Za-z0-9_.\[\]]*:(?:(?:.?[<>^=])?[-+ ]?#?0?[0-9]*[,_]?(?:\.[0-9]+)?c|_[<>^=][0-9]*)\}`)
+
 var identPath = regexp.MustCompile(`^\s*[A-Za-z0-9_.]+\s*$`)
 
 // findInternal returns the first internal name in s, skipping the regular
-// expression for the common case of text without any candidate.
+// expression for the common case of text without any candidate. Only the
+// dunder names Python objects actually have count: a string like
+// "<__media__>" (a multimodal placeholder token) names no attribute, so
+// getattr with it fails and it is no way out of the template.
 func findInternal(s string) string {
 	if !strings.Contains(s, "__") && !strings.Contains(s, "_globals") && !strings.Contains(s, "gi_frame") {
 		return ""
 	}
-	return dunderRe.FindString(s)
+	for _, m := range dunderRe.FindAllString(s, 16) {
+		if !strings.HasPrefix(m, "__") || knownDunder(m) {
+			return m
+		}
+	}
+	return ""
 }
+
+// knownDunder says whether m ("__x__", possibly with more underscores
+// around it after concatenation) contains a dunder attribute of Python's
+// data model or of functions, modules, classes, frames and code objects.
+func knownDunder(m string) bool {
+	for i := 0; i+4 <= len(m); i++ {
+		if m[i] != '_' || m[i+1] != '_' {
+			continue
+		}
+		j := strings.Index(m[i+2:], "__")
+		if j < 0 {
+			return false
+		}
+		if pythonDunders[strings.ToLower(m[i+2:i+2+j])] {
+			return true
+		}
+	}
+	return false
+}
+
+// pythonDunders are the names between the underscores of Python's special
+// attributes and methods (object, type, function, module, code, frame,
+// descriptor protocols, operators). Attackers can only reach attributes
+// that exist, and these are the ones that do on every object.
+var pythonDunders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`class mro base bases subclasses subclasshook init init_subclass new del
+		globals builtins import getattribute getattr setattr delattr dict dir code closure func self
+		module loader spec package path file name qualname doc defaults kwdefaults annotations wrapped
+		objclass reduce reduce_ex getstate setstate getnewargs getnewargs_ex copy deepcopy call
+		getitem setitem delitem missing iter next len contains reversed enter exit aenter aexit
+		repr str format bytes hash bool sizeof eq ne lt le gt ge add sub mul matmul truediv floordiv mod
+		divmod pow lshift rshift and or xor radd rsub rmul iadd isub imul neg pos abs invert int float
+		complex index round trunc floor ceil get set delete set_name slots weakref traceback context
+		cause suppress_context all version debug main build_class instancecheck subclasscheck
+		class_getitem prepare orig_bases type_params await aiter anext length_hint fspath buffer
+		release_buffer text_signature self_class func_globals`) {
+		m[n] = true
+	}
+	return m
+}()
 
 // internal says whether an attribute name reaches Python internals.
 func internal(name string) bool {
@@ -102,9 +156,20 @@ func Check(src string) []formats.Finding {
 		c.add(RuleTooLarge, formats.High, 0, "the template is %d bytes, over the %d-byte limit for analysis; it was not checked and cannot be shown safe", len(src), MaxSource)
 		return c.out
 	}
+	if !utf8.ValidString(src) {
+		// Loaders that decode with errors="ignore" drop invalid bytes, so
+		// '__cl\xffass__' becomes '__class__' for them: judge that text too.
+		for _, f := range Check(strings.ToValidUTF8(src, "")) {
+			if f.Severity >= formats.High {
+				f.Message += " (seen once the invalid UTF-8 bytes are dropped, as a lenient decoder does; offset is in that text)"
+				c.out = append(c.out, f)
+			}
+		}
+	}
 	lr := lex(src)
 	bound := boundNames(lr.tags)
 	vals := boundValues(src, lr.tags)
+	c.blockText(src, lr.tags, vals)
 	var all []token
 	for _, t := range lr.tags {
 		n := len(c.out)
@@ -231,6 +296,7 @@ func (c *checker) tag(t tag, bound map[string]bool) {
 				if tk.text == "attr" {
 					c.attrFilter(ts, k)
 				}
+				c.attrArgs(ts, k)
 			case prev(1).kind == tName && prev(1).text == "is":
 			case next(1).kind == tOp && next(1).text == "=" && parens[k]:
 				// A keyword argument name; dict(__class__=1)|first turns
@@ -279,6 +345,63 @@ func (c *checker) tag(t tag, bound map[string]bool) {
 		}
 		if strings.Contains(ts[k].text, "%c") {
 			c.add(RuleBuilt, formats.High, ts[k].off, "a %%c format string builds characters from numbers; templates use it to hide attribute names")
+		}
+	}
+	for k := 0; k < len(ts); k++ {
+		// str.format specs that make characters: '{0:c}' turns 95 into '_',
+		// '{:_^9}' pads 'class' with underscores into '__class__'.
+		if ts[k].kind == tString && strings.Contains(ts[k].text, "{") && formatSpecRe.MatchString(ts[k].text) {
+			c.add(RuleBuilt, formats.High, ts[k].off, "the string %s is a str.format pattern that builds characters (a :c code or '_' fill); templates use it to hide attribute names", shorten(ts[k].raw))
+		}
+	}
+}
+
+// attrFilters are the filters that read an attribute named by an
+// argument through the environment's getattr (which, outside the sandbox,
+// allows any name): map(attribute=...), selectattr('name'), sort(attribute=...)...
+var attrFilters = map[string]bool{
+	"map": true, "selectattr": true, "rejectattr": true, "sort": true, "groupby": true,
+	"sum": true, "unique": true, "min": true, "max": true, "dictsort": false,
+}
+
+// attrArgs checks the attribute-name arguments of the filter at ts[k]:
+// a name computed at render time (a variable, a concatenation) cannot be
+// shown not to be "__class__". Real templates pass string literals.
+func (c *checker) attrArgs(ts []token, k int) {
+	if !attrFilters[ts[k].text] || k+1 >= len(ts) || ts[k+1].text != "(" {
+		return
+	}
+	depth := 0
+	// Bounded: the arguments of nested filter calls are not rescanned
+	// without end (map(map(map(...))) costs at most maxArgScan per filter).
+	const maxArgScan = 4096
+	for j := k + 1; j < len(ts) && j < k+maxArgScan; j++ {
+		switch ts[j].text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		}
+		if depth == 0 {
+			return
+		}
+		if depth != 1 {
+			continue
+		}
+		var arg int
+		switch {
+		case ts[j].kind == tName && ts[j].text == "attribute" && j+2 < len(ts) && ts[j+1].text == "=":
+			arg = j + 2
+		case j == k+2 && (ts[k].text == "selectattr" || ts[k].text == "rejectattr"):
+			arg = j
+		default:
+			continue
+		}
+		end := arg + 1
+		literal := ts[arg].kind == tString && end < len(ts) && (ts[end].text == ")" || ts[end].text == ",")
+		if !literal {
+			c.add(RuleAttrFilter, formats.High, ts[arg].off, "|%s reads an attribute whose name is computed at render time; it cannot be shown not to reach Python internals (real templates pass a string literal)", ts[k].text)
+			return
 		}
 	}
 }
