@@ -37,7 +37,7 @@ func nameProblem(name string) string {
 		if seg == ".." {
 			return "the name contains a '..' segment that climbs out of the extraction folder"
 		}
-		if seg != "." && seg != "" && strings.TrimRight(seg, ". ") == "" && strings.Contains(seg, "..") {
+		if fsnames.Climbs(seg) {
 			// Windows strips trailing dots and spaces from each path
 			// component: ".. " and "..." are ".." (or the folder itself)
 			// there, while other systems see an ordinary name.

@@ -52,6 +52,14 @@ func Reserved(seg string) bool {
 	return false
 }
 
+// Climbs reports whether a path segment means the parent folder on some
+// system: ".." everywhere, and also ".. " or "..." on Windows, which strips
+// trailing dots and spaces from each component while other systems see an
+// ordinary name. A path that climbs on one reader only is still an escape.
+func Climbs(seg string) bool {
+	return seg == ".." || (strings.Contains(seg, "..") && strings.TrimRight(seg, ". ") == "")
+}
+
 // Fold is the key under which Windows (and default macOS) file systems
 // consider two names the same: case-insensitive, trailing dots and spaces
 // stripped.

@@ -362,7 +362,7 @@ func (p *parser) kv() {
 		// as unchecked.
 		keepTmpl := isTemplate && p.tmplBytes < maxTemplateBytes
 		if isTemplate && !keepTmpl {
-			p.report("template/too-large", formats.High, koff, "%s was not checked: the file's templates exceed %d bytes in total", key, maxTemplateBytes)
+			p.report(template.RuleTooLarge, formats.High, koff, "%s was not checked: the file's templates exceed %d bytes in total", key, maxTemplateBytes)
 		}
 		val, voff := d.str("value of "+key, maxStringLen, keepTmpl || key == "general.architecture" || key == "general.name")
 		if d.dead {
@@ -438,6 +438,11 @@ func (p *parser) array(key string, depth int) {
 			d.str(key+" element", maxStringLen, false)
 		}
 	case et == tArray:
+		if depth == 1 {
+			// gguf-py reads arrays of arrays; llama.cpp refuses the file.
+			// The two tools disagree on whether it is a model at all.
+			p.report("gguf/nested-array", formats.Medium, off, "%s is an array of arrays; llama.cpp refuses such files while gguf-py reads them", key)
+		}
 		if depth+1 > maxArrayDepth {
 			d.fail("gguf/nesting-too-deep", formats.High, off, "%s nests arrays %d deep, past the limit of %d; llama.cpp reads no nested arrays at all", key, depth+1, maxArrayDepth)
 			return

@@ -225,6 +225,7 @@ func TestAttacks(t *testing.T) {
 		{"tensor count 2^63", hugeCount, "gguf/bad-count"},
 		{"kv count 2^64-1", hugeKV, "gguf/bad-count"},
 		{"nested arrays too deep", withKV(nested(8)), "gguf/nesting-too-deep"},
+		{"array of arrays", withKV(nested(2)), "gguf/nested-array"},
 		{"array length 2^62", withKV(hugeArray), "gguf/truncated"},
 		{"string length 2^62", withKV(hugeString), "gguf/truncated"},
 		{"chat template reaching __globals__", withKV(kvStr("tokenizer.chat_template", "{{ cycler.__init__.__globals__.os.popen('id').read() }}")), "template/sandbox-escape"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/fsnames"
 )
 
 // onDisk reports whether the scope is a real file whose folder holds the
@@ -19,14 +20,6 @@ func onDisk(s *formats.Scope) bool {
 	}
 	fi, err := os.Stat(s.Path())
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// windowsReserved are device names Windows opens instead of a file, with
-// or without an extension.
-var windowsReserved = map[string]bool{
-	"CON": true, "PRN": true, "AUX": true, "NUL": true, "CONIN$": true, "CONOUT$": true,
-	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
-	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
 }
 
 // locationProblem judges a path a model names for a loader to open
@@ -58,21 +51,19 @@ func locationProblem(loc string) (formats.Severity, string) {
 		// out; on Linux it would be a strange file name. Either way no
 		// exporter writes one, and the two systems would read different files.
 		for _, c := range strings.Split(loc, `\`) {
-			if c == ".." {
+			if fsnames.Climbs(c) {
 				return formats.Critical, "the location climbs out of the model's folder with Windows separators (..\\)"
 			}
 		}
 		return formats.High, "the location contains a backslash; Windows and Linux loaders would open different files"
 	}
 	for _, c := range strings.Split(loc, "/") {
-		if c == ".." {
-			return formats.Critical, "the location climbs out of the model's folder with \"..\""
+		if fsnames.Climbs(c) {
+			// ".. " and "..." are ".." once Windows strips trailing dots
+			// and spaces, while Linux sees an ordinary folder name.
+			return formats.Critical, fmt.Sprintf("the location climbs out of the model's folder with %q", c)
 		}
-		base := strings.ToUpper(strings.TrimRight(c, " ."))
-		if i := strings.IndexByte(base, '.'); i >= 0 {
-			base = base[:i]
-		}
-		if windowsReserved[base] {
+		if fsnames.Reserved(c) {
 			return formats.High, fmt.Sprintf("the location names the Windows device %q; on Windows the loader would open a device, not a file", c)
 		}
 	}

@@ -148,6 +148,12 @@ func TestLocationProblem(t *testing.T) {
 		{"sub/nul.txt", formats.High},
 		{"w.bin:stream", formats.High},
 		{"", formats.High},
+		// Windows strips trailing dots and spaces: these climb there only.
+		{".. /.. /etc/shadow", formats.Critical},
+		{".../x", formats.Critical},
+		{`.. \x`, formats.Critical},
+		{"...weights.bin", formats.Info}, // an odd but ordinary name
+		{"COM1.bin", formats.High},
 	}
 	for _, c := range cases {
 		sev, why := locationProblem(c.loc)

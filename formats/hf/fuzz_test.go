@@ -1,0 +1,29 @@
+package hf
+
+import (
+	"testing"
+	"time"
+
+	"github.com/modelvet/modelvet/formats/formatstest"
+)
+
+// FuzzJSONConfig runs the JSON config analyzer (objects, and modules.json
+// lists) on arbitrary bytes: no panic, bounded time.
+func FuzzJSONConfig(f *testing.F) {
+	f.Add([]byte(realConfig), false)
+	f.Add([]byte(realTokConfig), false)
+	f.Add([]byte(`{"auto_map":{"AutoModel":["a--b.C",null]},"custom_pipelines":{"t":{"impl":"p.P"}}}`), false)
+	f.Add([]byte(`[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"}]`), true)
+	f.Add([]byte(`{"chat_template":[{"name":"x","template":"{{ a }}"}]}`), false)
+	f.Fuzz(func(t *testing.T, data []byte, modules bool) {
+		name := "tokenizer_config.json"
+		if modules {
+			name = "modules.json"
+		}
+		start := time.Now()
+		formatstest.ScanBytes(t, name, data, nil)
+		if d := time.Since(start); d > 5*time.Second && len(data) < 1<<16 {
+			t.Fatalf("took %v on %d bytes", d, len(data))
+		}
+	})
+}
