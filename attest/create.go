@@ -17,8 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
+
+	"github.com/modelvet/modelvet/verify"
 )
 
 // Output formats of Create.
@@ -105,7 +106,7 @@ func Create(o CreateOptions) ([]byte, error) {
 		}
 	}
 	pub := signer.Public()
-	sig, err := signPAE(signer, pae(InTotoPayloadType, stmt))
+	sig, err := signPAE(signer, verify.PAE(InTotoPayloadType, stmt))
 	if err != nil {
 		return nil, err
 	}
@@ -138,19 +139,6 @@ func Create(o CreateOptions) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// pae is the DSSE v1 pre-authentication encoding.
-func pae(payloadType string, payload []byte) []byte {
-	var b []byte
-	b = append(b, "DSSEv1 "...)
-	b = strconv.AppendInt(b, int64(len(payloadType)), 10)
-	b = append(b, ' ')
-	b = append(b, payloadType...)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(len(payload)), 10)
-	b = append(b, ' ')
-	return append(b, payload...)
 }
 
 // parsePrivateKey reads a PEM private key. Encrypted PEM is refused with

@@ -301,14 +301,16 @@ func readBounded(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	if fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), MaxFileSize)
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d an attestation, layout or link file may be", path, fi.Size(), MaxFileSize)
 	}
+	// Read at most one byte more than the cap, in case the file grew
+	// since Stat.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s is more than %d bytes", path, MaxFileSize)
+		return nil, fmt.Errorf("%s is more than the %d bytes an attestation, layout or link file may be", path, MaxFileSize)
 	}
 	return data, nil
 }
@@ -341,18 +343,27 @@ func (r *LayoutResult) CoversModel(m Model) error {
 	}
 	var missing, changed []string
 	for name, want := range m.Files {
-		var got map[string]string
+		// Every product that names this file must carry its digest: a
+		// link listing both "model.bin" and "x/../model.bin" (or
+		// "./model.bin") with different digests is ambiguous, and taking
+		// whichever the map yields first would make the verdict random.
+		found := false
+		var bad []string
 		for p, h := range r.Products {
-			if cleanSubjectName(p) == name {
-				got = h
-				break
+			if cleanSubjectName(p) != name {
+				continue
+			}
+			found = true
+			if !digestSetHas(h, want) {
+				bad = append(bad, formatDigestSet(h))
 			}
 		}
 		switch {
-		case got == nil:
+		case !found:
 			missing = append(missing, name)
-		case !digestSetHas(got, want):
-			changed = append(changed, fmt.Sprintf("%s is %s, the pipeline produced %s", name, want, formatDigestSet(got)))
+		case len(bad) > 0:
+			sort.Strings(bad)
+			changed = append(changed, fmt.Sprintf("%s is %s, the pipeline produced %s", name, want, strings.Join(bad, " and ")))
 		}
 	}
 	sort.Strings(missing)

@@ -293,3 +293,22 @@ func TestVerifyLayoutDSSE(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestCoversModelAmbiguousProducts: a link naming one file twice
+// ("model.safetensors" and "x/../model.safetensors") with different
+// digests must be refused every time, not accepted when map iteration
+// happens to reach the matching spelling first.
+func TestCoversModelAmbiguousProducts(t *testing.T) {
+	res := &LayoutResult{Products: map[string]map[string]string{
+		"model.safetensors":      {"sha256": hexA},
+		"x/../model.safetensors": {"sha256": hexC},
+		"./model.safetensors":    {"sha256": hexA},
+	}}
+	m := Model{Files: map[string]Digest{"model.safetensors": {"sha256", hexA}}}
+	for i := 0; i < 50; i++ {
+		err := res.CoversModel(m)
+		if err == nil || !strings.Contains(err.Error(), "sha256:"+hexC) {
+			t.Fatalf("run %d: got %v, want the conflicting product reported", i, err)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -48,29 +47,9 @@ func (it Item) Name() string { return fmt.Sprintf("attestation #%d (%s)", it.Ind
 // ReadFile reads an attestation file (one JSON document, or JSON Lines with
 // several) without following it past MaxFileSize.
 func ReadFile(path string) ([]Item, error) {
-	f, err := os.Open(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d an attestation file may be", path, fi.Size(), MaxFileSize)
-	}
-	// Read at most one byte more than the cap, in case the file grew
-	// since Stat.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s is more than the %d bytes an attestation file may be", path, MaxFileSize)
 	}
 	items, err := Split(data)
 	if err != nil {

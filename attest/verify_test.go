@@ -313,7 +313,7 @@ func TestStatementV01SLSAv02Signed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := signPAE(signer, pae(InTotoPayloadType, st))
+	sig, err := signPAE(signer, verify.PAE(InTotoPayloadType, st))
 	if err != nil {
 		t.Fatal(err)
 	}

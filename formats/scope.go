@@ -142,6 +142,13 @@ func (s *Scope) ScanMember(name string, r io.ReaderAt, size int64) *Analyzer {
 
 // analyze sniffs and runs the matching analyzer in this scope.
 func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
+	if size < 0 {
+		// make() below would panic outside run's recover and take the
+		// whole scan down; a container that computed a negative length
+		// has misread its index, so the content cannot be shown safe.
+		s.Reportf("formats/read-error", High, 0, "the content's size is %d, which no container can hold; it was not scanned", size)
+		return nil
+	}
 	head := make([]byte, min(size, HeadSize))
 	if n, err := r.ReadAt(head, 0); err != nil && !(err == io.EOF && int64(n) == int64(len(head))) {
 		s.Reportf("formats/read-error", High, 0, "cannot read the start of the content: %v", err)

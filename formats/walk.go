@@ -107,6 +107,13 @@ func (w *walker) walkDir(root string) error {
 	}
 	dirFiles := map[string][]string{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if w.ctx != nil && w.ctx.Err() != nil {
+			// Stopped mid-listing: files never listed must not vanish
+			// from the report as if the folder held nothing more.
+			w.folderFinding(root, root, Finding{Rule: "fs/not-scanned", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("the scan was stopped (%v) while listing the folder at %s; what was not yet listed was not scanned, so the folder cannot be shown safe", w.ctx.Err(), p)})
+			return fs.SkipAll
+		}
 		if err != nil {
 			w.folderFinding(root, p, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
 				Message: fmt.Sprintf("cannot be read (%v); what it holds was not scanned", err)})
@@ -252,6 +259,14 @@ func (w *walker) run() {
 // ScanFile scans one file on disk. name is the path shown in the report.
 func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult {
 	res := &FileResult{Path: name, Format: "unknown", Findings: []Finding{}}
+	// A cancelled or timed-out scan (the admission service's request
+	// context) stops before the next file instead of running on unseen;
+	// the files it never read are findings, not passes.
+	if ctx != nil && ctx.Err() != nil {
+		res.Findings = append(res.Findings, Finding{Rule: "fs/not-scanned", Severity: High, Offset: NoOffset,
+			Message: fmt.Sprintf("the scan was stopped (%v) before this file was read; it cannot be shown safe, scan it again with more time", ctx.Err())})
+		return res
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		res.Findings = append(res.Findings, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,

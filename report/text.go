@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -21,6 +23,39 @@ var sevColor = map[formats.Severity]string{
 	formats.Medium:   "\x1b[33m",
 	formats.Low:      "\x1b[36m",
 	formats.Info:     "\x1b[2m",
+}
+
+// safe makes text from the model (file names, member names, import
+// names, messages quoting them) harmless on a terminal: control
+// characters (ESC, CR, newline, C1) and bidirectional overrides are
+// shown escaped. Stops a file or pickle name that carries
+// "\x1b[1A\x1b[2K" or "\r" from erasing the CRITICAL line above it, or a
+// newline from forging a "verified" line, in the report a person reads.
+func safe(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == utf8.RuneError
 }
 
 // WriteText writes a report for people: a line per file, its findings
@@ -42,13 +77,13 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 				status = paint(sevColor[m], strings.ToUpper(m.String()))
 			}
 		}
-		fmt.Fprintf(bw, "%s  %s  [%s]\n", paint(ansiBold, f.Path), paint(ansiDim, f.Format), status)
+		fmt.Fprintf(bw, "%s  %s  [%s]\n", paint(ansiBold, safe(f.Path)), paint(ansiDim, safe(f.Format)), status)
 		for _, x := range f.Findings {
 			where := x.Where()
 			if where != "" {
-				where = " (" + where + ")"
+				where = " (" + safe(where) + ")"
 			}
-			fmt.Fprintf(bw, "    %s %s%s: %s\n", paint(sevColor[x.Severity], fmt.Sprintf("%-8s", x.Severity)), x.Rule, where, x.Message)
+			fmt.Fprintf(bw, "    %s %s%s: %s\n", paint(sevColor[x.Severity], fmt.Sprintf("%-8s", x.Severity)), safe(x.Rule), where, safe(x.Message))
 		}
 	}
 	for _, s := range r.Sections {
@@ -56,13 +91,13 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		if !s.OK {
 			state = paint("\x1b[31m", "FAILED")
 		}
-		fmt.Fprintf(bw, "%s: %s\n", s.Name, state)
+		fmt.Fprintf(bw, "%s: %s\n", safe(s.Name), state)
 		for _, l := range s.Lines {
-			fmt.Fprintf(bw, "    %s\n", l)
+			fmt.Fprintf(bw, "    %s\n", safe(l))
 		}
 	}
 	for _, x := range r.Reasons {
-		fmt.Fprintf(bw, "reason: %s (%s): %s\n", x.Rule, x.Policy, x.Detail)
+		fmt.Fprintf(bw, "reason: %s (%s): %s\n", safe(x.Rule), safe(x.Policy), safe(x.Detail))
 	}
 	verdict := strings.ToUpper(r.Verdict)
 	if r.Passed() {

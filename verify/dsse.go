@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// PAE is the DSSE v1 pre-authentication encoding: the bytes a DSSE
+// signature is made over. attest/ signs its statements with it.
+func PAE(payloadType string, payload []byte) []byte { return pae(payloadType, payload) }
+
 // pae is DSSE v1 pre-authentication encoding.
 func pae(payloadType string, payload []byte) []byte {
 	var b []byte

@@ -77,6 +77,11 @@ type Manifest struct {
 	IgnorePaths   []string   `json:"ignore_paths,omitempty"`
 	Resources     []Resource `json:"resources"`
 	Bytes         int64      `json:"bytes"` // bytes hashed
+	// Skipped are the entries (files, or folders as a whole) present in
+	// the model that an ignore path left out, POSIX relative. Verify
+	// reports those the signature's own ignore_paths hid: a file there is
+	// in the model but nothing vouches for it.
+	Skipped []string `json:"-"`
 }
 
 // RootDigest is the OMS subject digest: SHA-256 over the raw bytes of the
@@ -102,6 +107,7 @@ type work struct {
 	rel        string // POSIX relative name ("." for a single-file model)
 	path       string // OS path to open
 	start, end int64
+	size       int64 // the file's size when listed
 	digest     string
 	err        error
 }
@@ -129,7 +135,7 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		return nil, err
 	}
 	ignores := normalizeIgnores(o)
-	files, err := listFiles(abs, ignores, o)
+	files, skipped, err := listFiles(abs, ignores, o)
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +147,13 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	for _, f := range files {
 		total += f.size
 		if o.Method == MethodFiles {
-			units = append(units, &work{rel: f.rel, path: f.path, start: 0, end: f.size})
+			units = append(units, &work{rel: f.rel, path: f.path, start: 0, end: f.size, size: f.size})
 			continue
 		}
 		// Empty files have no shards (reference behaviour).
 		for start := int64(0); start < f.size; start += o.ShardSize {
 			end := min(start+o.ShardSize, f.size)
-			units = append(units, &work{rel: f.rel, path: f.path, start: start, end: end})
+			units = append(units, &work{rel: f.rel, path: f.path, start: start, end: end, size: f.size})
 		}
 	}
 	if err := hashUnits(units, total, o); err != nil {
@@ -160,6 +166,7 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		AllowSymlinks: o.AllowSymlinks,
 		IgnorePaths:   ignores,
 		Bytes:         total,
+		Skipped:       skipped,
 	}
 	if o.Method == MethodShards {
 		m.ShardSize = o.ShardSize
@@ -262,34 +269,35 @@ type fileEntry struct {
 //     change between reads);
 //   - a name containing a backslash is refused, since on Windows it is a
 //     separator and the same manifest would name another file.
-func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, error) {
+func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []string, error) {
 	fi, err := os.Lstat(abs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		// The model path itself may be a link (e.g. a cache snapshot); the
 		// files inside are what is checked.
 		real, err := filepath.EvalSymlinks(abs)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		abs = real
 		if fi, err = os.Stat(abs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if fi.Mode().IsRegular() {
-		return []fileEntry{{rel: ".", path: abs, size: fi.Size()}}, nil
+		return []fileEntry{{rel: ".", path: abs, size: fi.Size()}}, nil, nil
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%s is neither a file nor a folder", abs)
+		return nil, nil, fmt.Errorf("%s is neither a file nor a folder", abs)
 	}
 	realRoot, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []fileEntry
+	var skipped []string
 	visited := map[string]bool{realRoot: true}
 	var walk func(dir, relDir string) error
 	walk = func(dir, relDir string) error {
@@ -307,6 +315,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, error)
 				rel = relDir + "/" + name
 			}
 			if ignored(rel, ignores) {
+				skipped = append(skipped, rel)
 				continue
 			}
 			p := filepath.Join(dir, name)
@@ -372,9 +381,9 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, error)
 		return nil
 	}
 	if err := walk(abs, ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 func within(root, p string) bool {
@@ -432,7 +441,7 @@ func hashUnits(units []*work, total int64, o HashOptions) error {
 		go func() {
 			defer wg.Done()
 			for u := range ch {
-				u.digest, u.err = hashRange(u.path, u.start, u.end, &done)
+				u.digest, u.err = hashRange(u.path, u.start, u.end, u.size, &done)
 			}
 		}()
 	}
@@ -452,8 +461,12 @@ func hashUnits(units []*work, total int64, o HashOptions) error {
 }
 
 // hashRange hashes bytes [start, end) of the file. A file that shrank
-// since it was listed is an error (its content changed under us).
-func hashRange(path string, start, end int64, done *atomic.Int64) (string, error) {
+// since it was listed is an error (its content changed under us), and so
+// is one that grew: the unit that ends the file (end == size) checks that
+// nothing follows, or bytes appended while hashing would pass unhashed
+// (attack: a writer racing the verifier appends a new zip central
+// directory to a signed checkpoint).
+func hashRange(path string, start, end, size int64, done *atomic.Int64) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -474,6 +487,12 @@ func hashRange(path string, start, end int64, done *atomic.Int64) (string, error
 				return "", fmt.Errorf("%s: file shrank while being hashed (ends at %d, expected %d)", path, off, end)
 			}
 			return "", fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	if end == size {
+		var one [1]byte
+		if k, _ := f.ReadAt(one[:], end); k > 0 {
+			return "", fmt.Errorf("%s: file grew while being hashed (it was %d bytes when listed); hash it again when nothing writes to it", path, size)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -114,6 +115,9 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 		certs[i] = c
 	}
 	leaf := certs[0]
+	if iss, ok := fulcioIssuer(leaf); ok {
+		return nil, fmt.Errorf("signing certificate %q is a Sigstore keyless (Fulcio) certificate for an OIDC identity (issuer %s): the certificate method checks no identity, so any holder of such a certificate would pass; verify it with --certificate-identity, --certificate-oidc-issuer and --trusted-root instead", leaf.Subject, iss)
+	}
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
@@ -166,3 +170,35 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 }
 
 var errNoEnvelope = errors.New("bundle holds no DSSE envelope")
+
+// fulcioOIDArc is Sigstore's OID arc for Fulcio certificate extensions
+// (1.3.6.1.4.1.57264.1.*: OIDC issuer, workflow claims...).
+var fulcioOIDArc = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1}
+
+// fulcioIssuer reports whether c carries Fulcio's identity extensions,
+// and the OIDC issuer when it can tell. Such a certificate binds a key to
+// an OIDC identity for minutes; trusting its CA without naming the
+// identity (the certificate-chain method) would accept every signer the
+// CA ever certified: anyone with an e-mail account, for the public-good
+// instance.
+func fulcioIssuer(c *x509.Certificate) (string, bool) {
+	found := false
+	issuer := "unknown"
+	for _, e := range c.Extensions {
+		id := e.Id
+		if len(id) <= len(fulcioOIDArc) || !id[:len(fulcioOIDArc)].Equal(fulcioOIDArc) {
+			continue
+		}
+		found = true
+		switch id[len(fulcioOIDArc)] {
+		case 1: // v1 issuer: raw string
+			issuer = string(e.Value)
+		case 8: // v2 issuer: DER UTF8String
+			var v string
+			if _, err := asn1.Unmarshal(e.Value, &v); err == nil {
+				issuer = v
+			}
+		}
+	}
+	return issuer, found
+}

@@ -15,10 +15,6 @@ import (
 	"path/filepath"
 )
 
-// ErrKeylessUnsupported is returned for keyless (OIDC, Fulcio, Rekor)
-// signing, which needs the network and is not implemented yet.
-var ErrKeylessUnsupported = errors.New("keyless signing (OIDC, Fulcio, Rekor) is not supported yet: sign with --key KEY.pem (optionally with --certificate LEAF.pem)")
-
 // SignOptions configure Sign.
 type SignOptions struct {
 	Hash HashOptions
@@ -33,7 +29,11 @@ type SignOptions struct {
 	// certificate method: the leaf's key must be Key's public key.
 	Certificate []byte
 	Chain       [][]byte
+	// Keyless signs with an ephemeral key, a Fulcio certificate for the
+	// OIDC identity in KeylessOpts and a Rekor entry (keyless_sign.go).
+	// It is the only path that uses the network.
 	Keyless     bool
+	KeylessOpts KeylessOptions
 }
 
 // LoadPrivateKeyPEM reads an unencrypted PEM private key (SEC1 "EC
@@ -69,7 +69,7 @@ func LoadPrivateKeyPEM(data []byte) (crypto.Signer, error) {
 // and returns the manifest and the bundle bytes.
 func Sign(model string, o SignOptions) (*Manifest, []byte, error) {
 	if o.Keyless {
-		return nil, nil, ErrKeylessUnsupported
+		return signKeyless(model, o)
 	}
 	if o.Key == nil {
 		return nil, nil, errors.New("no signing key")
@@ -95,18 +95,7 @@ func Sign(model string, o SignOptions) (*Manifest, []byte, error) {
 	} else if len(o.Chain) > 0 {
 		return nil, nil, errors.New("a certificate chain needs the signing certificate too (--certificate)")
 	}
-	if o.SignaturePath == "" {
-		o.SignaturePath = DefaultSignaturePath(model)
-	}
-	ho := o.Hash
-	if rel, ok := relInside(model, o.SignaturePath); ok {
-		ho.IgnorePaths = append(append([]string{}, ho.IgnorePaths...), rel)
-	}
-	m, err := HashModel(model, ho)
-	if err != nil {
-		return nil, nil, err
-	}
-	payload, err := StatementJSON(m)
+	m, payload, err := signedStatement(model, &o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,6 +111,29 @@ func Sign(model string, o SignOptions) (*Manifest, []byte, error) {
 		return nil, nil, err
 	}
 	return m, out, nil
+}
+
+// signedStatement hashes the model and renders the statement every
+// signing method signs, so key, certificate and keyless signatures of the
+// same model carry byte-identical payloads. It fills o.SignaturePath with
+// the default and leaves the signature file out of the manifest.
+func signedStatement(model string, o *SignOptions) (*Manifest, []byte, error) {
+	if o.SignaturePath == "" {
+		o.SignaturePath = DefaultSignaturePath(model)
+	}
+	ho := o.Hash
+	if rel, ok := relInside(model, o.SignaturePath); ok {
+		ho.IgnorePaths = append(append([]string{}, ho.IgnorePaths...), rel)
+	}
+	m, err := HashModel(model, ho)
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, err := StatementJSON(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, payload, nil
 }
 
 func signPAE(k crypto.Signer, msg []byte) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -343,9 +344,9 @@ func TestSignRefusals(t *testing.T) {
 			t.Fatal("a model of only ignored files was signed")
 		}
 	})
-	t.Run("keyless-not-supported", func(t *testing.T) {
+	t.Run("keyless-without-token", func(t *testing.T) {
 		dir := makeModel(t, "m", map[string]string{"a": "b"})
-		if _, _, err := Sign(dir, SignOptions{Keyless: true}); err != ErrKeylessUnsupported {
+		if _, _, err := Sign(dir, SignOptions{Keyless: true}); !errors.Is(err, ErrNoIDToken) {
 			t.Fatalf("err %v", err)
 		}
 	})

@@ -2,9 +2,10 @@
 // format of the reference `model_signing` tool) and verifies Sigstore
 // bundles and bare DSSE envelopes for the rest of modelvet.
 //
-// Everything here is offline: trust material (public keys, CA
-// certificates, trusted_root.json) is read from files the caller names and
-// is never fetched.
+// Verification is offline: trust material (public keys, CA certificates,
+// trusted_root.json) is read from files the caller names and is never
+// fetched. The one network path is keyless signing (keyless_sign.go),
+// which talks to Fulcio and Rekor only when the caller asks for it.
 //
 // API, in the order a caller meets it:
 //   - TrustOptions: whose signatures are accepted (key, CA chain or keyless).

@@ -50,6 +50,12 @@ type Result struct {
 	Bytes      int64     `json:"bytes"`     // bytes hashed
 	Problems   []Problem `json:"problems,omitempty"`
 	FormatNote string    `json:"format_note,omitempty"`
+	// NotCovered are files (or whole folders) present in the model that
+	// the signature's own ignore_paths left out. The reference tool
+	// honours those paths too, so they do not fail verification, but
+	// nothing vouches for them: a weights file dropped under a path the
+	// signer ignored must be visible, never silently accepted.
+	NotCovered []string `json:"not_covered,omitempty"`
 }
 
 // UsageError is an error in what the caller asked (missing trust files,
@@ -128,11 +134,13 @@ func Verify(model string, o Options) (*Result, error) {
 		Workers:       o.Workers,
 		Progress:      o.Progress,
 	}
-	ho.IgnorePaths = append(ho.IgnorePaths, o.IgnorePaths...)
-	ho.IgnorePaths = append(ho.IgnorePaths, signed.IgnorePaths...)
+	// own are the ignores that do not come from the signature: the
+	// caller's and the signature file itself.
+	own := append([]string{}, o.IgnorePaths...)
 	if rel, ok := relInside(model, o.SignaturePath); ok {
-		ho.IgnorePaths = append(ho.IgnorePaths, rel)
+		own = append(own, rel)
 	}
+	ho.IgnorePaths = append(append([]string{}, own...), signed.IgnorePaths...)
 	if o.IgnoreUnsignedFiles {
 		ho.Only = map[string]bool{}
 		for _, res := range signed.Resources {
@@ -146,9 +154,36 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	r.Manifest = m
 	r.Bytes = m.Bytes
+	r.NotCovered = hiddenBySigner(m.Skipped, signed.IgnorePaths, own)
 	compare(r, signed, m, o.IgnoreUnsignedFiles)
 	r.Verified = len(r.Problems) == 0
 	return r, nil
+}
+
+// hiddenBySigner returns the skipped entries that only the signature's
+// ignore_paths left out (not the default git ignores, not the caller's
+// --ignore-paths, not the signature file).
+func hiddenBySigner(skipped, signerIgnores, own []string) []string {
+	if len(signerIgnores) == 0 {
+		return nil
+	}
+	bySigner := normalizeIgnores(HashOptions{IgnorePaths: signerIgnores, NoDefaultIgnores: true})
+	byOthers := normalizeIgnores(HashOptions{IgnorePaths: own})
+	var out []string
+	for _, rel := range skipped {
+		if ignored(rel, bySigner) && !ignored(rel, byOthers) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// ListSome joins up to n names, saying how many more there are.
+func ListSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 func (r *Result) fail(kind, res, msg string) {
@@ -185,19 +220,32 @@ func compare(r *Result, s *Signed, m *Manifest, ignoreUnsigned bool) {
 				Message: fmt.Sprintf("%s changed: signed sha256 %s, now %s", n, want[n], g)})
 		}
 	}
-	if ignoreUnsigned {
-		return
+	// --ignore-unsigned-files lets unsigned FILES pass, never unsigned
+	// parts of a signed file: a shard beyond the signed ones means bytes
+	// were appended to a signed file (a zip checkpoint is read from its
+	// end, so appended bytes can replace what loads). The reference tool
+	// fails such a model too: it compares whole manifests.
+	signedFiles := make(map[string]bool, len(want))
+	for n := range want {
+		signedFiles[resourcePath(n, s.Method)] = true
 	}
 	var extra []string
 	for n := range got {
-		if _, ok := want[n]; !ok {
-			extra = append(extra, n)
+		if _, ok := want[n]; ok {
+			continue
 		}
+		if ignoreUnsigned && !signedFiles[resourcePath(n, s.Method)] {
+			continue
+		}
+		extra = append(extra, n)
 	}
 	sort.Strings(extra)
 	for _, n := range extra {
-		r.Problems = append(r.Problems, Problem{Kind: "unsigned", Resource: n, Actual: got[n],
-			Message: fmt.Sprintf("%s is in the model but not covered by the signature (remove it, pass --ignore-paths, or --ignore-unsigned-files)", n)})
+		msg := fmt.Sprintf("%s is in the model but not covered by the signature (remove it, pass --ignore-paths, or --ignore-unsigned-files)", n)
+		if f := resourcePath(n, s.Method); f != n && signedFiles[f] {
+			msg = fmt.Sprintf("%s is a shard of the signed file %s that the signature does not cover: the file grew since it was signed (sha256 of the extra shard %s)", n, f, got[n])
+		}
+		r.Problems = append(r.Problems, Problem{Kind: "unsigned", Resource: n, Actual: got[n], Message: msg})
 	}
 }
 

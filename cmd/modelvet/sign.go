@@ -26,9 +26,10 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	cert := fs.String("certificate", "", "sign with this PEM signing certificate (its key is --key): the certificate method")
 	var chain listFlag
 	fs.Var(&chain, "certificate-chain", "PEM intermediate certificates to include after the signing certificate (repeatable)")
-	keyless := fs.Bool("keyless", false, "sign with Sigstore keyless (OIDC, Fulcio, Rekor; needs the network) - not supported yet")
+	keyless := fs.Bool("keyless", false, "sign with Sigstore keyless (OIDC token, Fulcio, Rekor): the only sign mode that uses the network")
+	kf := keylessFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--ignore-paths P ...]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--ignore-paths P ...]\n       modelvet sign MODEL --keyless [--identity-token TOKEN] [--trusted-root trusted_root.json] [--fulcio-url URL] [--rekor-url URL]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	pos, err := parseArgs(fs, args)
@@ -48,11 +49,14 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		o.Hash.Progress = stderr
 	}
 	if *keyless {
-		fmt.Fprintln(stderr, "modelvet sign:", verify.ErrKeylessUnsupported)
+		return runSignKeyless(pos[0], o, kf, *key != "" || *cert != "" || len(chain) > 0, stdout, stderr)
+	}
+	if f := kf.misused(fs); f != "" {
+		fmt.Fprintf(stderr, "modelvet sign: --%s is for keyless signing: add --keyless\n", f)
 		return exitUsage
 	}
 	if *key == "" {
-		fmt.Fprintln(stderr, "modelvet sign: --key KEY.pem is required (keyless signing is not supported yet)")
+		fmt.Fprintln(stderr, "modelvet sign: --key KEY.pem (or --keyless) is required")
 		return exitUsage
 	}
 	if o.Key, err = loadSigningKey(*key); err != nil {

@@ -172,6 +172,9 @@ func SignatureSection(res *verify.Result) report.Section {
 	if res.Verified {
 		add("verified: all %d resources match (%d bytes hashed)", res.Resources, res.Bytes)
 	}
+	if n := len(res.NotCovered); n > 0 {
+		add("WARNING: %d present but NOT covered by the signature (the signer's ignore_paths left them out; nothing vouches for them): %s", n, verify.ListSome(res.NotCovered, 10))
+	}
 	const maxLines = 50
 	for i, p := range res.Problems {
 		if i == maxLines {

@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"io"
+	"strconv"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -23,18 +24,7 @@ func init() {
 			return bytes.HasPrefix(p.Head, []byte("PK\x03\x04")) ||
 				(bytes.HasPrefix(p.Head, []byte("PK\x05\x06")) && p.Size >= eocdLen)
 		},
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			a := OpenZip(s, r, size)
-			if a == nil {
-				return
-			}
-			defer a.Close()
-			if a.Prepended > 0 {
-				// What a reader starting at byte 0 sees must be scanned too.
-				s.ScanMember("<data before the zip>", io.NewSectionReader(r, 0, a.Prepended), a.Prepended)
-			}
-			Dispatch(s, a)
-		},
+		Analyze: analyzeZip,
 	})
 	formats.Register(&formats.Analyzer{
 		Name:       "tar",
@@ -63,10 +53,25 @@ func init() {
 	})
 }
 
+// analyzeZip opens a zip (the zip and zip-embedded analyzers), scans the
+// data in front of it as its own member and dispatches the archive.
+func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
+	a := OpenZip(s, r, size)
+	if a == nil {
+		return
+	}
+	defer a.Close()
+	if a.Prepended > 0 {
+		// What a reader starting at byte 0 sees must be scanned too.
+		s.ScanMember("<data before the zip>", io.NewSectionReader(r, 0, a.Prepended), a.Prepended)
+	}
+	Dispatch(s, a)
+}
+
 // Dispatch hands an opened archive to the flavor it matches or, when none
 // does, scans every file member on its own.
 func Dispatch(s *formats.Scope, a *Archive) {
-	s.Detail("members", itoa(len(a.Members)))
+	s.Detail("members", strconv.Itoa(len(a.Members)))
 	if f := FlavorOf(a); f != nil {
 		s.SetFormat(f.Name)
 		f.Analyze(s, a)
@@ -89,18 +94,4 @@ func ScanMembers(s *formats.Scope, a *Archive) {
 		s.ScanMember(m.Name, r, n)
 		Release(r)
 	}
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

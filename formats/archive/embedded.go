@@ -25,15 +25,7 @@ func init() {
 		},
 		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
 			s.SetFormat("zip")
-			a := OpenZip(s, r, size)
-			if a == nil {
-				return
-			}
-			defer a.Close()
-			if a.Prepended > 0 {
-				s.ScanMember("<data before the zip>", io.NewSectionReader(r, 0, a.Prepended), a.Prepended)
-			}
-			Dispatch(s, a)
+			analyzeZip(s, r, size)
 		},
 	})
 }

@@ -29,6 +29,9 @@ func TestNameProblem(t *testing.T) {
 	}{
 		{"a/link", "b", true, false}, {"a/link", "../b", true, false}, {"a/link", "../../b", true, true},
 		{"link", "/etc/passwd", true, true}, {"h", "a/b", false, false}, {"h", "../b", false, true},
+		// Windows reads ".. " and "..." as "..": a symlink climbing with
+		// them escapes there, one climbing back inside does not.
+		{"a/link", ".. /.. /secret", true, true}, {"link", "... /x", true, true}, {"a/link", ".. /b", true, false},
 	} {
 		if got := linkEscapes(c.name, c.target, c.sym) != ""; got != c.escapes {
 			t.Errorf("link %s -> %s: escapes=%v, want %v", c.name, c.target, got, c.escapes)

@@ -225,12 +225,23 @@ func inflate(s *formats.Scope, c *compressor, r io.ReaderAt, size int64) {
 	var total int64
 	buf := make([]byte, 256<<10)
 	complete := false
-	for zero := 0; zero < 100; {
+	// zero counts consecutive reads that return nothing and no error: a
+	// decoder may do that now and then (io.Reader allows it), so only a
+	// long run of them, with no progress in between, is a stall.
+	zero := 0
+	for {
 		n, rerr := dec.Read(buf)
 		if n == 0 && rerr == nil {
-			zero++
+			if zero++; zero >= 100 {
+				// Fail closed: a stream that stops yielding bytes without
+				// ending is not known to hold only what came out so far.
+				s.Reportf("compressed/corrupt", formats.High, 0,
+					"the %s decoder stopped producing output after %d inflated bytes without reaching the end of the stream; what came out is scanned, the rest cannot be shown safe", c.name, total)
+				break
+			}
 			continue
 		}
+		zero = 0
 		if n > 0 {
 			if total+int64(n) > maxOut {
 				s.Reportf("compressed/ratio-exceeded", formats.High, 0,

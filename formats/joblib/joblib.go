@@ -10,6 +10,7 @@ package joblib
 import (
 	"bytes"
 	"io"
+	"strconv"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/pickle"
@@ -32,28 +33,8 @@ func init() {
 		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
 			res := pickle.Scan(s, r, size)
 			if s.TopLevel() && res != nil {
-				s.Detail("pickle.count", itoa(res.Pickles))
+				s.Detail("pickle.count", strconv.Itoa(res.Pickles))
 			}
 		},
 	})
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 && n >= 0 {
-		return digits[n : n+1]
-	}
-	var b []byte
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		b = append([]byte{digits[n%10]}, b...)
-		n /= 10
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
 }

@@ -35,7 +35,7 @@ func init() {
 // member without the .npy magic is what np.load returns as raw bytes; it
 // is still sniffed and scanned for what it really is.
 func analyzeNpz(s *formats.Scope, a *archive.Archive) {
-	s.Detail("arrays", itoa(len(a.Members)))
+	s.Detail("arrays", strconv.Itoa(len(a.Members)))
 	for _, m := range a.Members {
 		if m.IsDir {
 			continue
@@ -57,5 +57,3 @@ func analyzeNpz(s *formats.Scope, a *archive.Archive) {
 		archive.Release(r)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

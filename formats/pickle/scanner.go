@@ -68,6 +68,8 @@ type scanner struct {
 	// torchScript: the stream is read by TorchScript's C++ unpickler,
 	// which resolves its own names without Python (torchscript.go).
 	torchScript bool
+	// criticalPastCap: a critical finding was kept after maxFindings.
+	criticalPastCap bool
 }
 
 func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *shared) *scanner {
@@ -103,7 +105,14 @@ func (sc *scanner) add(rule string, sev formats.Severity, off int64, imp, msg st
 			sc.order = append(sc.order, &pending{f: formats.Finding{Rule: "pickle/limit-exceeded", Severity: High, Offset: off,
 				Message: fmt.Sprintf("more than %d distinct findings; the rest (from offset %d on) are not listed", maxFindings, off)}, count: 1})
 		}
-		return
+		// The cap must not hide the worst: a thousand harmless unknown
+		// imports padded in front of os.system would otherwise leave the
+		// file at High and pass a --fail-on critical gate. One critical
+		// past the cap is kept (later ones are counted against it).
+		if sev < Critical || sc.criticalPastCap {
+			return
+		}
+		sc.criticalPastCap = true
 	}
 	p := &pending{f: formats.Finding{Rule: rule, Severity: sev, Offset: off, Import: imp, Message: msg}, count: 1}
 	sc.found[key] = p

@@ -56,3 +56,35 @@ func TestFrameErrors(t *testing.T) {
 		t.Fatalf("got %+v, %v", fi, err)
 	}
 }
+
+// TestFrameKeepsBoundedLiterals: frame kept every integer and GLOBAL name
+// of a pickle, so one made of millions of BININT1 or GLOBAL opcodes grew
+// memory several times faster than the file; what it keeps is capped.
+func TestFrameKeepsBoundedLiterals(t *testing.T) {
+	const n = 3 * maxKeptStrings
+	cases := []struct {
+		name string
+		op   []byte
+		kept func(*frameInfo) int
+	}{
+		{"millions of BININT1", []byte("K\x01"), func(fi *frameInfo) int { return len(fi.Ints) }},
+		{"millions of BININT2", []byte("M\x01\x02"), func(fi *frameInfo) int { return len(fi.Ints) }},
+		{"millions of BININT", []byte("J\x01\x02\x03\x04"), func(fi *frameInfo) int { return len(fi.Ints) }},
+		{"millions of GLOBAL", []byte("ca\nb\n"), func(fi *frameInfo) int { return len(fi.Globals) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := append(bytes.Repeat(c.op, n), '.')
+			fi, err := frame(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.End != int64(len(b)) {
+				t.Fatalf("end %d, want %d", fi.End, len(b))
+			}
+			if k := c.kept(fi); k > maxKeptStrings {
+				t.Fatalf("kept %d literals of %d, more than the cap of %d", k, n, maxKeptStrings)
+			}
+		})
+	}
+}

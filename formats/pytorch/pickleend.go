@@ -88,24 +88,37 @@ func frame(r io.ReaderAt, size int64) (*frameInfo, error) {
 			out = append(out, c)
 		}
 	}
+	// Ints and Globals are capped like Strings: a pickle of nothing but
+	// BININT1 opcodes would otherwise grow them by 8 bytes for every 2 it
+	// is long, and memory must stay flat however large the file.
+	keepInt := func(v int64) {
+		if len(fi.Ints) < maxKeptStrings {
+			fi.Ints = append(fi.Ints, v)
+		}
+	}
 	keepStr := func(b []byte) {
 		if len(fi.Strings) < maxKeptStrings && len(b) <= maxStrKept {
 			fi.Strings = append(fi.Strings, string(b))
 		}
 	}
-	lenStr := func(width int) error {
+	// readLen reads a 1-, 4- or 8-byte little-endian length argument.
+	readLen := func(width int) (uint64, error) {
 		b, err := read(width)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		var n uint64
 		switch width {
 		case 1:
-			n = uint64(b[0])
+			return uint64(b[0]), nil
 		case 4:
-			n = uint64(binary.LittleEndian.Uint32(b))
-		case 8:
-			n = binary.LittleEndian.Uint64(b)
+			return uint64(binary.LittleEndian.Uint32(b)), nil
+		}
+		return binary.LittleEndian.Uint64(b), nil
+	}
+	lenStr := func(width int) error {
+		n, err := readLen(width)
+		if err != nil {
+			return err
 		}
 		if n <= maxStrKept {
 			s, err := read(int(n))
@@ -118,18 +131,9 @@ func frame(r io.ReaderAt, size int64) (*frameInfo, error) {
 		return skip(n)
 	}
 	lenSkip := func(width int) error {
-		b, err := read(width)
+		n, err := readLen(width)
 		if err != nil {
 			return err
-		}
-		var n uint64
-		switch width {
-		case 1:
-			n = uint64(b[0])
-		case 4:
-			n = uint64(binary.LittleEndian.Uint32(b))
-		case 8:
-			n = binary.LittleEndian.Uint64(b)
 		}
 		return skip(n)
 	}
@@ -162,8 +166,8 @@ func frame(r io.ReaderAt, size int64) (*frameInfo, error) {
 				return fi, err
 			}
 			var v int64
-			if _, err := fmt.Sscan(l, &v); err == nil && len(fi.Ints) < maxKeptStrings {
-				fi.Ints = append(fi.Ints, v)
+			if _, err := fmt.Sscan(l, &v); err == nil {
+				keepInt(v)
 			}
 		case 'V':
 			l, err := line()
@@ -186,25 +190,27 @@ func frame(r io.ReaderAt, size int64) (*frameInfo, error) {
 			if err != nil {
 				return fi, err
 			}
-			fi.Globals = append(fi.Globals, mod+"."+name)
+			if len(fi.Globals) < maxKeptStrings {
+				fi.Globals = append(fi.Globals, mod+"."+name)
+			}
 		case 'J':
 			b, err := read(4)
 			if err != nil {
 				return fi, err
 			}
-			fi.Ints = append(fi.Ints, int64(int32(binary.LittleEndian.Uint32(b))))
+			keepInt(int64(int32(binary.LittleEndian.Uint32(b))))
 		case 'K':
 			b, err := read(1)
 			if err != nil {
 				return fi, err
 			}
-			fi.Ints = append(fi.Ints, int64(b[0]))
+			keepInt(int64(b[0]))
 		case 'M':
 			b, err := read(2)
 			if err != nil {
 				return fi, err
 			}
-			fi.Ints = append(fi.Ints, int64(binary.LittleEndian.Uint16(b)))
+			keepInt(int64(binary.LittleEndian.Uint16(b)))
 		case 'h', 'q', 0x80, 0x82: // BINGET, BINPUT, PROTO, EXT1
 			if op == 0x82 {
 				fi.Simple = false

@@ -102,6 +102,9 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 			o.OK = true
 			o.Section.OK = true
 			o.Section.Lines = append(signerLines(r), fmt.Sprintf("%d files (%d bytes) match the signature", r.Resources, r.Bytes))
+			if n := len(r.NotCovered); n > 0 {
+				o.Section.Lines = append(o.Section.Lines, fmt.Sprintf("WARNING: %d present but NOT covered by the signature (the signer's ignore_paths left them out; the scan still read them): %s", n, verify.ListSome(r.NotCovered, 10)))
+			}
 			return o, nil
 		}
 		for _, pr := range r.Problems {
