@@ -149,6 +149,10 @@ func TestTrustOptionsMethod(t *testing.T) {
 		{"keyless-no-root", TrustOptions{Identity: "a", Issuer: "b"}, "trusted root"},
 		{"keyless-no-issuer", TrustOptions{Identity: "a", TrustedRootPath: "r"}, "OIDC issuer"},
 		{"keyless-no-identity", TrustOptions{Issuer: "b", TrustedRootPath: "r"}, "identity"},
+		// A broken pattern is a usage error (exit 2) caught up front, not
+		// a "not verified" model (exit 1) found after reading the bundle.
+		{"keyless-bad-identity-regexp", TrustOptions{IdentityRegexp: "[", Issuer: "b", TrustedRootPath: "r"}, "--certificate-identity-regexp \"[\" is not a valid regular expression"},
+		{"keyless-bad-issuer-regexp", TrustOptions{Identity: "a", IssuerRegexp: "(", TrustedRootPath: "r"}, "--certificate-oidc-issuer-regexp"},
 	}
 	for _, c := range cases {
 		m, err := c.t.Method()

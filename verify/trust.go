@@ -29,6 +29,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -85,6 +86,17 @@ func (t TrustOptions) Method() (string, error) {
 		}
 		if t.TrustedRootPath == "" {
 			return "", errors.New("keyless verification needs a trusted root file (--trusted-root trusted_root.json); trust material is never fetched")
+		}
+		// A pattern that does not compile is the caller's mistake (exit
+		// 2), found before any signature is read, not a model that
+		// "does not verify" (exit 1).
+		for _, re := range []struct{ flag, v string }{{"--certificate-identity-regexp", t.IdentityRegexp}, {"--certificate-oidc-issuer-regexp", t.IssuerRegexp}} {
+			if re.v == "" {
+				continue
+			}
+			if _, err := regexp.Compile(re.v); err != nil {
+				return "", fmt.Errorf("%s %q is not a valid regular expression: %v", re.flag, re.v, err)
+			}
 		}
 	}
 	return got[0], nil
