@@ -429,35 +429,9 @@ func (m *machine) step(op byte) (bool, error) {
 		return false, m.push(value{k: kGlobal, off: m.opStart, x: &ext{mod: "copyreg.extension", name: strconv.FormatInt(code, 10), verdict: Unknown}})
 
 	case 'R': // REDUCE
-		args, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		fn, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		var items []value
-		if args.x != nil {
-			items = args.x.items
-		}
-		*fn = m.call(*fn, items, "REDUCE")
-		return false, nil
+		return false, m.callTop("REDUCE")
 	case 0x81: // NEWOBJ
-		args, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		cls, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		var items []value
-		if args.x != nil {
-			items = args.x.items
-		}
-		*cls = m.call(*cls, items, "NEWOBJ")
-		return false, nil
+		return false, m.callTop("NEWOBJ")
 	case 0x92: // NEWOBJ_EX
 		if _, err := m.pop(); err != nil { // kwargs
 			return false, err
@@ -559,4 +533,24 @@ func describe(v *value) string {
 		return fmt.Sprintf("a %d-byte string", v.i)
 	}
 	return v.k.String()
+}
+
+// callTop pops an argument tuple and applies the callable (REDUCE) or
+// class (NEWOBJ) beneath it, as the unpickler does, leaving the result in
+// its place.
+func (m *machine) callTop(op string) error {
+	args, err := m.pop()
+	if err != nil {
+		return err
+	}
+	fn, err := m.top()
+	if err != nil {
+		return err
+	}
+	var items []value
+	if args.x != nil {
+		items = args.x.items
+	}
+	*fn = m.call(*fn, items, op)
+	return nil
 }
