@@ -105,8 +105,13 @@ var modelExtensions = map[string]bool{
 	".pkl": true, ".pickle": true, ".pt": true, ".pth": true, ".bin": true,
 	".ckpt": true, ".joblib": true, ".npy": true, ".npz": true,
 	".safetensors": true, ".onnx": true, ".keras": true, ".h5": true,
-	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".sav": true,
-	".model": true, ".mar": true, ".tflite": true, ".ggml": true,
+	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".mar": true,
+	".ggml": true,
+	// Not here on purpose: ".model" (every Llama-style folder ships a
+	// SentencePiece tokenizer.model, a protobuf that runs nothing), ".sav"
+	// (SPSS and IDL data files use it; a pickled .sav is still sniffed as
+	// the pickle it is) and ".tflite" (a flatbuffer no analyzer reads yet;
+	// calling every TFLite model unreadable would make the rule noise).
 }
 
 // IsModelName reports whether a file name promises model content.

@@ -7,6 +7,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ var compressors = []compressor{
 	}, open: func(r io.Reader) (io.Reader, error) { return bzip2.NewReader(r), nil }},
 	{name: "xz", exts: []string{".xz"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) },
 		open: func(r io.Reader) (io.Reader, error) { return xz.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
-	{name: "lzma", exts: []string{".lzma"}, sniff: isLzmaAlone,
+	{name: "lzma", exts: []string{".lzma"}, sniff: isLzmaStream,
 		open: func(r io.Reader) (io.Reader, error) { return lzma.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
 	{name: "lz4", exts: []string{".lz4"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
 		open: func(r io.Reader) (io.Reader, error) { return lz4.NewReader(r), nil }},
@@ -70,8 +71,6 @@ func isZlib(h []byte) bool {
 	return len(h) >= 2 && h[0]&0x0f == 8 && h[0]>>4 <= 7 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 && h[1]&0x20 == 0
 }
 
-// isLzmaAlone checks an LZMA "alone" header: properties byte, a dictionary
-// size that is 2^n or 2^n+2^(n-1), and an unknown (-1) or plausible size.
 // isZlibStream is isZlib plus a trial inflation of the head: the two-byte
 // header check passes for 1 in 31 byte pairs, and "(S" -- MARK then STRING,
 // how every protocol-0 pickle of a tuple or list starting with a str
@@ -106,6 +105,8 @@ func isZlibStream(h []byte) bool {
 	return errors.As(err, &ce) && int64(ce) > 4
 }
 
+// isLzmaAlone checks an LZMA "alone" header: properties byte, a dictionary
+// size that is 2^n or 2^n+2^(n-1), and an unknown (-1) or plausible size.
 func isLzmaAlone(h []byte) bool {
 	if len(h) < 13 || h[0] >= 9*5*5 {
 		return false
@@ -125,6 +126,33 @@ func isLzmaAlone(h []byte) bool {
 		size = size<<8 | uint64(h[i])
 	}
 	return size == ^uint64(0) || size < 1<<48
+}
+
+// isLzmaStream is isLzmaAlone plus a trial decode of the head. The header
+// alone is 13 bytes of weak checks that ordinary binary data passes (a
+// MATLAB v4 file starts 00 00 00 00 01 ...): taking such data for LZMA
+// turns an unremarkable file into a "corrupt stream" finding. A real
+// stream yields output at once. The trial runs with a 4 KiB dictionary so
+// that sniffing never allocates what the header asks for: the first bytes
+// of a stream cannot refer further back than what was already decoded.
+func isLzmaStream(h []byte) bool {
+	if !isLzmaAlone(h) {
+		return false
+	}
+	trial := append([]byte(nil), h...)
+	binary.LittleEndian.PutUint32(trial[1:5], lzma.MinDictCap)
+	r, err := lzma.ReaderConfig{DictCap: lzma.MinDictCap}.NewReader(bytes.NewReader(trial))
+	if err != nil {
+		return false
+	}
+	n, err := io.ReadFull(r, make([]byte, 256))
+	switch {
+	case n > 0 || err == nil:
+		return true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return len(h) < formats.HeadSize // the head is all there is
+	}
+	return false
 }
 
 func isZFile(h []byte) bool {

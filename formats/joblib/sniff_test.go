@@ -69,3 +69,18 @@ func TestZlibTrailingData(t *testing.T) {
 		t.Errorf("real zlib dump reported as trailing data:\n%s", formatstest.Describe(res))
 	}
 }
+
+// TestLzmaHeaderLookalikes: the 13-byte LZMA "alone" header has weak
+// checks that ordinary binary data passes. Such data is not compressed and
+// must not become a "corrupt lzma" finding; a real lzma stream still is
+// recognized.
+func TestLzmaHeaderLookalikes(t *testing.T) {
+	// The first bytes of a MATLAB v4 file (type 0, 1 row, 2 columns,
+	// no imaginary part, name length 2, "a\0", two doubles).
+	mat4 := []byte{0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 'a', 0,
+		0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0xd3, 0x3f}
+	res := formatstest.ScanBytes(t, "data.mat", mat4, nil)
+	if res.Format == "lzma" || len(formatstest.Rules(res, formats.Medium)) > 0 {
+		t.Errorf("MATLAB v4 data taken for lzma:\n%s", formatstest.Describe(res))
+	}
+}
