@@ -18,7 +18,7 @@ const (
 type Options struct {
 	Profile Profile
 	// Allow lists extra globals the user trusts: "module.qualname", or
-	// "module.*" for every name of a module (not its sub-modules).
+	// "module.*" for every name of a module and its sub-modules.
 	Allow []string
 	// Hash computes each file's SHA-256 for the report. It costs a read of
 	// every byte, which the analyzers themselves avoid for tensor data.

@@ -94,6 +94,31 @@ func (s *Scope) Detail(key, value string) {
 	s.file.Details[key] = value
 }
 
+// Mark returns a position in the file's findings; MaxSince(mark) then
+// tells what was reported after it. An analyzer uses the pair to act only
+// on content a scan it just ran accepted (e.g. decoding a pickle with a
+// third-party reader only when modelvet's own reader found nothing wrong).
+func (s *Scope) Mark() int {
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	return len(s.file.Findings)
+}
+
+// MaxSince returns the highest severity reported for the file after mark,
+// and false when nothing was.
+func (s *Scope) MaxSince(mark int) (Severity, bool) {
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	if mark < 0 || mark >= len(s.file.Findings) {
+		return Info, false
+	}
+	m := s.file.Findings[mark].Severity
+	for _, f := range s.file.Findings[mark+1:] {
+		m = max(m, f.Severity)
+	}
+	return m, true
+}
+
 // Expand reserves n bytes of decompression budget. It returns false, after
 // reporting, when the file would expand past Limits.MaxExpand: a
 // decompression bomb is stopped before it is inflated.

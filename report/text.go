@@ -97,6 +97,11 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 		}
 	}
 	for _, x := range r.Reasons {
+		// A section already printed the failure in its own words; the
+		// reason adds only the rule and policy behind it.
+		if shownInSection(r.Sections, x.Detail) {
+			continue
+		}
 		fmt.Fprintf(bw, "reason: %s (%s): %s\n", safe(x.Rule), safe(x.Policy), safe(x.Detail))
 	}
 	verdict := strings.ToUpper(r.Verdict)
@@ -107,7 +112,7 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	}
 	var checked []string
 	if r.Summary.Files > 0 || len(r.Sections) == 0 {
-		checked = append(checked, fmt.Sprintf("%d files, %d findings (%d at or above %s)", r.Summary.Files, r.Summary.Findings, r.Summary.Failing, r.FailOn))
+		checked = append(checked, fmt.Sprintf("%s, %s (%d at or above %s)", count(r.Summary.Files, "file"), count(r.Summary.Findings, "finding"), r.Summary.Failing, r.FailOn))
 	}
 	for _, s := range r.Sections {
 		state := "ok"
@@ -118,4 +123,23 @@ func WriteText(w io.Writer, r *Report, color bool) error {
 	}
 	fmt.Fprintf(bw, "%s: %s\n", verdict, strings.Join(checked, "; "))
 	return bw.Flush()
+}
+
+// count says "1 file" and "3 files": the summary line is read by people.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func shownInSection(sections []Section, detail string) bool {
+	for _, s := range sections {
+		for _, l := range s.Lines {
+			if strings.HasSuffix(l, detail) {
+				return true
+			}
+		}
+	}
+	return false
 }

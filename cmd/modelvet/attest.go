@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/modelvet/modelvet/attest"
 	"github.com/modelvet/modelvet/report"
@@ -59,10 +60,22 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
+		return parseErrExit(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
 		return exitUsage
 	}
-	if len(pos) != 1 || *ptype == "" || *predicate == "" || *key == "" {
-		fs.Usage()
+	// Say which required flag is missing rather than only reprinting the
+	// usage, where the reader has to work it out.
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"--type", *ptype}, {"--predicate", *predicate}, {"--key", *key}} {
+		if f.val == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "modelvet attest: missing %s (run 'modelvet attest -h' for what each means)\n", strings.Join(missing, ", "))
 		return exitUsage
 	}
 	model := pos[0]
@@ -107,7 +120,7 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	if err := os.WriteFile(*output, out, 0o644); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stderr, "attested %s (sha256:%s, %d files) in %s\n", model, m.RootDigest(), len(m.Resources), *output)
+	fmt.Fprintf(stderr, "attested %s (sha256:%s, %s) in %s\n", model, m.RootDigest(), plural(len(m.Resources), "file"), *output)
 	return exitOK
 }
 
@@ -159,7 +172,7 @@ func runAttestationVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -207,7 +220,7 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(pos) != 1 || len(keys) == 0 || *links == "" {
 		fs.Usage()
@@ -240,7 +253,7 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 				sec.OK = false
 				sec.Lines = append(sec.Lines, "REFUSED: "+err.Error())
 			} else {
-				sec.Lines = append(sec.Lines, fmt.Sprintf("the model's %d files are the pipeline's final products", len(m.Resources)))
+				sec.Lines = append(sec.Lines, fmt.Sprintf("every file of the model (%s) is a final product of the pipeline", plural(len(m.Resources), "file")))
 			}
 		}
 	}

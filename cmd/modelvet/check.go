@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/modelvet/modelvet/policy"
 	"github.com/modelvet/modelvet/policy/checks"
@@ -27,17 +30,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	policyPath := fs.String("policy", "", "the policy file (YAML; see examples/policy.yaml); without it the built-in default applies (strict, fail on high, no signature)")
 	format := fs.String("format", "text", "output format: text, json, sarif or html")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL [--policy FILE] [--format text|json|sarif|html]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
 	if err != nil {
+		return parseErrExit(err)
+	}
+	if len(paths) > 1 {
+		fmt.Fprintf(stderr, "modelvet check: one MODEL at a time (got %d paths: %s); a folder holds the whole model\n", len(paths), strings.Join(paths, " "))
 		return exitUsage
 	}
 	if len(paths) != 1 {
 		fs.Usage()
 		return exitUsage
 	}
+	*format = strings.ToLower(*format)
 	switch *format {
 	case "text", "json", "sarif", "html":
 	default:
@@ -56,6 +64,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	rep, err := newGate(p).Check(ctx, paths[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet check:", err)
+		if _, serr := os.Stat(paths[0]); serr == nil && errors.Is(err, iofs.ErrNotExist) {
+			// The model is there, so a file the policy names is not:
+			// say where relative paths are looked up and what to do.
+			fmt.Fprintln(stderr, "modelvet check: the policy names a file that does not exist; relative paths in a policy are read from the policy's own folder. Put the file there (for trusted_root.json see docs/airgap.md) or edit the policy's signature section")
+		}
 		return exitUsage
 	}
 	if err := report.Write(stdout, rep, *format, *format == "text" && useColor(stdout)); err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -28,6 +30,16 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// parseErrExit is the exit status for a parseArgs error: asking for
+// help (-h, --help) is a success, as "modelvet help" is; the flag package
+// has already printed the usage. Anything else is a usage error.
+func parseErrExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
 }
 
 // listFlag is a repeatable string flag.
@@ -60,3 +72,11 @@ func isTerminal(w io.Writer) bool {
 func useColor(w io.Writer) bool { return os.Getenv("NO_COLOR") == "" && isTerminal(w) }
 
 func version() string { return report.Version }
+
+// plural says "1 resource" and "3 resources" in lines people read.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

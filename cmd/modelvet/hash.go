@@ -23,7 +23,7 @@ func runHash(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -61,7 +61,7 @@ func runHash(args []string, stdout, stderr io.Writer) int {
 		for _, r := range m.Resources {
 			fmt.Fprintf(stdout, "%s  %s\n", r.Digest, r.Name)
 		}
-		fmt.Fprintf(stdout, "root sha256:%s  %s (%s, %d resources, %d bytes)\n", m.RootDigest(), m.ModelName, m.Method, len(m.Resources), m.Bytes)
+		fmt.Fprintf(stdout, "root sha256:%s  %s (%s, %s, %d bytes)\n", m.RootDigest(), m.ModelName, m.Method, plural(len(m.Resources), "resource"), m.Bytes)
 	default:
 		fmt.Fprintf(stderr, "modelvet hash: --format %q: want text or json\n", *format)
 		return exitUsage

@@ -32,6 +32,10 @@ func register(c *command) { commands[c.name] = c }
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// "modelvet help scan" is what people type for a command's flags.
+	if len(args) == 2 && args[0] == "help" && commands[args[1]] != nil {
+		return commands[args[1]].run([]string{"-h"}, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -62,5 +66,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'modelvet COMMAND -h' for a command's flags.")
+	fmt.Fprintf(w, "  %-12s %s\n", "version", "print the version")
+	fmt.Fprintln(w, "\nRun 'modelvet COMMAND -h' (or 'modelvet help COMMAND') for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 passed/verified/admitted; 1 findings at or above --fail-on/not verified/rejected; 2 usage error or unreadable input.")
 }

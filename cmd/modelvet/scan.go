@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 	_ "github.com/modelvet/modelvet/formats/all"
@@ -28,8 +29,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	}
 	paths, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
+	*format = strings.ToLower(*format) // --fail-on HIGH works; --format JSON should too
 	if len(paths) == 0 {
 		fs.Usage()
 		return exitUsage
@@ -47,6 +49,12 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "modelvet scan: --profile %q: want strict or permissive\n", *profile)
 		return exitUsage
 	}
+	for _, a := range allow {
+		if err := checkAllow(a); err != nil {
+			fmt.Fprintf(stderr, "modelvet scan: --allow %q: %v\n", a, err)
+			return exitUsage
+		}
+	}
 	opts.Allow = allow
 	// Only the json and html reports carry digests; hashing reads every
 	// byte of every tensor, which the analyzers themselves never do, so
@@ -62,6 +70,11 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	rep := report.FromScan(res, sev)
+	if len(res.Files) == 0 {
+		// An empty folder passes, but a user who mistyped a path or
+		// pointed at the wrong folder should hear that nothing was read.
+		fmt.Fprintf(stderr, "modelvet scan: note: no files found in %s\n", strings.Join(paths, " "))
+	}
 	if err := report.Write(stdout, rep, *format, useColor(stdout)); err != nil {
 		fmt.Fprintln(stderr, "modelvet scan:", err)
 		return exitUsage
@@ -70,4 +83,25 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// checkAllow refuses an --allow entry that can never match a pickle
+// global, so a typo is not mistaken for trust that was granted: an entry is
+// "module.name" or "module.*", with no empty parts and no spaces.
+func checkAllow(a string) error {
+	if strings.TrimSpace(a) != a || strings.ContainsAny(a, " \t") {
+		return fmt.Errorf("contains spaces; want module.name or module.*")
+	}
+	if !strings.Contains(a, ".") {
+		return fmt.Errorf("names no global; want module.name or module.* (did you mean %s.*?)", a)
+	}
+	for i, part := range strings.Split(a, ".") {
+		if part == "" {
+			return fmt.Errorf("has an empty part; want module.name or module.*")
+		}
+		if strings.Contains(part, "*") && (part != "*" || i != strings.Count(a, ".")) {
+			return fmt.Errorf("'*' is allowed only as the last part (module.*)")
+		}
+	}
+	return nil
 }

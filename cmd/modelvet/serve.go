@@ -37,7 +37,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	rest, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(rest) != 0 || *policyPath == "" {
 		fs.Usage()

@@ -34,11 +34,31 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
 		return exitUsage
+	}
+	// A model path that cannot be read is a usage error (exit 2), as for
+	// every command, not a failed signing.
+	if _, err := os.Lstat(pos[0]); err != nil {
+		fmt.Fprintln(stderr, "modelvet sign: cannot read the model:", err)
+		return exitUsage
+	}
+	// Signing one file of a signed folder writes model.sig beside it, over
+	// the folder's signature: say so rather than replace it silently.
+	sigFile := *sigPath
+	if sigFile == "" {
+		sigFile = verify.DefaultSignaturePath(pos[0])
+	}
+	_, statErr := os.Lstat(sigFile)
+	replacing := statErr == nil
+	noteReplaced := func(code int) int {
+		if code == exitOK && replacing {
+			fmt.Fprintf(stderr, "modelvet sign: note: replaced the signature that was already in %s\n", sigFile)
+		}
+		return code
 	}
 	o := verify.SignOptions{SignaturePath: *sigPath, Keyless: *keyless}
 	if o.Hash, err = ho.options(); err != nil {
@@ -49,7 +69,7 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		o.Hash.Progress = stderr
 	}
 	if *keyless {
-		return runSignKeyless(pos[0], o, kf, *key != "" || *cert != "" || len(chain) > 0, stdout, stderr)
+		return noteReplaced(runSignKeyless(pos[0], o, kf, *key != "" || *cert != "" || len(chain) > 0, stdout, stderr))
 	}
 	if f := kf.misused(fs); f != "" {
 		fmt.Fprintf(stderr, "modelvet sign: --%s is for keyless signing: add --keyless\n", f)
@@ -88,12 +108,8 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet sign:", err)
 		return exitFail
 	}
-	where := o.SignaturePath
-	if where == "" {
-		where = verify.DefaultSignaturePath(pos[0])
-	}
-	fmt.Fprintf(stdout, "signed %s: %d resources, root sha256:%s -> %s\n", pos[0], len(m.Resources), m.RootDigest(), where)
-	return exitOK
+	fmt.Fprintf(stdout, "signed %s: %s, root sha256:%s -> %s\n", pos[0], plural(len(m.Resources), "resource"), m.RootDigest(), sigFile)
+	return noteReplaced(exitOK)
 }
 
 // loadSigningKey reads a plain PEM private key, or cosign's encrypted

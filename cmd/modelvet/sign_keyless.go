@@ -64,7 +64,7 @@ func runSignKeyless(model string, o verify.SignOptions, k *keylessSignFlags, wit
 		where = verify.DefaultSignaturePath(model)
 	}
 	id, iss, _ := verify.KeylessSigner(out)
-	fmt.Fprintf(stdout, "signed %s keyless as %s (issuer %s): %d resources, root sha256:%s -> %s\n", model, id, iss, len(m.Resources), m.RootDigest(), where)
+	fmt.Fprintf(stdout, "signed %s keyless as %s (issuer %s): %s, root sha256:%s -> %s\n", model, id, iss, plural(len(m.Resources), "resource"), m.RootDigest(), where)
 	if *k.trustedRoot == "" {
 		fmt.Fprintln(stderr, "modelvet sign: note: not verified after signing (pass --trusted-root trusted_root.json to check it before writing)")
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"strings"
 
 	"github.com/modelvet/modelvet/verify"
 )
@@ -40,6 +42,21 @@ func (t *trustFlags) options() (verify.TrustOptions, error) {
 		Issuer:          t.issuer,
 		IssuerRegexp:    t.issuerRe,
 		TrustedRootPath: t.trustedRoot,
+	}
+	// Name the flags, not the library's method names, when several trust
+	// methods are mixed: the user typed flags.
+	var given []string
+	if t.key != "" {
+		given = append(given, "--key")
+	}
+	if len(t.chain) > 0 {
+		given = append(given, "--certificate-chain")
+	}
+	if t.identity != "" || t.identityRe != "" || t.issuer != "" || t.issuerRe != "" || t.trustedRoot != "" {
+		given = append(given, "--certificate-identity/--certificate-oidc-issuer/--trusted-root (keyless)")
+	}
+	if len(given) > 1 {
+		return o, fmt.Errorf("several trust methods given (%s): a signature must satisfy the one method you choose, so pass exactly one", strings.Join(given, " and "))
 	}
 	if _, err := o.Method(); err != nil {
 		return o, err

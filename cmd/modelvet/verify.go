@@ -41,7 +41,7 @@ flags:`)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return exitUsage
+		return parseErrExit(err)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -161,7 +161,7 @@ func SignatureSection(res *verify.Result) report.Section {
 		if sd.Method == verify.MethodShards {
 			method = fmt.Sprintf("shards of %d bytes", sd.ShardSize)
 		}
-		add("%d signed resources (%s, %s)", len(sd.Resources), method, sd.HashType)
+		add("%s (%s, %s)", plural(len(sd.Resources), "signed resource"), method, sd.HashType)
 		if len(sd.IgnorePaths) > 0 {
 			add("paths the signer left out: %s", strings.Join(sd.IgnorePaths, ", "))
 		}
@@ -170,7 +170,11 @@ func SignatureSection(res *verify.Result) report.Section {
 		add("%s", res.FormatNote)
 	}
 	if res.Verified {
-		add("verified: all %d resources match (%d bytes hashed)", res.Resources, res.Bytes)
+		if res.Resources == 1 {
+			add("verified: the 1 resource matches (%d bytes hashed)", res.Bytes)
+		} else {
+			add("verified: all %d resources match (%d bytes hashed)", res.Resources, res.Bytes)
+		}
 	}
 	if n := len(res.NotCovered); n > 0 {
 		add("WARNING: %d present but NOT covered by the signature (the signer's ignore_paths left them out; nothing vouches for them): %s", n, verify.ListSome(res.NotCovered, 10))

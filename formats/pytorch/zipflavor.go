@@ -79,6 +79,7 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 		foreign   int
 		protocol  = -1
 		pickles   int
+		summary   *stateDictSummary // data.pkl's tensors, when decoded
 	)
 	for _, m := range a.Members {
 		rel, ok := strings.CutPrefix(m.Name, prefix)
@@ -113,11 +114,20 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			}
 			c.SetFormat("pickle")
 			var res *pickle.Result
+			mark := c.Mark()
 			if torchScript || strings.HasPrefix(rel, "code/") {
 				// Read by TorchScript's C++ unpickler, not Python's.
 				res = pickle.ScanTorchScript(c, r, n)
 			} else {
 				res = pickle.Scan(c, r, n)
+				// Structure for the report, decoded by gopickle only from
+				// a data.pkl modelvet's reader accepted whole: gopickle is
+				// not safe on hostile bytes (see statedict.go).
+				if worst, found := c.MaxSince(mark); rel == "data.pkl" && res != nil && res.Pickles == 1 && (!found || worst < formats.Medium) {
+					if sum, ok := decodeStateDict(r, res.End, res.Ops); ok {
+						summary = sum
+					}
+				}
 			}
 			archive.Release(r)
 			if res == nil {
@@ -207,6 +217,11 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 	s.Detail("storages", strconv.Itoa(len(storages)))
 	if protocol >= 0 {
 		s.Detail("pickle_protocol", strconv.Itoa(protocol))
+	}
+	if summary != nil {
+		for k, v := range summary.details() {
+			s.Detail(k, v)
+		}
 	}
 }
 
