@@ -1,10 +1,7 @@
 package all_test
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,15 +16,13 @@ import (
 // ones must pass (exit 0). The corpora are read in place from
 // ../shared/peers; nothing is copied.
 func TestPeerCorpora(t *testing.T) {
-	peers := formatstest.Peers(t)
 	for _, corpus := range []string{"picklescan", "modelaudit"} {
-		rows := readLabels(t, filepath.Join(peers, corpus, "labels.tsv"))
+		rows := formatstest.Labels(t, corpus)
 		t.Run(corpus, func(t *testing.T) {
 			got := map[string]int{}
 			for _, row := range rows {
-				path := filepath.Join(peers, corpus, filepath.FromSlash(row[0]))
-				want := row[1]
-				t.Run(row[0], func(t *testing.T) {
+				path, want := row.Abs, row.Want
+				t.Run(row.Path, func(t *testing.T) {
 					opts := formats.DefaultOptions()
 					opts.Hash = false
 					res, err := formats.Scan(context.Background(), []string{path}, opts)
@@ -50,29 +45,4 @@ func TestPeerCorpora(t *testing.T) {
 			t.Logf("%s: correct by label: %v of %d rows", corpus, got, len(rows))
 		})
 	}
-}
-
-func readLabels(t *testing.T, path string) [][2]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rows [][2]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), "\t")
-		if len(parts) != 2 || parts[0] == "path" {
-			continue
-		}
-		rows = append(rows, [2]string{parts[0], parts[1]})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) == 0 {
-		t.Fatalf("%s has no rows", path)
-	}
-	return rows
 }

@@ -3,6 +3,7 @@ package formatstest
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,4 +72,55 @@ func Describe(r *formats.FileResult) string {
 		b.WriteString("\n  " + f.Severity.String() + " " + f.Rule + " " + f.Where() + ": " + f.Message)
 	}
 	return b.String()
+}
+
+// Label is one row of a peer corpus's labels.tsv.
+type Label struct {
+	Path string // as written in labels.tsv, '/'-separated, relative to the corpus
+	Abs  string // the file on this machine
+	Want string // malicious, benign, not-a-model or unscannable
+}
+
+// Labels reads ../shared/peers/CORPUS/labels.tsv (skipping the test when
+// the peers are absent, failing it when the file is empty or unreadable).
+func Labels(t testing.TB, corpus string) []Label {
+	t.Helper()
+	dir := filepath.Join(Peers(t), corpus)
+	data, err := os.ReadFile(filepath.Join(dir, "labels.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []Label
+	for _, line := range strings.Split(string(data), "\n") {
+		path, want, ok := strings.Cut(strings.TrimRight(line, "\r"), "\t")
+		if !ok || path == "path" {
+			continue
+		}
+		rows = append(rows, Label{Path: path, Abs: filepath.Join(dir, filepath.FromSlash(path)), Want: want})
+	}
+	if len(rows) == 0 {
+		t.Fatalf("%s/labels.tsv has no rows", dir)
+	}
+	return rows
+}
+
+// ExpectLabel scans the row's file as `modelvet scan` would (defaults, no
+// hashing) and checks the exit decision its label calls for: benign files
+// pass, every other label (malicious, not-a-model, unscannable) fails.
+func ExpectLabel(t *testing.T, row Label) {
+	t.Helper()
+	opts := formats.DefaultOptions()
+	opts.Hash = false
+	res, err := formats.Scan(context.Background(), []string{row.Abs}, opts)
+	if err != nil {
+		t.Fatalf("scan %s: %v", row.Path, err)
+	}
+	failing := res.Count(formats.High) > 0
+	if failing != (row.Want != "benign") {
+		var b strings.Builder
+		for _, f := range res.Files {
+			b.WriteString("\n" + f.Path + ": " + Describe(f))
+		}
+		t.Errorf("labelled %s, but a finding at High or above is %v:%s", row.Want, failing, b.String())
+	}
 }

@@ -1,9 +1,7 @@
 package keras_test
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,36 +16,13 @@ import (
 // corpus through the full scan: malicious must give a finding >= High,
 // benign none.
 func TestPeerSamples(t *testing.T) {
-	dir := filepath.Join(formatstest.Peers(t), "modelaudit")
-	f, err := os.Open(filepath.Join(dir, "labels.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	n := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		path, label, ok := strings.Cut(sc.Text(), "\t")
-		if !ok || !(strings.HasPrefix(path, "samples/keras/") || strings.HasPrefix(path, "samples/tensorflow/")) {
+	for _, row := range formatstest.Labels(t, "modelaudit") {
+		if !(strings.HasPrefix(row.Path, "samples/keras/") || strings.HasPrefix(row.Path, "samples/tensorflow/")) {
 			continue
 		}
 		n++
-		t.Run(path, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res, err := formats.Scan(context.Background(), []string{filepath.Join(dir, filepath.FromSlash(path))}, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bad := res.Count(formats.High) > 0
-			if bad != (label == "malicious") {
-				var b strings.Builder
-				for _, r := range res.Files {
-					b.WriteString("\n" + formatstest.Describe(r))
-				}
-				t.Fatalf("labelled %s:%s", label, b.String())
-			}
-		})
+		t.Run(row.Path, func(t *testing.T) { formatstest.ExpectLabel(t, row) })
 	}
 	if n == 0 {
 		t.Fatal("no keras/tensorflow rows found in labels.tsv")
