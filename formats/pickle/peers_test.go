@@ -1,7 +1,6 @@
 package pickle_test
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,21 +29,11 @@ func rawPickle(t *testing.T, path string) bool {
 // TestPeerCorpora runs the raw-pickle rows of the peers' labelled corpora:
 // malicious files need a finding at High or above, benign ones none.
 func TestPeerCorpora(t *testing.T) {
-	peers := formatstest.Peers(t)
 	var okMal, badMal, okBen, badBen int
 	for _, corpus := range []string{"picklescan", "modelaudit"} {
-		f, err := os.Open(filepath.Join(peers, corpus, "labels.tsv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			cols := strings.Split(sc.Text(), "\t")
-			if len(cols) != 2 || cols[0] == "path" {
-				continue
-			}
-			path := filepath.Join(peers, corpus, cols[0])
-			if !rawPickle(t, path) || (cols[1] != "malicious" && cols[1] != "benign") {
+		for _, row := range formatstest.Labels(t, corpus) {
+			path := row.Abs
+			if !rawPickle(t, path) || (row.Want != "malicious" && row.Want != "benign") {
 				continue
 			}
 			data, err := os.ReadFile(path)
@@ -54,22 +43,21 @@ func TestPeerCorpora(t *testing.T) {
 			res := formatstest.ScanBytes(t, filepath.Base(path), data, nil)
 			high := len(formatstest.Rules(res, formats.High)) > 0
 			switch {
-			case cols[1] == "malicious" && high:
+			case row.Want == "malicious" && high:
 				okMal++
-			case cols[1] == "malicious":
+			case row.Want == "malicious":
 				badMal++
-				t.Errorf("%s/%s is malicious but scanned clean:\n%s", corpus, cols[0], formatstest.Describe(res))
+				t.Errorf("%s/%s is malicious but scanned clean:\n%s", corpus, row.Path, formatstest.Describe(res))
 			case !high:
 				okBen++
 			default:
 				badBen++
-				t.Errorf("%s/%s is benign but has findings:\n%s", corpus, cols[0], formatstest.Describe(res))
+				t.Errorf("%s/%s is benign but has findings:\n%s", corpus, row.Path, formatstest.Describe(res))
 			}
 			if testing.Verbose() {
-				t.Logf("%s %s: %s", cols[1], cols[0], formatstest.Describe(res))
+				t.Logf("%s %s: %s", row.Want, row.Path, formatstest.Describe(res))
 			}
 		}
-		f.Close()
 	}
 	t.Logf("malicious caught %d/%d, benign clean %d/%d", okMal, okMal+badMal, okBen, okBen+badBen)
 }
