@@ -58,13 +58,9 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 			"pipeline can publish provenance beside model.sig. The output and model.sig are left out of the digest.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseErrExit(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+	pos, code, ok := parseOneArg(fs, args)
+	if !ok {
+		return code
 	}
 	// Say which required flag is missing rather than only reprinting the
 	// usage, where the reader has to work it out.
@@ -170,18 +166,14 @@ func runAttestationVerify(args []string, stdout, stderr io.Writer) int {
 			"what it claims. Exit 0: verified; 1: not verified (the reason is printed); 2: usage error or unreadable file.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseErrExit(err)
+	pos, code, ok := parseOneArg(fs, args)
+	if !ok {
+		return code
 	}
-	if len(pos) != 1 {
-		fs.Usage()
+	if !textOrJSON(stderr, "modelvet attestation verify", *format) {
 		return exitUsage
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "modelvet attestation verify: --format %q: want text or json\n", *format)
-		return exitUsage
-	}
+	var err error
 	o := attest.Options{}
 	if o.Trust, err = trust.options(); err != nil {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
@@ -226,8 +218,7 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "modelvet attestation verify-layout: --format %q: want text or json\n", *format)
+	if !textOrJSON(stderr, "modelvet attestation verify-layout", *format) {
 		return exitUsage
 	}
 	for _, p := range append([]string{pos[0], *links}, keys...) {

@@ -42,6 +42,32 @@ func parseErrExit(err error) int {
 	return exitUsage
 }
 
+// parseOneArg parses the flags of a command that takes exactly one
+// positional argument. When it returns false the command stops with code:
+// 0 after -h, 2 after a flag error or the wrong number of arguments (the
+// usage has been printed).
+func parseOneArg(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, parseErrExit(err), false
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return nil, exitUsage, false
+	}
+	return pos, exitOK, true
+}
+
+// textOrJSON checks a --format flag of the commands that print text or
+// JSON only, saying what is wrong on stderr.
+func textOrJSON(stderr io.Writer, cmd, format string) bool {
+	if format == "text" || format == "json" {
+		return true
+	}
+	fmt.Fprintf(stderr, "%s: --format %q: want text or json\n", cmd, format)
+	return false
+}
+
 // listFlag is a repeatable string flag.
 type listFlag []string
 

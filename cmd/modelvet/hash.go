@@ -21,13 +21,9 @@ func runHash(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: modelvet hash MODEL [--method files|shards] [--shard-size N] [--ignore-paths P ...]\n\nPrints each file's (or shard's) SHA-256 and the root digest, exactly as OpenSSF model signing computes them.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseErrExit(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+	pos, code, ok := parseOneArg(fs, args)
+	if !ok {
+		return code
 	}
 	o, err := ho.options()
 	if err != nil {

@@ -32,13 +32,9 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--ignore-paths P ...]\n       modelvet sign MODEL --keyless [--identity-token TOKEN] [--trusted-root trusted_root.json] [--fulcio-url URL] [--rekor-url URL]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseErrExit(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+	pos, code, ok := parseOneArg(fs, args)
+	if !ok {
+		return code
 	}
 	// A model path that cannot be read is a usage error (exit 2), as for
 	// every command, not a failed signing.
@@ -60,6 +56,7 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		}
 		return code
 	}
+	var err error
 	o := verify.SignOptions{SignaturePath: *sigPath, Keyless: *keyless}
 	if o.Hash, err = ho.options(); err != nil {
 		fmt.Fprintln(stderr, "modelvet sign:", err)

@@ -39,16 +39,11 @@ Exit 0: verified; 1: not verified (the output says why); 2: usage error or unrea
 flags:`)
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return parseErrExit(err)
+	pos, code, ok := parseOneArg(fs, args)
+	if !ok {
+		return code
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "modelvet verify: --format %q: want text or json\n", *format)
+	if !textOrJSON(stderr, "modelvet verify", *format) {
 		return exitUsage
 	}
 	to, err := trust.options()
