@@ -1,8 +1,6 @@
 package all_test
 
 import (
-	"context"
-	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -23,20 +21,10 @@ func TestPeerCorpora(t *testing.T) {
 			for _, row := range rows {
 				path, want := row.Abs, row.Want
 				t.Run(row.Path, func(t *testing.T) {
-					opts := formats.DefaultOptions()
-					opts.Hash = false
-					res, err := formats.Scan(context.Background(), []string{path}, opts)
-					if err != nil {
-						t.Fatalf("scan: %v", err)
-					}
+					res := formatstest.ScanDir(t, false, path)
 					failing := res.Count(formats.High) > 0
-					wantFail := want != "benign"
-					if failing != wantFail {
-						var b strings.Builder
-						for _, f := range res.Files {
-							b.WriteString("\n" + f.Path + ": " + formatstest.Describe(f))
-						}
-						t.Errorf("labelled %s, but modelvet would exit %d:%s", want, map[bool]int{false: 0, true: 1}[failing], b.String())
+					if failing != (want != "benign") {
+						t.Errorf("labelled %s, but modelvet would exit %d:%s", want, map[bool]int{false: 0, true: 1}[failing], formatstest.DescribeResult(res))
 						return
 					}
 					got[want]++

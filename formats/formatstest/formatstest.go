@@ -109,18 +109,40 @@ func Labels(t testing.TB, corpus string) []Label {
 // pass, every other label (malicious, not-a-model, unscannable) fails.
 func ExpectLabel(t *testing.T, row Label) {
 	t.Helper()
-	opts := formats.DefaultOptions()
-	opts.Hash = false
-	res, err := formats.Scan(context.Background(), []string{row.Abs}, opts)
-	if err != nil {
-		t.Fatalf("scan %s: %v", row.Path, err)
-	}
+	res := ScanDir(t, false, row.Abs)
 	failing := res.Count(formats.High) > 0
 	if failing != (row.Want != "benign") {
-		var b strings.Builder
-		for _, f := range res.Files {
-			b.WriteString("\n" + f.Path + ": " + Describe(f))
-		}
-		t.Errorf("labelled %s, but a finding at High or above is %v:%s", row.Want, failing, b.String())
+		t.Errorf("labelled %s, but a finding at High or above is %v:%s", row.Want, failing, DescribeResult(res))
 	}
+}
+
+// ScanDir runs formats.Scan on paths with the default options, hashing
+// only when asked (hashing reads every byte, which most tests do not need).
+func ScanDir(t testing.TB, hash bool, paths ...string) *formats.Result {
+	t.Helper()
+	opts := formats.DefaultOptions()
+	opts.Hash = hash
+	res, err := formats.Scan(context.Background(), paths, opts)
+	if err != nil {
+		t.Fatalf("scan %v: %v", paths, err)
+	}
+	return res
+}
+
+// ResultRules returns the rule names at or above min across every file.
+func ResultRules(res *formats.Result, min formats.Severity) []string {
+	var out []string
+	for _, f := range res.Files {
+		out = append(out, Rules(f, min)...)
+	}
+	return out
+}
+
+// DescribeResult renders every file's findings for a test failure message.
+func DescribeResult(res *formats.Result) string {
+	var b strings.Builder
+	for _, f := range res.Files {
+		b.WriteString("\n" + f.Path + ": " + Describe(f))
+	}
+	return b.String()
 }

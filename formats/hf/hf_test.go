@@ -1,7 +1,6 @@
 package hf
 
 import (
-	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,33 +14,6 @@ import (
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/formatstest"
 )
-
-func scanDir(t *testing.T, dir string) *formats.Result {
-	t.Helper()
-	o := formats.DefaultOptions()
-	o.Hash = false
-	res, err := formats.Scan(context.Background(), []string{dir}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func rules(res *formats.Result, min formats.Severity) []string {
-	var out []string
-	for _, f := range res.Files {
-		out = append(out, formatstest.Rules(f, min)...)
-	}
-	return out
-}
-
-func describe(res *formats.Result) string {
-	var b strings.Builder
-	for _, f := range res.Files {
-		b.WriteString("\n" + f.Path + ": " + formatstest.Describe(f))
-	}
-	return b.String()
-}
 
 func write(t *testing.T, dir, name, content string) {
 	t.Helper()
@@ -65,9 +37,9 @@ func TestRealFolder(t *testing.T) {
 	write(t, dir, "special_tokens_map.json", `{"bos_token":{"content":"<s>"}}`)
 	// sentence-transformers layout: modules.json is a JSON list.
 	write(t, dir, "modules.json", `[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]`)
-	res := scanDir(t, dir)
-	if r := rules(res, formats.Medium); len(r) > 0 {
-		t.Errorf("real folder flagged:%s", describe(res))
+	res := formatstest.ScanDir(t, false, dir)
+	if r := formatstest.ResultRules(res, formats.Medium); len(r) > 0 {
+		t.Errorf("real folder flagged:%s", formatstest.DescribeResult(res))
 	}
 }
 
@@ -103,12 +75,12 @@ func TestAttacks(t *testing.T) {
 			for n, s := range c.files {
 				write(t, dir, n, s)
 			}
-			res := scanDir(t, dir)
-			if !slices.Contains(rules(res, c.sev), c.rule) {
-				t.Errorf("want %s at %s:%s", c.rule, c.sev, describe(res))
+			res := formatstest.ScanDir(t, false, dir)
+			if !slices.Contains(formatstest.ResultRules(res, c.sev), c.rule) {
+				t.Errorf("want %s at %s:%s", c.rule, c.sev, formatstest.DescribeResult(res))
 			}
-			if c.name == "named chat_template list" && !strings.Contains(describe(res), "chat_template[tool_use]") {
-				t.Errorf("finding not named after the template:%s", describe(res))
+			if c.name == "named chat_template list" && !strings.Contains(formatstest.DescribeResult(res), "chat_template[tool_use]") {
+				t.Errorf("finding not named after the template:%s", formatstest.DescribeResult(res))
 			}
 		})
 	}
@@ -139,10 +111,10 @@ func cache(t *testing.T) (root, repo string, big, small string) {
 
 func TestCacheIntact(t *testing.T) {
 	root, _, _, _ := cache(t)
-	res := scanDir(t, root)
-	for _, r := range rules(res, formats.Medium) {
+	res := formatstest.ScanDir(t, false, root)
+	for _, r := range formatstest.ResultRules(res, formats.Medium) {
 		if strings.HasPrefix(r, "hf/") {
-			t.Errorf("intact cache flagged:%s", describe(res))
+			t.Errorf("intact cache flagged:%s", formatstest.DescribeResult(res))
 		}
 	}
 }
@@ -152,7 +124,7 @@ func TestCacheTampered(t *testing.T) {
 	write(t, repo, "blobs/"+big, "replaced weights")
 	write(t, repo, "blobs/"+small, `{"model_type":"evil"}`)
 	for _, scanned := range []string{root, filepath.Join(repo, "snapshots", "abc123")} {
-		res := scanDir(t, scanned)
+		res := formatstest.ScanDir(t, false, scanned)
 		var where []string
 		for _, f := range res.Files {
 			for _, x := range f.Findings {
@@ -165,7 +137,7 @@ func TestCacheTampered(t *testing.T) {
 		// the snapshot files that load them are named.
 		for _, want := range []string{"model.safetensors", "config.json"} {
 			if !slices.Contains(where, want) {
-				t.Errorf("scanning %s: no digest mismatch on %s (got %v):%s", scanned, want, where, describe(res))
+				t.Errorf("scanning %s: no digest mismatch on %s (got %v):%s", scanned, want, where, formatstest.DescribeResult(res))
 			}
 		}
 	}
@@ -177,10 +149,10 @@ func TestSnapshotLinkToOtherRepo(t *testing.T) {
 	write(t, filepath.Dir(other), "blobs/x", "x")
 	// A link from this repo's snapshot into another repository's blobs.
 	os.Symlink(filepath.Join(other, "x"), filepath.Join(repo, "snapshots", "abc123", "tokenizer.json"))
-	res := scanDir(t, repo)
-	r := rules(res, formats.High)
+	res := formatstest.ScanDir(t, false, repo)
+	r := formatstest.ResultRules(res, formats.High)
 	if !slices.Contains(r, "hf/snapshot-link-escape") && !slices.Contains(r, "fs/symlink-escape") {
-		t.Errorf("link into another repository not reported:%s", describe(res))
+		t.Errorf("link into another repository not reported:%s", formatstest.DescribeResult(res))
 	}
 }
 

@@ -1,7 +1,6 @@
 package safetensors
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -74,39 +73,12 @@ func shardedModel(t testing.TB, dir string, shards, perShard int, nbytes uint64)
 	writeIndex(t, filepath.Join(dir, "model.safetensors.index.json"), wm)
 }
 
-func scanDir(t testing.TB, dir string, hash bool) *formats.Result {
-	t.Helper()
-	o := formats.DefaultOptions()
-	o.Hash = hash
-	res, err := formats.Scan(context.Background(), []string{dir}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
-}
-
-func allRules(res *formats.Result, min formats.Severity) []string {
-	var out []string
-	for _, f := range res.Files {
-		out = append(out, formatstest.Rules(f, min)...)
-	}
-	return out
-}
-
-func describeAll(res *formats.Result) string {
-	var b strings.Builder
-	for _, f := range res.Files {
-		b.WriteString("\n" + f.Path + ": " + formatstest.Describe(f))
-	}
-	return b.String()
-}
-
 func TestShardedRealLayout(t *testing.T) {
 	dir := t.TempDir()
 	shardedModel(t, dir, 3, 4, 64)
-	res := scanDir(t, dir, false)
-	if r := allRules(res, formats.Low); len(r) > 0 {
-		t.Errorf("real sharded layout flagged: %s", describeAll(res))
+	res := formatstest.ScanDir(t, false, dir)
+	if r := formatstest.ResultRules(res, formats.Low); len(r) > 0 {
+		t.Errorf("real sharded layout flagged: %s", formatstest.DescribeResult(res))
 	}
 }
 
@@ -176,9 +148,9 @@ func TestShardIndexAttacks(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			c.setup(t, dir)
-			res := scanDir(t, dir, false)
-			if !slices.Contains(allRules(res, formats.Medium), c.rule) {
-				t.Errorf("want %s:%s", c.rule, describeAll(res))
+			res := formatstest.ScanDir(t, false, dir)
+			if !slices.Contains(formatstest.ResultRules(res, formats.Medium), c.rule) {
+				t.Errorf("want %s:%s", c.rule, formatstest.DescribeResult(res))
 			}
 		})
 	}
@@ -192,9 +164,9 @@ func TestShardLinkOutside(t *testing.T) {
 		t.Skip("symlinks unavailable:", err)
 	}
 	writeIndex(t, filepath.Join(dir, "model.safetensors.index.json"), map[string]string{"x": "a.safetensors"})
-	res := scanDir(t, dir, false)
-	if !slices.Contains(allRules(res, formats.High), "shard-index/not-regular") {
-		t.Errorf("link leaving the folder not reported by the index check:%s", describeAll(res))
+	res := formatstest.ScanDir(t, false, dir)
+	if !slices.Contains(formatstest.ResultRules(res, formats.High), "shard-index/not-regular") {
+		t.Errorf("link leaving the folder not reported by the index check:%s", formatstest.DescribeResult(res))
 	}
 }
 
@@ -209,9 +181,9 @@ func BenchmarkShardedScan(b *testing.B) {
 		b.Run(fmt.Sprintf("hash=%v", hash), func(b *testing.B) {
 			b.SetBytes(4 * 512 << 20)
 			for range b.N {
-				res := scanDir(b, dir, hash)
+				res := formatstest.ScanDir(b, hash, dir)
 				if n := res.Count(formats.Low); n != 0 {
-					b.Fatalf("findings: %s", describeAll(res))
+					b.Fatalf("findings: %s", formatstest.DescribeResult(res))
 				}
 			}
 		})
@@ -226,10 +198,10 @@ func TestShardedScanTime(t *testing.T) {
 	dir := t.TempDir()
 	shardedModel(t, dir, 4, 64, (512<<20)/64)
 	start := time.Now()
-	res := scanDir(t, dir, false)
+	res := formatstest.ScanDir(t, false, dir)
 	el := time.Since(start)
 	if res.Count(formats.Low) != 0 {
-		t.Fatalf("findings: %s", describeAll(res))
+		t.Fatalf("findings: %s", formatstest.DescribeResult(res))
 	}
 	t.Logf("2 GB sharded model (4 x 512 MB sparse shards + index), Hash=false: %v", el)
 	if el > time.Second {
