@@ -12,10 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
 func init() {
@@ -145,9 +145,7 @@ func checkBlobs(dir string, files []string, budget int64, report func(string, fo
 // modification time), so a blob reached both through the blobs folder and
 // through a snapshot link in one scan is read once. Entries expire so that
 // a long-running process re-verifies on later scans.
-var verified sync.Map
-
-const verifiedFor = 5 * time.Minute
+var verified = ttlcache.New[bool](5*time.Minute, 1<<16)
 
 // verifyBlob hashes a blob and compares it with its name.
 func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
@@ -161,7 +159,7 @@ func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
 		return nil
 	}
 	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
-	if at, ok := verified.Load(key); ok && time.Since(at.(time.Time)) < verifiedFor {
+	if _, ok := verified.Get(key); ok {
 		return nil
 	}
 	if git {
@@ -178,7 +176,7 @@ func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
 		return &formats.Finding{Rule: "hf/blob-digest-mismatch", Severity: formats.Critical, Offset: formats.NoOffset,
 			Message: fmt.Sprintf("the blob's %s is %s, not its name %s: the file was modified after download, and every snapshot linking to it now loads different content than the Hub served. Delete the blob and download again", kind, got, name)}
 	}
-	verified.Store(key, time.Now())
+	verified.Put(key, true)
 	return nil
 }
 

@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/internal/protowalk"
+	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
 // External data files ("weights.bin", "model.onnx_data") are raw tensor
@@ -40,12 +40,9 @@ const (
 	maxSiblingSize   = 16 << 30 // models larger than this are not walked for it
 )
 
-type dirRefs struct {
-	at   time.Time
-	refs map[string]bool // base names of files referenced as external data
-}
-
-var companionCache sync.Map // dir -> *dirRefs
+// companionCache maps a folder to the base names its ONNX models
+// reference as external data.
+var companionCache = ttlcache.New[map[string]bool](time.Minute, 4096)
 
 func sniffCompanion(p *formats.Probe) bool {
 	if p.Path == "" || strings.EqualFold(p.Ext(), ".onnx") {
@@ -73,11 +70,8 @@ func sniffCompanion(p *formats.Probe) bool {
 // referencedIn returns the external data locations named by the ONNX
 // models directly in dir (cached briefly: a folder scan asks once per file).
 func referencedIn(dir string) map[string]bool {
-	if v, ok := companionCache.Load(dir); ok {
-		d := v.(*dirRefs)
-		if time.Since(d.at) < time.Minute {
-			return d.refs
-		}
+	if refs, ok := companionCache.Get(dir); ok {
+		return refs
 	}
 	refs := map[string]bool{}
 	entries, err := os.ReadDir(dir)
@@ -91,7 +85,7 @@ func referencedIn(dir string) map[string]bool {
 			collectRefs(filepath.Join(dir, e.Name()), refs)
 		}
 	}
-	companionCache.Store(dir, &dirRefs{at: time.Now(), refs: refs})
+	companionCache.Put(dir, refs)
 	return refs
 }
 
