@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/internal/jsonx"
 	"github.com/modelvet/modelvet/formats/template"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // isModulesJSON: sentence-transformers' modules.json, a JSON list whose

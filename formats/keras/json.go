@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // Keras configs are read with jsonx.ParsePython: encoding/json would not

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // MaxHeader is the reference implementation's cap (MAX_HEADER_SIZE in

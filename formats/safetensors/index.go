@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/jsonx"
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // The sharded-checkpoint check: a model too large for one file ships an
