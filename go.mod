@@ -10,6 +10,7 @@ require (
 	github.com/klauspost/compress v1.19.0
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/pierrec/lz4/v4 v4.1.33
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/secure-systems-lab/go-securesystemslib v0.11.0
 	github.com/sigstore/cosign/v2 v2.6.5
 	github.com/sigstore/rekor v1.5.3

@@ -13,19 +13,58 @@ import (
 // Version is the modelvet version written into reports.
 var Version = "0.1.0-dev"
 
+// SchemaVersion is the version of the JSON report layout
+// (report/schema/report-v1.json). It changes only when a field is removed or
+// changes meaning; new fields are added without a bump.
+const SchemaVersion = "1"
+
 // Report is what a command found.
 type Report struct {
-	Tool    string                `json:"tool"`
-	Version string                `json:"version"`
-	Verdict string                `json:"verdict"` // "pass" or "fail" for scan; "admitted" or "rejected" for check
-	FailOn  formats.Severity      `json:"fail_on"`
-	Files   []*formats.FileResult `json:"files"`
-	Summary Summary               `json:"summary"`
+	SchemaVersion string                `json:"schema_version"`
+	Tool          string                `json:"tool"`
+	Version       string                `json:"version"`
+	Verdict       string                `json:"verdict"` // "pass" or "fail" for scan; "admitted" or "rejected" for check
+	FailOn        formats.Severity      `json:"fail_on"`
+	Files         []*formats.FileResult `json:"files"`
+	Summary       Summary               `json:"summary"`
 	// Sections are the non-scan checks (signature, provenance), each
 	// with its own outcome.
 	Sections []Section `json:"sections,omitempty"`
 	// Reasons explain the verdict, each traced to what caused it.
 	Reasons []Reason `json:"reasons,omitempty"`
+	// Marks say which findings the policy suppressed and which files it
+	// ignored; the encoders show them as such instead of as live findings.
+	Marks []Mark `json:"-"`
+	// SourceRoot is the folder SARIF locations are made relative to (the
+	// repository checkout in CI); "" leaves paths as scanned.
+	SourceRoot string `json:"-"`
+}
+
+// Mark records that the policy set a finding (or a whole file) aside.
+type Mark struct {
+	Path   string `json:"-"`      // the file's report path
+	Index  int    `json:"-"`      // the finding's index in the file's Findings; -1 for the whole file
+	Kind   string `json:"kind"`   // "suppressed" or "ignored"
+	Policy string `json:"policy"` // the policy entry behind it
+	Reason string `json:"reason,omitempty"`
+}
+
+// Mark kinds.
+const (
+	MarkSuppressed = "suppressed"
+	MarkIgnored    = "ignored"
+)
+
+// markFor returns the mark on finding i of file path (i == -1: the file),
+// a whole-file mark covering each of its findings.
+func (r *Report) markFor(path string, i int) *Mark {
+	for k := range r.Marks {
+		m := &r.Marks[k]
+		if m.Path == path && (m.Index == i || m.Index == -1) {
+			return m
+		}
+	}
+	return nil
 }
 
 // Section is one non-scan check in a report.
@@ -40,6 +79,9 @@ type Reason struct {
 	Rule   string `json:"rule"`   // the finding rule or check that caused it
 	Policy string `json:"policy"` // the policy entry behind it ("fail_on: high")
 	Detail string `json:"detail"`
+	// Path is the file the reason is about (the signature file, a model
+	// file of a format not allowed), for SARIF locations; "" for the model.
+	Path string `json:"path,omitempty"`
 }
 
 // Summary counts what was scanned and found.
@@ -53,7 +95,7 @@ type Summary struct {
 // FromScan builds the report of a scan: it fails when any finding is at or
 // above failOn.
 func FromScan(res *formats.Result, failOn formats.Severity) *Report {
-	r := &Report{Tool: "modelvet", Version: Version, FailOn: failOn, Files: res.Files}
+	r := &Report{SchemaVersion: SchemaVersion, Tool: "modelvet", Version: Version, FailOn: failOn, Files: res.Files}
 	r.Summary = Summarize(res.Files, failOn)
 	r.Verdict = "pass"
 	if r.Summary.Failing > 0 {

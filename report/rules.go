@@ -1,0 +1,148 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// RuleInfo is what the catalogue says about one rule: the words a
+// code-scanning dashboard shows beside an alert.
+type RuleInfo struct {
+	ID       string
+	Short    string           // one line
+	Full     string           // the class of attack the family of rules stops
+	Help     string           // what to do about it
+	HelpURI  string           // where it is documented
+	Severity formats.Severity // the usual severity; a finding may be higher or lower
+	Known    bool             // false: a generic entry for a rule not in the catalogue
+}
+
+// InformationURI is the project's home, written into SARIF.
+const InformationURI = "https://github.com/modelvet/modelvet"
+
+// rulesDoc documents every rule family; the catalogue's help URIs point
+// into it.
+const rulesDoc = InformationURI + "/blob/main/docs/rules.md"
+
+//go:embed rules.txt
+var rulesTable string
+
+// family is what every rule of one prefix shares.
+type family struct{ full, help string }
+
+// families describe each rule prefix: the class of attack, and what a user
+// does about a finding. Kept beside rules.txt; TestCatalogueCoversEmittedRules
+// fails when a prefix has no entry.
+var families = map[string]family{
+	"archive": {"Archives (zip, tar, 7z) are read member by member without extracting them. A container two readers see differently (central directory vs local headers, duplicate or overlapping members), an encrypted member, or one that expands beyond the caps hides what a loader would actually read.",
+		"Re-create the archive with a standard tool from trusted contents, or obtain the model from its publisher again."},
+	"formats": {"Every file is sniffed by content and analyzed without being loaded. A file that cannot be recognized, read or analyzed cannot be shown safe, and content that disagrees with the extension is a classic way to slip a pickle past a loader.",
+		"Check what the file really is. Remove files the model does not need; rename a file whose extension lies."},
+	"fs": {"The model folder is walked without following links out of it and without opening special files. Links that escape, names that mean different files on Windows, and unreadable parts let a loader read something the scan did not.",
+		"Remove the link or special file, rename the file, or fix permissions so the whole folder can be read."},
+	"gguf": {"GGUF files are parsed with every count and length checked before allocation. Inconsistent or out-of-range structures crash or confuse native loaders (llama.cpp and friends) and are how memory-corruption exploits are delivered.",
+		"Re-convert the model with a current llama.cpp release, or obtain it from its publisher again."},
+	"hf": {"Hugging Face folders and caches: Python files and auto_map entries run under trust_remote_code, and cache blobs are named by their hash so tampering shows.",
+		"Review any Python the model ships before loading it with trust_remote_code; re-download cache entries whose blobs do not match."},
+	"joblib": {"joblib dumps are pickles with inline NumPy arrays; they are read exactly as joblib reads them.",
+		"Prefer a format that holds no code (safetensors, ONNX); load joblib files only from trusted sources."},
+	"keras": {"Keras and TensorFlow models: Lambda layers carry Python bytecode, and configs can name arbitrary modules or unsafe deserialization (CVE-2025-1550 family).",
+		"Re-save the model without Lambda layers or custom objects, and load it with safe_mode=True."},
+	"numpy": {"NumPy .npy/.npz files: the header is parsed as a literal, never evaluated; object arrays are pickles.",
+		"Save numeric arrays without allow_pickle; do not load object arrays from untrusted sources."},
+	"onnx": {"ONNX models are walked as protobuf without unmarshalling; external data may point anywhere on disk and custom domains need native code.",
+		"Keep external data files inside the model folder and load only operator domains you trust."},
+	"pickle": {"Pickles (PyTorch .bin/.pt, joblib, NumPy object arrays) are programs: every global they import can run code when loaded. Each opcode is read symbolically; nothing is imported.",
+		"Do not load the file. Convert trusted weights to safetensors; if the import is harmless and you trust the model, allow it with the scan's --allow or the policy's scan.allow_imports."},
+	"policy": {"The admission policy's own checks: allowed formats, a model at all, its signature and its provenance.",
+		"Fix the model or its signature and provenance, or change the policy if the requirement is wrong."},
+	"provenance": {"in-toto/SLSA provenance binds a model to the build that made it.",
+		"Obtain a provenance attestation about this exact model from a trusted builder."},
+	"pytorch": {"PyTorch checkpoints (zip, legacy and TorchScript) are pickles plus tensor storages; every pickle is scanned and storages checked against it.",
+		"Convert trusted weights to safetensors; load with torch.load(weights_only=True)."},
+	"safetensors": {"safetensors files are parsed strictly: one header, exact sizes, nothing hidden after the tensors. Ambiguous headers make two parsers see different tensors.",
+		"Re-save the weights with the reference safetensors library; remove pickle weights that sit beside safetensors."},
+	"signature": {"OpenSSF Model Signing: every file of the model must match its signed digest.",
+		"Re-sign the model after a legitimate change, or restore the signed files."},
+	"template": {"Chat templates (Jinja) are rendered by the loader; sandbox escapes run code in the process. Templates are analyzed, never rendered (CVE-2024-34359 family).",
+		"Replace the chat template with the publisher's original or a reviewed one."},
+	"tf": {"TensorFlow SavedModels can run Python and touch files and the network through ops.",
+		"Load SavedModels only from trusted sources; prefer a format without ops that reach the host."},
+	"yaml": {"YAML Python tags construct arbitrary objects when loaded with an unsafe loader.",
+		"Remove the tag; load YAML with a safe loader."},
+}
+
+var catalogue = parseCatalogue(rulesTable)
+
+func parseCatalogue(table string) map[string]RuleInfo {
+	out := map[string]RuleInfo{}
+	for i, line := range strings.Split(table, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.SplitN(line, "|", 3)
+		if len(parts) != 3 {
+			panic(fmt.Sprintf("report/rules.txt:%d: want rule|severity|description", i+1))
+		}
+		sev, err := formats.ParseSeverity(parts[1])
+		if err != nil {
+			panic(fmt.Sprintf("report/rules.txt:%d: %v", i+1, err))
+		}
+		info := generic(parts[0], sev)
+		info.Short, info.Known = parts[2], true
+		out[parts[0]] = info
+	}
+	return out
+}
+
+// generic describes a rule from its family alone.
+func generic(id string, sev formats.Severity) RuleInfo {
+	prefix, name, _ := strings.Cut(id, "/")
+	f, ok := families[prefix]
+	if !ok {
+		f = family{"A modelvet finding.", "See the finding's message for what was found and what to do."}
+	}
+	return RuleInfo{ID: id, Short: prefix + ": " + strings.ReplaceAll(name, "-", " "), Full: f.full, Help: f.help,
+		HelpURI: rulesDoc + "#" + prefix, Severity: sev}
+}
+
+// Rule returns the catalogue entry for id. A rule not in the catalogue
+// (added since) gets a generic entry from its family, with sev as its
+// severity, so a report never lacks a description.
+func Rule(id string, sev formats.Severity) RuleInfo {
+	if r, ok := catalogue[id]; ok {
+		return r
+	}
+	return generic(id, sev)
+}
+
+// Rules lists the catalogue, sorted by rule name.
+func Rules() []RuleInfo {
+	out := make([]RuleInfo, 0, len(catalogue))
+	for _, r := range catalogue {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// securitySeverity maps the severity scale onto GitHub's 0-10 scale
+// (critical > 9, high 7-8.9, medium 4-6.9, low < 4).
+func securitySeverity(s formats.Severity) string {
+	switch s {
+	case formats.Critical:
+		return "9.5"
+	case formats.High:
+		return "8.0"
+	case formats.Medium:
+		return "5.5"
+	case formats.Low:
+		return "3.0"
+	}
+	return "1.0"
+}
