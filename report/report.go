@@ -38,6 +38,8 @@ type Report struct {
 	// SourceRoot is the folder SARIF locations are made relative to (the
 	// repository checkout in CI); "" leaves paths as scanned.
 	SourceRoot string `json:"-"`
+	// Quiet asks the text encoder for the findings and the summary only.
+	Quiet bool `json:"-"`
 }
 
 // Mark records that the policy set a finding (or a whole file) aside.
