@@ -35,6 +35,10 @@ type Outcome struct {
 	Failures []string
 	// Section is the summary for the report; its Name is set by the gate.
 	Section report.Section
+	// Blame, when set, names what failed instead of a policy entry (the
+	// attestation's subject, its signature): the check knows when a
+	// failure is not about the policy's builders or sources.
+	Blame string
 }
 
 // Input is everything a decision is made from.
@@ -59,6 +63,9 @@ type Decision struct {
 	// Failing counts findings at or above fail_on that were not suppressed
 	// or ignored.
 	Failing int
+	// Marks are the findings and files the policy set aside, for the
+	// report encoders (SARIF suppressions, JSON marks).
+	Marks []report.Mark
 }
 
 // Decide applies the policy. It is pure: the same inputs always give the
@@ -70,6 +77,11 @@ func Decide(p *Policy, in Input) Decision {
 	reject := func(rule, ref, detail string) {
 		d.Reasons = append(d.Reasons, report.Reason{Rule: rule, Policy: ref, Detail: detail})
 	}
+	// rejectAt is reject about one file, which SARIF places the alert on.
+	rejectAt := func(path, rule, ref, detail string) {
+		reject(rule, ref, detail)
+		d.Reasons[len(d.Reasons)-1].Path = path
+	}
 	var files []*formats.FileResult
 	if in.Scan != nil {
 		files = in.Scan.Files
@@ -79,19 +91,26 @@ func Decide(p *Policy, in Input) Decision {
 		rel := Rel(in.Root, f.Path)
 		if pat, ok := p.ignored(rel); ok && f.Format != "folder-check" {
 			d.Notes = append(d.Notes, fmt.Sprintf("%s is ignored by %s; its %d findings do not count", rel, pat.ref, len(f.Findings)))
+			d.Marks = append(d.Marks, report.Mark{Path: f.Path, Index: -1, Kind: report.MarkIgnored, Policy: pat.ref})
 			continue
 		}
 		if !contains(SupportFormats, f.Format) {
 			models++
 			if p.Formats != nil && !contains(p.Formats, f.Format) {
-				reject(RuleFormat, p.Ref("formats.allow"), fmt.Sprintf("%s is %s, which the policy does not allow", rel, f.Format))
+				rejectAt(f.Path, RuleFormat, p.Ref("formats.allow"), fmt.Sprintf("%s is %s, which the policy does not allow", rel, f.Format))
 			}
 		}
-		for _, x := range f.Findings {
+		for i, x := range f.Findings {
+			s, suppressed := p.suppressed(x.Rule, rel)
+			if suppressed {
+				// Marked at any severity: a report must not show a finding
+				// the policy set aside as if it were live.
+				d.Marks = append(d.Marks, report.Mark{Path: f.Path, Index: i, Kind: report.MarkSuppressed, Policy: s.ref, Reason: s.Reason})
+			}
 			if x.Severity < p.FailOn {
 				continue
 			}
-			if s, ok := p.suppressed(x.Rule, rel); ok {
+			if suppressed {
 				d.Notes = append(d.Notes, fmt.Sprintf("%s %s at %s suppressed by %s: %s", x.Severity, x.Rule, where(rel, x), s.ref, s.Reason))
 				continue
 			}
@@ -114,9 +133,9 @@ func Decide(p *Policy, in Input) Decision {
 		case o == nil:
 			reject(RuleSignature, ref, "the signature was not checked")
 		case p.Signature.Required && !o.Present:
-			reject(RuleSignature, ref, "no signature ("+p.Signature.File+") was found"+firstLine(o))
+			rejectAt(filepath.Join(in.Root, p.Signature.File), RuleSignature, ref, "no signature ("+p.Signature.File+") was found"+firstLine(o))
 		case o.Present && !o.OK:
-			reject(RuleSignature, ref, "the signature did not verify"+firstLine(o))
+			rejectAt(filepath.Join(in.Root, p.Signature.File), RuleSignature, ref, "the signature did not verify"+firstLine(o))
 		case o.Present && o.OK, !o.Present && !p.Signature.Required:
 		default:
 			reject(RuleSignature, ref, "the signature check gave no result")
@@ -131,9 +150,9 @@ func Decide(p *Policy, in Input) Decision {
 		case o == nil:
 			reject(RuleProvenance, ref, "the provenance was not checked")
 		case p.Provenance.Required && !o.Present:
-			reject(RuleProvenance, ref, "no provenance attestation ("+p.Provenance.Attestation+") was found"+firstLine(o))
+			rejectAt(filepath.Join(in.Root, p.Provenance.Attestation), RuleProvenance, ref, "no provenance attestation ("+p.Provenance.Attestation+") was found"+firstLine(o))
 		case o.Present && !o.OK:
-			reject(RuleProvenance, p.provenanceRef(), "the provenance does not meet the policy"+firstLine(o))
+			rejectAt(filepath.Join(in.Root, p.Provenance.Attestation), RuleProvenance, p.provenanceRef(o), "the provenance does not meet the policy"+firstLine(o))
 		}
 	}
 	if len(d.Reasons) > 0 {
@@ -164,8 +183,14 @@ func where(rel string, x formats.Finding) string {
 }
 
 // provenanceRef cites what an attestation that is present failed: the
-// accepted builders or sources when the policy lists them.
-func (p *Policy) provenanceRef() string {
+// accepted builders or sources when the policy lists them. An attestation
+// about other files (its subject digest is not this model's) or one that
+// does not verify failed no builder or source entry: blaming
+// provenance.builder_ids would send the operator to edit the wrong line.
+func (p *Policy) provenanceRef(o *Outcome) string {
+	if o != nil && o.Blame != "" {
+		return o.Blame
+	}
 	for _, k := range []string{"provenance.builder_ids", "provenance.source_uris", "provenance.required"} {
 		if p.Line(k) > 0 {
 			return p.Ref(k)
@@ -181,6 +206,34 @@ func (p *Policy) trustRef() string {
 		}
 	}
 	return "signature (default)"
+}
+
+// IgnoredBy reports whether the policy's ignore: covers rel (a
+// slash-separated path relative to the model folder), and the entry that
+// does, so other checks (the signature) ignore the same files the scan does.
+func (p *Policy) IgnoredBy(rel string) (string, bool) {
+	pat, ok := p.ignored(rel)
+	return pat.ref, ok
+}
+
+// cliHints are the CLI flags other packages' messages suggest, and what a
+// policy user does instead: check takes no such flags.
+var cliHints = strings.NewReplacer(
+	"pass --ignore-paths, or --ignore-unsigned-files", "or list it under the policy's ignore:",
+	"allow it with --allow if you trust it", "allow it with the policy's scan.allow_imports if you trust it",
+	"--ignore-paths", "the policy's ignore:",
+	"--allow-symlinks", "a model without symbolic links",
+	"--ignore-unsigned-files", "the policy's ignore:",
+	"--allow", "the policy's scan.allow_imports",
+)
+
+// CheckHints rewrites a message written for the scan and verify commands
+// so that it names what a policy offers instead of their flags.
+func CheckHints(msg string) string {
+	if !strings.Contains(msg, "--") {
+		return msg
+	}
+	return cliHints.Replace(msg)
 }
 
 func (p *Policy) ignored(rel string) (Pattern, bool) {

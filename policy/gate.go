@@ -69,6 +69,14 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 		for _, f := range rep.Files {
 			f.Path = displayPath(g.DisplayRoot, root, f.Path)
 		}
+		for i := range rep.Marks {
+			rep.Marks[i].Path = displayPath(g.DisplayRoot, root, rep.Marks[i].Path)
+		}
+		for i := range rep.Reasons {
+			if rep.Reasons[i].Path != "" {
+				rep.Reasons[i].Path = displayPath(g.DisplayRoot, root, rep.Reasons[i].Path)
+			}
+		}
 	}
 	return rep, nil
 }
@@ -83,9 +91,25 @@ func Build(p *Policy, in Input, d Decision) *report.Report {
 	rep.Summary.Failing = d.Failing
 	rep.Verdict = d.Verdict
 	rep.Reasons = d.Reasons
+	rep.Marks = d.Marks
+	// Findings and checks speak the scan's and verify's language ("allow
+	// it with --allow"); the report of a policy decision names policy keys.
+	for _, f := range rep.Files {
+		for i := range f.Findings {
+			f.Findings[i].Message = CheckHints(f.Findings[i].Message)
+		}
+	}
+	for i := range rep.Reasons {
+		rep.Reasons[i].Detail = CheckHints(rep.Reasons[i].Detail)
+	}
 	for _, o := range []*Outcome{in.Signature, in.Provenance} {
 		if o != nil {
-			rep.Sections = append(rep.Sections, o.Section)
+			sec := o.Section
+			sec.Lines = append([]string(nil), sec.Lines...)
+			for i := range sec.Lines {
+				sec.Lines[i] = CheckHints(sec.Lines[i])
+			}
+			rep.Sections = append(rep.Sections, sec)
 		}
 	}
 	lines := []string{"policy: " + policyName(p)}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/modelvet/modelvet/attest"
 	"github.com/modelvet/modelvet/policy"
@@ -107,13 +108,53 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 			}
 			return o, nil
 		}
-		for _, pr := range r.Problems {
-			lines = append(lines, pr.Message)
+		kept, ignored := setAsideIgnored(p, r.Problems)
+		if len(kept) == 0 && len(ignored) > 0 && r.Signer != nil {
+			// Every problem is about a file the policy ignores: the scan
+			// ignores it too, so the signature is judged without it.
+			o.OK = true
+			o.Section.OK = true
+			o.Section.Lines = append(signerLines(r), fmt.Sprintf("every signed file matches except %s, which the policy ignores", verify.ListSome(ignored, 10)))
+			return o, nil
+		}
+		for _, pr := range kept {
+			lines = append(lines, policy.CheckHints(pr.Message))
 		}
 	}
 	o.Section.Lines = lines
 	o.Failures = lines
 	return o, nil
+}
+
+// setAsideIgnored splits the problems of a verification into those about
+// files the policy's ignore: covers (returned by name) and the rest. Only
+// per-file problems (missing, changed, unsigned) can be set aside; a bad
+// signature never is.
+func setAsideIgnored(p *policy.Policy, problems []verify.Problem) (kept []verify.Problem, ignored []string) {
+	for _, pr := range problems {
+		switch pr.Kind {
+		case "missing", "changed", "unsigned":
+			name := pr.Resource
+			if _, ok := p.IgnoredBy(fileOf(name)); ok {
+				ignored = append(ignored, name)
+				continue
+			}
+		}
+		kept = append(kept, pr)
+	}
+	return kept, ignored
+}
+
+// fileOf is the file a resource names; shard resources are "path:start:end".
+func fileOf(name string) string {
+	for range 2 {
+		i := strings.LastIndexByte(name, ':')
+		if i < 0 || strings.Trim(name[i+1:], "0123456789") != "" {
+			return name
+		}
+		name = name[:i]
+	}
+	return name
 }
 
 func signerLines(r *verify.Result) []string {
@@ -197,8 +238,34 @@ func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Ou
 		o.Section = last.Section()
 		o.Section.OK = false
 		o.Failures = last.Failures
+		o.Blame = blame(last)
 	}
 	return o, nil
+}
+
+// blame names what an attestation failed when it is not the policy's
+// builder or source entries: an attestation about other content (a subject
+// digest that is not this model's) or one whose signature did not verify
+// would be fixed by a new attestation, not by editing builder_ids.
+func blame(r *attest.Result) string {
+	subject, signature := false, false
+	for _, c := range r.Checked {
+		switch {
+		case c.Provenance != nil:
+			return "" // it got as far as the builder and source checks
+		case c.Statement != nil && c.Binding == nil && c.Failure != "":
+			subject = true
+		case c.Signer == nil && c.Failure != "":
+			signature = true
+		}
+	}
+	switch {
+	case subject:
+		return "the attestation's subject (it must name this model's digest)"
+	case signature:
+		return "the attestation's signature (it must verify under the policy's signature trust)"
+	}
+	return ""
 }
 
 func orEmpty(l []string) []string {

@@ -1,0 +1,77 @@
+package checks
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelvet/modelvet/verify"
+)
+
+// TestPolicyIgnoreReachesTheSignature: a file the policy's ignore: covers
+// is ignored by the signature check too (the scan already ignores it), but
+// only files: a changed file that is not ignored still fails, and the
+// failure names the policy's ignore: rather than verify's flags, which
+// check does not take.
+func TestPolicyIgnoreReachesTheSignature(t *testing.T) {
+	cases := []struct {
+		name   string
+		ignore string
+		change func(model string)
+		ok     bool
+		want   string
+	}{
+		{"an unsigned notes file the policy ignores", "notes/**", func(m string) {
+			os.MkdirAll(filepath.Join(m, "notes"), 0o755)
+			os.WriteFile(filepath.Join(m, "notes", "readme.txt"), []byte("x"), 0o644)
+		}, true, "which the policy ignores"},
+		{"a changed signed file the policy ignores", "config.json", func(m string) {
+			os.WriteFile(filepath.Join(m, "config.json"), []byte(`{"b":2}`), 0o644)
+		}, true, "config.json, which the policy ignores"},
+		{"an unsigned file the policy does not ignore", "notes/**", func(m string) {
+			os.WriteFile(filepath.Join(m, "extra.bin"), []byte("x"), 0o644)
+		}, false, "list it under the policy's ignore:"},
+		{"a changed weights file next to an ignored one", "config.json", func(m string) {
+			os.WriteFile(filepath.Join(m, "config.json"), []byte(`{"b":2}`), 0o644)
+			os.WriteFile(filepath.Join(m, "model.safetensors"), []byte("W"), 0o644)
+		}, false, "model.safetensors changed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			model := filepath.Join(dir, "model")
+			os.MkdirAll(model, 0o755)
+			os.WriteFile(filepath.Join(model, "model.safetensors"), []byte("w"), 0o644)
+			os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"a":1}`), 0o644)
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, _ := x509.MarshalPKIXPublicKey(k.Public())
+			os.WriteFile(filepath.Join(dir, "k.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+			if _, _, err := verify.Sign(model, verify.SignOptions{Key: k}); err != nil {
+				t.Fatal(err)
+			}
+			c.change(model)
+			p := parse(t, dir, "signature:\n  required: true\n  keys: [k.pub]\nignore: ["+c.ignore+"]\n")
+			o, err := Signature(context.Background(), model, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Join(o.Section.Lines, "\n")
+			if o.OK != c.ok || !strings.Contains(text, c.want) {
+				t.Errorf("ok=%v, want %v; lines:\n%s\nwant %q", o.OK, c.ok, text, c.want)
+			}
+			if strings.Contains(text, "--ignore") {
+				t.Errorf("names a verify flag check does not take:\n%s", text)
+			}
+		})
+	}
+}
