@@ -24,6 +24,17 @@ type Options struct {
 	// every byte, which the analyzers themselves avoid for tensor data.
 	Hash   bool
 	Limits Limits
+	// Progress, when set, is told how far the scan is: once when the
+	// files are listed and after each file. It is called from one
+	// goroutine at a time and must return quickly (the CLI draws a
+	// progress line on a terminal from it).
+	Progress func(Progress)
+}
+
+// Progress is how far a scan is.
+type Progress struct {
+	Files, FilesDone int
+	Bytes, BytesDone int64
 }
 
 // Limits bound what hostile input can make a scan spend.

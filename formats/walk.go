@@ -237,8 +237,14 @@ func (w *walker) run() {
 		close(out)
 	}()
 	var got []*FileResult
+	report, sizes, pr := w.progress()
 	for r := range out {
 		got = append(got, r)
+		if report != nil {
+			pr.FilesDone++
+			pr.BytesDone += sizes[r.Path]
+			report(pr)
+		}
 	}
 	// Merge folder-check findings about a scanned file into its result.
 	byPath := map[string]*FileResult{}
@@ -307,4 +313,22 @@ func ScanReader(name string, r io.ReaderAt, size int64, opts *Options) *FileResu
 		res.Format = "other"
 	}
 	return res
+}
+
+// progress prepares the progress callback: the size of every listed file
+// (a stat each, only when someone is watching) and the first report.
+func (w *walker) progress() (func(Progress), map[string]int64, Progress) {
+	if w.opts.Progress == nil {
+		return nil, nil, Progress{}
+	}
+	sizes := make(map[string]int64, len(w.jobs))
+	pr := Progress{Files: len(w.jobs)}
+	for _, j := range w.jobs {
+		if fi, err := os.Stat(j.path); err == nil {
+			sizes[j.name] = fi.Size()
+			pr.Bytes += fi.Size()
+		}
+	}
+	w.opts.Progress(pr)
+	return w.opts.Progress, sizes, pr
 }

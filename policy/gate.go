@@ -24,6 +24,8 @@ type Gate struct {
 	// DisplayRoot, when set, replaces the model folder's path in the
 	// report (an upload's temporary folder means nothing to the caller).
 	DisplayRoot string
+	// Progress, when set, is told how far the scan is (formats.Options).
+	Progress func(formats.Progress)
 }
 
 // Check scans modelDir and decides. The error is for what prevents a
@@ -35,7 +37,9 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the model: %w", err)
 	}
-	res, err := formats.Scan(ctx, []string{modelDir}, p.ScanOptions())
+	opts := p.ScanOptions()
+	opts.Progress = g.Progress
+	res, err := formats.Scan(ctx, []string{modelDir}, opts)
 	if err != nil {
 		return nil, err
 	}

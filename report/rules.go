@@ -57,7 +57,7 @@ var families = map[string]family{
 	"onnx": {"ONNX models are walked as protobuf without unmarshalling; external data may point anywhere on disk and custom domains need native code.",
 		"Keep external data files inside the model folder and load only operator domains you trust."},
 	"pickle": {"Pickles (PyTorch .bin/.pt, joblib, NumPy object arrays) are programs: every global they import can run code when loaded. Each opcode is read symbolically; nothing is imported.",
-		"Do not load the file. Convert trusted weights to safetensors; if the import is harmless and you trust the model, allow it with the scan's --allow or the policy's scan.allow_imports."},
+		"Do not load the file. Convert trusted weights to safetensors; if the import is harmless and you trust the model, list it in the policy's scan.allow_imports (or the allow option of modelvet scan)."},
 	"policy": {"The admission policy's own checks: allowed formats, a model at all, its signature and its provenance.",
 		"Fix the model or its signature and provenance, or change the policy if the requirement is wrong."},
 	"provenance": {"in-toto/SLSA provenance binds a model to the build that made it.",

@@ -12,7 +12,6 @@ import (
 
 	"github.com/modelvet/modelvet/policy"
 	"github.com/modelvet/modelvet/policy/checks"
-	"github.com/modelvet/modelvet/report"
 )
 
 func init() {
@@ -27,10 +26,11 @@ func newGate(p *policy.Policy) *policy.Gate {
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
-	policyPath := fs.String("policy", "", "the policy file (YAML; see examples/policy.yaml); without it the built-in default applies (strict, fail on high, no signature)")
-	format := fs.String("format", "text", "output format: text, json, sarif or html")
+	policyPath := fs.String("policy", "", "required: the policy file (YAML; start from examples/policy.yaml), or \"default\" for the built-in one (strict, fail on high, no signature)")
+	var out outputFlags
+	out.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet check MODEL [--policy FILE] [--format text|json|sarif|html]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -45,15 +45,15 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	*format = strings.ToLower(*format)
-	switch *format {
-	case "text", "json", "sarif", "html":
-	default:
-		fmt.Fprintf(stderr, "modelvet check: --format %q: want text, json, sarif or html\n", *format)
+	if !out.valid(stderr, "check") {
+		return exitUsage
+	}
+	if *policyPath == "" {
+		fmt.Fprintln(stderr, "modelvet check: --policy FILE is required: the verdict is the policy's (start from examples/policy.yaml, or pass --policy default for the built-in strict policy)")
 		return exitUsage
 	}
 	p := policy.Default()
-	if *policyPath != "" {
+	if *policyPath != "default" {
 		if p, err = policy.Load(*policyPath); err != nil {
 			fmt.Fprintln(stderr, "modelvet check: policy:", err)
 			return exitUsage
@@ -61,7 +61,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := newGate(p).Check(ctx, paths[0])
+	gate := newGate(p)
+	prog := newProgress(stderr, out.quiet)
+	gate.Progress = prog.callback()
+	rep, err := gate.Check(ctx, paths[0])
+	prog.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet check:", err)
 		if _, serr := os.Stat(paths[0]); serr == nil && errors.Is(err, iofs.ErrNotExist) {
@@ -71,7 +75,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
-	if err := report.Write(stdout, rep, *format, *format == "text" && useColor(stdout)); err != nil {
+	if err := out.write(rep, paths, stdout); err != nil {
 		fmt.Fprintln(stderr, "modelvet check:", err)
 		return exitUsage
 	}

@@ -109,7 +109,12 @@ func trapNetwork(t *testing.T) *netTrap {
 func TestCheckCommand(t *testing.T) {
 	trap := trapNetwork(t)
 	model, pol := signedModel(t, "  builder_ids: ["+testBuilder+"]\n")
-	_, wrongBuilder := signedModel(t, "  builder_ids: [https://other-builder.example]\n")
+	_, otherKey := signedModel(t, "  builder_ids: [https://other-builder.example]\n")
+	// The same trust as pol, another accepted builder: only the builder
+	// check can fail.
+	polText, _ := os.ReadFile(pol)
+	wrongBuilder := filepath.Join(filepath.Dir(pol), "other-builder.yaml")
+	os.WriteFile(wrongBuilder, []byte(strings.Replace(string(polText), testBuilder, "https://other-builder.example", 1)), 0o644)
 	tampered, tamperedPol := signedModel(t, "  builder_ids: ["+testBuilder+"]\n")
 	os.WriteFile(filepath.Join(tampered, "config.json"), []byte(`{"model_type":"evil"}`), 0o644)
 	unsigned, unsignedPol := signedModel(t, "  builder_ids: ["+testBuilder+"]\n")
@@ -126,10 +131,12 @@ func TestCheckCommand(t *testing.T) {
 	}{
 		{"signed model with provenance is admitted", []string{"check", model, "--policy", pol}, exitOK, []string{"ADMITTED", "signature: ok", "provenance: ok"}},
 		{"provenance from another builder is rejected, citing the policy line", []string{"check", model, "--policy", wrongBuilder}, exitFail,
-			[]string{"REJECTED", "reason: policy/provenance (provenance.builder_ids (policy.yaml:10))"}},
+			[]string{"REJECTED", "reason: policy/provenance (provenance.builder_ids (other-builder.yaml:10))"}},
+		{"provenance signed by another key is blamed on its signature, not the builders", []string{"check", model, "--policy", otherKey}, exitFail,
+			[]string{"REJECTED", "reason: policy/provenance (the attestation's signature"}},
 		{"a file changed after signing is rejected", []string{"check", tampered, "--policy", tamperedPol}, exitFail, []string{"reason: policy/signature", "config.json"}},
 		{"unsigned model is rejected", []string{"check", unsigned, "--policy", unsignedPol}, exitFail, []string{"reason: policy/signature (signature.required: true (policy.yaml:6))", "model.sig not found"}},
-		{"malicious example under the default policy", []string{"check", filepath.Join(examples, "malicious-model")}, exitFail, []string{"pickle/dangerous-import (fail_on: high (default))"}},
+		{"malicious example under the default policy", []string{"check", filepath.Join(examples, "malicious-model"), "--policy", "default"}, exitFail, []string{"pickle/dangerous-import (fail_on: high (default))"}},
 		{"format outside the allow list", []string{"check", filepath.Join(examples, "clean-model"), "--policy", pol}, exitFail, []string{"policy/format-not-allowed"}},
 		{"html report", []string{"check", model, "--policy", pol, "--format", "html"}, exitOK, []string{"<!DOCTYPE html>", ">ADMITTED<"}},
 		{"sarif report", []string{"check", model, "--policy", pol, "--format", "sarif"}, exitOK, []string{`"version": "2.1.0"`}},

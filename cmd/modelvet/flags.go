@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/modelvet/modelvet/report"
@@ -77,11 +79,54 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// newFlagSet makes a flag set that reports errors instead of exiting.
+// newFlagSet makes a flag set that reports errors instead of exiting and
+// prints its flags the way the README writes them (--name): Go's flag
+// package accepts both -name and --name, but its help shows one dash.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("modelvet "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(&doubleDash{w: stderr})
 	return fs
+}
+
+// doubleDash rewrites the flag lines of flag.PrintDefaults ("  -name
+// type") and the flag package's error messages ("-name") to the double-dash
+// spelling. It is the one usage printer of every command, so none of them
+// needs to change how it prints its help.
+type doubleDash struct {
+	w       io.Writer
+	partial []byte
+}
+
+func (d *doubleDash) Write(p []byte) (int, error) {
+	d.partial = append(d.partial, p...)
+	for {
+		i := bytes.IndexByte(d.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := d.partial[:i+1]
+		if _, err := d.w.Write(dashLine(line)); err != nil {
+			return 0, err
+		}
+		d.partial = d.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+var (
+	defaultsLine = regexp.MustCompile(`^  -([a-zA-Z])`)
+	errorFlag    = regexp.MustCompile(`^(flag provided but not defined|flag needs an argument|invalid (?:boolean |value )?.*flag): -([a-zA-Z])`)
+)
+
+func dashLine(line []byte) []byte {
+	if defaultsLine.Match(line) {
+		return append([]byte("  --"), line[3:]...)
+	}
+	if m := errorFlag.FindSubmatchIndex(line); m != nil {
+		at := m[4] - 1 // the '-' before the name
+		return append(append(append([]byte{}, line[:at]...), '-'), line[at:]...)
+	}
+	return line
 }
 
 // isTerminal reports whether w is a terminal, where colour and progress

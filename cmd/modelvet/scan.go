@@ -17,7 +17,9 @@ func init() {
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("scan", stderr)
-	format := fs.String("format", "text", "output format: text, json, sarif or html")
+	var out outputFlags
+	out.register(fs)
+	format := &out.format
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	profile := fs.String("profile", "strict", "pickle import profile: strict (unknown imports fail) or permissive (unknown imports are medium)")
 	var allow listFlag
@@ -31,7 +33,6 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return parseErrExit(err)
 	}
-	*format = strings.ToLower(*format) // --fail-on HIGH works; --format JSON should too
 	if len(paths) == 0 {
 		fs.Usage()
 		return exitUsage
@@ -59,12 +60,14 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Only the json and html reports carry digests; hashing reads every
 	// byte of every tensor, which the analyzers themselves never do, so
 	// a text scan of a 2 GB model costs what its headers cost.
-	opts.Hash = !*noHash && (*format == "json" || *format == "html")
-	if *format != "text" && *format != "json" && *format != "sarif" && *format != "html" {
-		fmt.Fprintf(stderr, "modelvet scan: --format %q: want text, json, sarif or html\n", *format)
+	if !out.valid(stderr, "scan") {
 		return exitUsage
 	}
+	opts.Hash = !*noHash && (*format == "json" || *format == "html")
+	prog := newProgress(stderr, out.quiet)
+	opts.Progress = prog.callback()
 	res, err := formats.Scan(context.Background(), paths, opts)
+	prog.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet scan:", err)
 		return exitUsage
@@ -75,7 +78,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		// pointed at the wrong folder should hear that nothing was read.
 		fmt.Fprintf(stderr, "modelvet scan: note: no files found in %s\n", strings.Join(paths, " "))
 	}
-	if err := report.Write(stdout, rep, *format, useColor(stdout)); err != nil {
+	if err := out.write(rep, paths, stdout); err != nil {
 		fmt.Fprintln(stderr, "modelvet scan:", err)
 		return exitUsage
 	}
