@@ -140,7 +140,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func useColor(w io.Writer) bool { return os.Getenv("NO_COLOR") == "" && isTerminal(w) }
+// useColor: colour only on a terminal that renders it (on Windows,
+// virtual-terminal processing is switched on first), and never with
+// NO_COLOR set.
+func useColor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || !isTerminal(w) {
+		return false
+	}
+	f, _ := w.(*os.File)
+	return enableVT(f)
+}
 
 func version() string { return report.Version }
 

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// TestOutputFlags: --output writes the report as UTF-8 to a file (what
+// PowerShell 5.1's > cannot do) and nothing to stdout; --quiet keeps the
+// findings and the summary; SARIF locations are relative to --source-root.
+func TestOutputFlags(t *testing.T) {
+	examples, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "examples"))
+	out := filepath.Join(t.TempDir(), "report ü.sarif")
+	code, stdout, errOut := runCLI(t, "scan", examples, "--format", "sarif", "--output", out, "--source-root", filepath.Dir(filepath.Dir(examples)))
+	if code != exitFail || stdout != "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !utf8.Valid(b) || bytes.HasPrefix(b, []byte{0xff, 0xfe}) {
+		t.Fatalf("--output file: %v, valid UTF-8 %v", err, utf8.Valid(b))
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI, URIBaseID string } `json:"artifactLocation"`
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &log); err != nil || len(log.Runs[0].Results) == 0 {
+		t.Fatalf("not a SARIF log with results: %v", err)
+	}
+	for _, r := range log.Runs[0].Results {
+		a := r.Locations[0].PhysicalLocation.ArtifactLocation
+		if !strings.HasPrefix(a.URI, "testdata/examples/") || a.URIBaseID != "%SRCROOT%" {
+			t.Errorf("location %+v, want testdata/examples/... against %%SRCROOT%%", a)
+		}
+	}
+
+	code, stdout, _ = runCLI(t, "scan", examples, "--quiet")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != exitFail || strings.Contains(stdout, "with no findings") || !strings.HasPrefix(lines[len(lines)-1], "FAIL: ") {
+		t.Errorf("--quiet: exit %d\n%s", code, stdout)
+	}
+	if code, _, errOut := runCLI(t, "scan", examples, "--output", filepath.Join(t.TempDir(), "no", "such", "dir", "r.txt")); code != exitUsage || !strings.Contains(errOut, "--output") {
+		t.Errorf("unwritable --output: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestProgressLine: nothing is drawn in the first moment, then a line
+// with files, bytes and an ETA, redrawn in place and erased at the end.
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	now := time.Unix(0, 0)
+	p := &progressLine{w: &b, start: now, now: func() time.Time { return now }}
+	pr := formats.Progress{Files: 5000, Bytes: 4 << 30}
+	p.update(pr)
+	if b.Len() != 0 {
+		t.Fatalf("drew progress before %v: %q", progressDelay, b.String())
+	}
+	now = now.Add(2 * time.Second)
+	pr.FilesDone, pr.BytesDone = 1000, 1<<30
+	p.update(pr)
+	if got := b.String(); got != "\rscanning 1000/5000 files, 1.0 GiB of 4.0 GiB, ETA 6s" {
+		t.Errorf("progress line %q", got)
+	}
+	now = now.Add(50 * time.Millisecond)
+	p.update(pr)
+	if strings.Count(b.String(), "\r") != 1 {
+		t.Errorf("redrawn faster than ten times a second: %q", b.String())
+	}
+	p.done()
+	if !strings.HasSuffix(b.String(), "\r"+strings.Repeat(" ", p.width)+"\r") && !strings.HasSuffix(b.String(), "   \r") {
+		t.Errorf("the line was not erased: %q", b.String())
+	}
+	// Not a terminal (a pipe, a CI log): no progress at all.
+	if newProgress(&b, false) != nil {
+		t.Error("progress on a writer that is not a terminal")
+	}
+}
