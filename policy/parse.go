@@ -68,8 +68,12 @@ func Parse(name string, data []byte) (*Policy, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the policy is empty", ps.file)
 		}
+		if strings.Contains(err.Error(), "unknown escape character") {
+			return nil, fmt.Errorf("%s: not valid YAML: %v; inside double quotes a backslash starts an escape: write a Windows path with forward slashes (\"C:/models/x\") or in single quotes ('C:\\models\\x')", ps.file, err)
+		}
 		return nil, fmt.Errorf("%s: not valid YAML: %v", ps.file, err)
 	}
+	ps.lintEscapes(&doc)
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s:%d: a second YAML document; a policy is one document", ps.file, extra.Line)
@@ -499,4 +503,26 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// lintEscapes warns about double-quoted strings whose backslash escapes
+// made control characters: "C:\temp\new" is valid YAML for "C:", a tab,
+// "emp", a newline and "ew", so a Windows path silently names another file.
+// The policy stays usable (the value may be meant), but the warning names
+// the line and the fix.
+func (ps *parser) lintEscapes(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&yaml.DoubleQuotedStyle != 0 {
+		for _, r := range n.Value {
+			if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+				ps.p.Warnings = append(ps.p.Warnings, fmt.Sprintf("%s:%d: the double-quoted string %q holds a control character made by a backslash escape (\\t, \\n...); for a Windows path write forward slashes (\"C:/models/x\") or use single quotes ('C:\\models\\x')", ps.file, n.Line, n.Value))
+				break
+			}
+		}
+	}
+	for _, c := range n.Content {
+		ps.lintEscapes(c)
+	}
 }

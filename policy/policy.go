@@ -37,6 +37,11 @@ type Policy struct {
 	Ignore     []Pattern
 	Suppress   []Suppression
 
+	// Warnings are what the policy file says that is valid but probably
+	// not meant (a control character from a backslash escape), each with
+	// its line; the CLI prints them.
+	Warnings []string
+
 	entries map[string]entry
 }
 

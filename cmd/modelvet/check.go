@@ -58,6 +58,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "modelvet check: policy:", err)
 			return exitUsage
 		}
+		for _, w := range p.Warnings {
+			fmt.Fprintln(stderr, "modelvet check: policy: warning:", w)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
