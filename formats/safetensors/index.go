@@ -1,6 +1,7 @@
 package safetensors
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -47,7 +48,7 @@ func checkDir(dir string, files []string, opts *formats.Options, report func(rel
 			reportUnreferenced(f, files, referenced, report)
 		}
 	}
-	checkPickleBeside(files, report)
+	checkPickleBeside(dir, files, opts, report)
 }
 
 func fnd(rule string, sev formats.Severity, member string, off int64, format string, args ...any) formats.Finding {
@@ -347,8 +348,12 @@ func isPickleWeights(name string) bool {
 // checkPickleBeside reports pickle weights next to safetensors weights:
 // which one a loader opens depends on its version and flags
 // (use_safetensors, from_pt), so the safe file being present does not mean
-// the safe file is what gets loaded.
-func checkPickleBeside(files []string, report func(string, formats.Finding)) {
+// the safe file is what gets loaded. It is one finding per folder (a
+// 5,000-file model is one decision, not one alert per shard), on the
+// folder, naming the pickle files to remove. Its severity is low when
+// every pickle file is itself shown clean (a loader choosing it runs no
+// code), medium otherwise: that pickle's own findings say what it runs.
+func checkPickleBeside(dir string, files []string, opts *formats.Options, report func(string, formats.Finding)) {
 	var st, pk []string
 	for _, f := range files {
 		switch {
@@ -361,9 +366,48 @@ func checkPickleBeside(files []string, report func(string, formats.Finding)) {
 	if len(st) == 0 || len(pk) == 0 {
 		return
 	}
-	// Reported on each pickle file, the thing to remove.
-	for _, f := range pk {
-		report(f, fnd("safetensors/pickle-beside-safetensors", formats.Medium, "", formats.NoOffset,
-			"pickle weights beside safetensors weights (%s); depending on version and flags a loader may open this pickle instead, which can run code. Remove the pickle files or load with use_safetensors=True", list(st)))
+	sev, state := formats.Low, "each was scanned and shows no finding, so a loader that picks one still runs no code"
+	if !picklesClean(dir, pk, opts) {
+		sev, state = formats.Medium, "not every one is shown clean: see its own findings"
 	}
+	report(".", fnd("safetensors/pickle-beside-safetensors", sev, "", formats.NoOffset,
+		"%s beside %s; depending on version and flags a loader may open the pickle instead, which can run code; %s. Remove the pickle files or load with use_safetensors=True",
+		countList(pk, "pickle weights file"), countList(st, "safetensors file"), state))
+}
+
+// maxBesideScans bounds how many pickle files the check re-reads to prove
+// them clean; more than that stays medium (unproven).
+const maxBesideScans = 8
+
+// picklesClean scans each pickle weights file (headers and pickles only,
+// no hashing) and reports whether none has a finding above info.
+func picklesClean(dir string, pk []string, opts *formats.Options) bool {
+	if opts == nil || len(pk) > maxBesideScans {
+		return false
+	}
+	o := *opts
+	o.Hash, o.Progress = false, nil
+	for _, f := range pk {
+		p := filepath.Join(dir, f)
+		r := formats.ScanFile(context.Background(), p, p, &o)
+		if m, ok := r.Max(); ok && m > formats.Info {
+			return false
+		}
+	}
+	return true
+}
+
+// countList says "2 pickle weights files (a.bin, b.bin)", naming at most
+// five.
+func countList(names []string, noun string) string {
+	n := fmt.Sprintf("%d %ss", len(names), noun)
+	if len(names) == 1 {
+		n = "1 " + noun
+	}
+	shown := names
+	more := ""
+	if len(shown) > 5 {
+		shown, more = shown[:5], fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	return n + " (" + strings.Join(shown, ", ") + more + ")"
 }
