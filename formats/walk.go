@@ -27,6 +27,7 @@ func Scan(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	w.dropLinkedCacheBlobs()
 	w.run()
 	sort.SliceStable(w.results, func(i, j int) bool { return w.results[i].Path < w.results[j].Path })
 	return &Result{Files: w.results}, nil
@@ -331,4 +332,43 @@ func (w *walker) progress() (func(Progress), map[string]int64, Progress) {
 	}
 	w.opts.Progress(pr)
 	return w.opts.Progress, sizes, pr
+}
+
+// dropLinkedCacheBlobs lists each file of a Hugging Face cache once: a
+// blob that a snapshot link in the same scan points to is scanned under the
+// snapshot's name (the name a loader opens, whose extension the checks
+// compare with the content), not a second time under its hash. Blobs no
+// snapshot links to are still scanned under their own names, and every blob
+// is still verified against its name by the cache's folder check.
+func (w *walker) dropLinkedCacheBlobs() {
+	linked := map[string]bool{}
+	for _, j := range w.jobs {
+		if fi, err := os.Lstat(j.path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			if t, err := filepath.EvalSymlinks(j.path); err == nil && isCacheBlob(t) {
+				linked[t] = true
+			}
+		}
+	}
+	if len(linked) == 0 {
+		return
+	}
+	kept := w.jobs[:0]
+	for _, j := range w.jobs {
+		if isCacheBlob(j.path) {
+			if fi, err := os.Lstat(j.path); err == nil && fi.Mode().IsRegular() {
+				if real, err := filepath.EvalSymlinks(j.path); err == nil && linked[real] {
+					continue
+				}
+			}
+		}
+		kept = append(kept, j)
+	}
+	w.jobs = kept
+}
+
+// isCacheBlob reports whether p is <cache>/models--*/blobs/<file>.
+func isCacheBlob(p string) bool {
+	dir := filepath.Dir(p)
+	repo := filepath.Base(filepath.Dir(dir))
+	return filepath.Base(dir) == "blobs" && (strings.HasPrefix(repo, "models--") || strings.HasPrefix(repo, "datasets--") || strings.HasPrefix(repo, "spaces--"))
 }

@@ -227,19 +227,27 @@ func checkSnapshotLinks(dir, repo string, files []string, budget int64, report f
 	}
 	blobs, err := filepath.EvalSymlinks(filepath.Join(repo, "blobs"))
 	if err != nil {
-		return
+		blobs = "" // no blobs at all: nothing to compare copies with
 	}
+	var copies []string
 	for _, f := range files {
 		p := filepath.Join(dir, f)
 		fi, err := os.Lstat(p)
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		if err != nil {
+			continue
+		}
+		if fi.Mode().IsRegular() {
+			copies = append(copies, f)
+			continue
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
 			continue
 		}
 		target, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			continue
 		}
-		if filepath.Dir(target) != blobs {
+		if blobs == "" || filepath.Dir(target) != blobs {
 			report(f, formats.Finding{Rule: "hf/snapshot-link-escape", Severity: formats.High, Offset: formats.NoOffset,
 				Message: fmt.Sprintf("the snapshot file links to %s, not into this repository's blobs folder; the cache never makes such links, so the snapshot was tampered with", target)})
 			continue
@@ -259,4 +267,72 @@ func checkSnapshotLinks(dir, repo string, files []string, budget int64, report f
 			}
 		}
 	}
+	checkCopies(dir, blobs, copies, budget, report)
+}
+
+// checkCopies verifies snapshot files that are copies, not links: the
+// cache makes them where symbolic links are unavailable (Windows without
+// developer mode, a cache copied with a tool that follows links). A copy
+// whose SHA-256 (or git blob SHA-1) names a blob of the repository is what
+// the Hub served. One that names none cannot be checked: it may have been
+// changed after download, and nothing in the cache says what it should be.
+// That is said once per snapshot folder, naming the files, instead of
+// passing them silently.
+func checkCopies(dir, blobs string, copies []string, budget int64, report func(string, formats.Finding)) {
+	var unverified, unhashed []string
+	for _, f := range copies {
+		p := filepath.Join(dir, f)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if fi.Size() > budget {
+			unhashed = append(unhashed, f)
+			continue
+		}
+		budget -= fi.Size()
+		if !matchesABlob(p, fi.Size(), blobs) {
+			unverified = append(unverified, f)
+		}
+	}
+	sort.Strings(unverified)
+	if n := len(unverified); n > 0 {
+		report(".", formats.Finding{Rule: "hf/snapshot-not-verified", Severity: formats.Low, Offset: formats.NoOffset,
+			Message: fmt.Sprintf("%d snapshot files are copies, not links to blobs, and match no blob of this repository (%s): their integrity could not be checked against what the Hub served (a cache made without symbolic links). Verify them with a model signature, or download again into a cache with links", n, listSome(unverified, 5))})
+	}
+	if len(unhashed) > 0 {
+		report(".", formats.Finding{Rule: "hf/blob-not-verified", Severity: formats.Medium, Offset: formats.NoOffset,
+			Message: fmt.Sprintf("snapshot copies not hashed, the folder's verification budget is spent: %s", listSome(unhashed, 5))})
+	}
+}
+
+// matchesABlob reports whether the file's SHA-256 or git blob SHA-1 is the
+// name of a file in blobs.
+func matchesABlob(p string, size int64, blobs string) bool {
+	fh, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	s256, s1 := sha256.New(), sha1.New()
+	s1.Write([]byte("blob " + strconv.FormatInt(size, 10) + "\x00"))
+	if _, err := io.Copy(io.MultiWriter(s256, s1), io.NewSectionReader(fh, 0, size)); err != nil {
+		return false
+	}
+	for _, name := range []string{hex.EncodeToString(s256.Sum(nil)), hex.EncodeToString(s1.Sum(nil))} {
+		if blobs == "" {
+			break
+		}
+		if fi, err := os.Stat(filepath.Join(blobs, name)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+func listSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
