@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-var ruleNameRE = regexp.MustCompile(`^([a-z0-9]+)/[a-z0-9]+(-[a-z0-9]+)*$`)
+var ruleNameRE = regexp.MustCompile(`^([a-z0-9]+(?:-[a-z0-9]+)*)/[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // emittedRules collects every string literal in the module's non-test Go
 // code that looks like a rule name of a known family ("pickle/...").

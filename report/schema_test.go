@@ -63,6 +63,8 @@ func reportCases(t *testing.T) map[string]*Report {
 			{Rule: "safetensors/trailing-bytes", Severity: formats.High, Message: "3 bytes after the last tensor", Offset: 97}}},
 		{Path: p("m/weird name #1.gguf"), Format: "gguf", Findings: []formats.Finding{
 			{Rule: "gguf/some-future-rule", Severity: formats.Low, Message: "a rule added after the catalogue", Offset: formats.NoOffset}}},
+		{Path: p("m/model.safetensors.index.json"), Format: "json-config", Findings: []formats.Finding{
+			{Rule: "shard-index/missing-shard", Severity: formats.High, Message: "b.safetensors is missing", Member: "b.safetensors", Offset: formats.NoOffset}}},
 		{Path: p("m/config.json"), Format: "json-config", Findings: []formats.Finding{}},
 	}}, formats.High)
 	scan.SourceRoot = root
