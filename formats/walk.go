@@ -295,7 +295,9 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 	}
 	if opts.Hash {
 		h := sha256.New()
-		buf := make([]byte, 1<<20)
+		// A buffer no larger than the file: a 1 MiB buffer per file made
+		// a JSON scan of 5,000 small files allocate 5 GB (15 s instead of 1).
+		buf := make([]byte, min(1<<20, fi.Size()+1))
 		if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), buf); err != nil {
 			s.Reportf("fs/unreadable", High, NoOffset, "reading the file to hash it failed: %v", err)
 		} else {
