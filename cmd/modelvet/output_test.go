@@ -89,3 +89,61 @@ func TestProgressLine(t *testing.T) {
 		t.Error("progress on a writer that is not a terminal")
 	}
 }
+
+// TestCheckSARIFEndToEnd: check's SARIF carries what the policy set aside
+// as suppressed results with the policy's reason, and its other reasons
+// as results of policy rules, at paths relative to the source root.
+func TestCheckSARIFEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m")
+	os.MkdirAll(filepath.Join(model, "old"), 0o755)
+	ex := filepath.Join("..", "..", "testdata", "examples")
+	for src, dst := range map[string]string{"clean-model/model.safetensors": "model.safetensors", "clean-model/config.json": "config.json",
+		"clean-model/pytorch_model.bin": "pytorch_model.bin", "malicious-model/pytorch_model.bin": "old/pytorch_model.bin"} {
+		b, err := os.ReadFile(filepath.Join(ex, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(model, dst), b, 0o644)
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("fail_on: low\nformats:\n  allow: [safetensors]\nignore: [old/**]\nsuppress:\n  - rule: safetensors/pickle-beside-safetensors\n    reason: the pickle is the same weights, kept for an old loader\n"), 0o644)
+	code, out, errOut := runCLI(t, "check", model, "--policy", pol, "--format", "sarif", "--source-root", dir)
+	if code != exitFail {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID    string
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string } `json:"artifactLocation"`
+					}
+				}
+				Suppressions []struct{ Justification string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range log.Runs[0].Results {
+		s := "live"
+		if len(r.Suppressions) > 0 {
+			s = r.Suppressions[0].Justification
+		}
+		got[r.RuleID+" "+r.Locations[0].PhysicalLocation.ArtifactLocation.URI] = s
+	}
+	want := map[string]string{
+		"safetensors/pickle-beside-safetensors m":        "suppressed by suppress",
+		"pickle/dangerous-import m/old/pytorch_model.bin": "ignored by ignore",
+		"policy/format-not-allowed m/pytorch_model.bin":   "live",
+	}
+	for k, v := range want {
+		if !strings.HasPrefix(got[k], v) {
+			t.Errorf("%s: %q, want %q...\nall: %v", k, got[k], v, got)
+		}
+	}
+}
