@@ -137,7 +137,7 @@ func Write(w io.Writer, r *Report, format string, color bool) error {
 	if enc, ok := extraEncoders[format]; ok {
 		return enc(w, r)
 	}
-	return fmt.Errorf("unknown output format %q (want text, json or sarif)", format)
+	return fmt.Errorf("unknown output format %q (want text, json, sarif or html)", format)
 }
 
 // extraEncoders lets other files of this package add formats (html).

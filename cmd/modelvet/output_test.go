@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/modelvet/modelvet/formats"
 )
 
@@ -137,7 +139,7 @@ func TestCheckSARIFEndToEnd(t *testing.T) {
 		got[r.RuleID+" "+r.Locations[0].PhysicalLocation.ArtifactLocation.URI] = s
 	}
 	want := map[string]string{
-		"safetensors/pickle-beside-safetensors m":        "suppressed by suppress",
+		"safetensors/pickle-beside-safetensors m":         "suppressed by suppress",
 		"pickle/dangerous-import m/old/pytorch_model.bin": "ignored by ignore",
 		"policy/format-not-allowed m/pytorch_model.bin":   "live",
 	}
@@ -145,5 +147,47 @@ func TestCheckSARIFEndToEnd(t *testing.T) {
 		if !strings.HasPrefix(got[k], v) {
 			t.Errorf("%s: %q, want %q...\nall: %v", k, got[k], v, got)
 		}
+	}
+}
+
+// TestJSONOutputMatchesTheSchema: real reports of scan, check and verify
+// match the published schema (report/schema/report-v1.json).
+func TestJSONOutputMatchesTheSchema(t *testing.T) {
+	schemaPath, _ := filepath.Abs(filepath.Join("..", "..", "report", "schema", "report-v1.json"))
+	f, err := os.Open(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("file:///report-v1.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("file:///report-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, pol := signedModel(t, "  builder_ids: ["+testBuilder+"]\n")
+	examples := filepath.Join("..", "..", "testdata", "examples")
+	for name, args := range map[string][]string{
+		"scan of the examples":         {"scan", examples, "--format", "json"},
+		"check of a signed model":      {"check", model, "--policy", pol, "--format", "json"},
+		"check of the malicious model": {"check", filepath.Join(examples, "malicious-model"), "--policy", "default", "--format", "json"},
+		"verify of a signed model":     {"verify", model, "--key", filepath.Join(filepath.Dir(model), "publisher.pub"), "--ignore-paths", "model.intoto.jsonl", "--format", "json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, out, errOut := runCLI(t, args...)
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+			if err != nil {
+				t.Fatalf("not JSON: %v\n%s%s", err, out, errOut)
+			}
+			if err := schema.Validate(inst); err != nil {
+				t.Errorf("does not match the schema: %v\n%.2000s", err, out)
+			}
+		})
 	}
 }
