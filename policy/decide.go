@@ -222,6 +222,7 @@ var cliHints = strings.NewReplacer(
 	"pass --ignore-paths, or --ignore-unsigned-files", "or list it under the policy's ignore:",
 	"allow it with --allow if you trust it", "allow it with the policy's scan.allow_imports if you trust it",
 	"--ignore-paths", "the policy's ignore:",
+	"links are refused unless --allow-symlinks is given", "links are refused (replace the link with the file it points to)",
 	"--allow-symlinks", "a model without symbolic links",
 	"--ignore-unsigned-files", "the policy's ignore:",
 	"--allow", "the policy's scan.allow_imports",
