@@ -14,8 +14,12 @@ COPY . .
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/modelvet ./cmd/modelvet
 
 FROM gcr.io/distroless/static-debian12:nonroot
+LABEL org.opencontainers.image.title="modelvet" \
+      org.opencontainers.image.description="Decides whether an ML model may be loaded, without loading it" \
+      org.opencontainers.image.source="https://github.com/modelvet/modelvet"
 COPY --from=build /out/modelvet /usr/local/bin/modelvet
-USER nonroot:nonroot
+# distroless's nonroot user, numeric so that runAsNonRoot can verify it
+USER 65532
 WORKDIR /work
 ENTRYPOINT ["/usr/local/bin/modelvet"]
 CMD ["--help"]
