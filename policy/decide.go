@@ -226,6 +226,15 @@ var cliHints = strings.NewReplacer(
 	"--allow-symlinks", "a model without symbolic links",
 	"--ignore-unsigned-files", "the policy's ignore:",
 	"--allow", "the policy's scan.allow_imports",
+	// Trust flags, longest first: each names the policy's signature key.
+	"--certificate-identity-regexp", "signature.identity_regexps",
+	"--certificate-oidc-issuer-regexp", "signature.issuer_regexps",
+	"--certificate-identity", "signature.identities",
+	"--certificate-oidc-issuer", "signature.issuers",
+	"--certificate-chain", "signature.ca_chains",
+	"--trusted-root", "signature.trusted_root",
+	"--keyless", "keyless signing",
+	"--key", "signature.keys",
 )
 
 // CheckHints rewrites a message written for the scan and verify commands
