@@ -48,7 +48,7 @@ type machine struct {
 	lastOp   byte
 	imports  int
 	sawProto bool
-	// applyDepth bounds the inner calls judged through applyGlobals.
+	// applyDepth bounds the inner calls judged through apply functions.
 	applyDepth int
 	quiet      bool // sniff mode: no findings, no nested scans
 	noHook     bool // a plain pickle.load inside a joblib stream: no array hook
@@ -126,7 +126,7 @@ func (m *machine) popMark() ([]value, error) {
 
 // container makes a kept container from items, within the budgets.
 func (m *machine) container(k kind, items []value) value {
-	x := &ext{n: int64(len(items))}
+	x := &ext{n: int64(len(items)), taint: anyTainted(items)}
 	m.keep(x, items)
 	return value{k: k, off: m.opStart, x: x}
 }
@@ -147,10 +147,14 @@ func (m *machine) keep(x *ext, items []value) {
 // addItems adds items to a container on the stack (APPENDS, SETITEMS,
 // ADDITEMS): plain containers keep some, objects only count.
 func (m *machine) addItems(target *value, items []value) {
+	m.mutateCheck(target)
 	if target.x == nil {
 		return
 	}
 	target.x.n += int64(len(items))
+	if !target.x.taint && anyTainted(items) {
+		target.x.taint = true
+	}
 	switch target.k {
 	case kList, kDict, kSet:
 		m.keep(target.x, items)
