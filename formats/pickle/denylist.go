@@ -207,7 +207,7 @@ func init() {
 			"savetxt", "save_file", "to_pickle", "to_csv", "to_parquet", "to_hdf", "to_feather", "to_excel",
 			"to_sql", "to_json", "savefig", "write", "writelines", "mkdir", "makedirs", "touch", "remove"},
 		capNetwork: {"socket", "urlopen"},
-		capLoader: {"pickle", "_pickle", "cPickle", "marshal", "load", "loads", "_loads", "load_model"},
+		capLoader:  {"pickle", "_pickle", "cPickle", "marshal", "load", "loads", "_loads", "load_model"},
 		capAttr: {"getattr", "setattr", "delattr", "globals", "locals", "vars", "__subclasses__", "__bases__",
 			"__base__", "__mro__", "__class__", "__dict__", "__getattribute__", "__getattr__", "__setattr__",
 			"__reduce__", "__reduce_ex__", "__init_subclass__", "__func__", "__self__", "__closure__",
