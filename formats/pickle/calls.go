@@ -52,12 +52,21 @@ func tupleArgs(v *value) argList {
 		return argList{items: v.x.items, n: v.x.n, taint: v.x.taint}
 	case kDict:
 		// func(*d) is called with the keys.
-		if v.x != nil && int64(len(v.x.items)) == 2*v.x.n {
-			keys := make([]value, 0, v.x.n)
-			for i := 0; i < len(v.x.items); i += 2 {
+		// ext.n counts keys and values alike.
+		// Keys must be distinct literal strings: a dict keeps one of
+		// each equal key, which the machine does not model.
+		if v.x != nil && int64(len(v.x.items)) == v.x.n {
+			keys := make([]value, 0, v.x.n/2)
+			seen := map[string]bool{}
+			for i := 0; i+1 < len(v.x.items); i += 2 {
+				s, ok := v.x.items[i].str()
+				if !ok || seen[s] {
+					return argList{n: -1, taint: v.x.taint}
+				}
+				seen[s] = true
 				keys = append(keys, v.x.items[i])
 			}
-			return argList{items: keys, n: v.x.n, taint: v.x.taint}
+			return argList{items: keys, n: int64(len(keys)), taint: v.x.taint}
 		}
 	case kSet, kFrozenSet:
 		// Iteration order of a set is the hash order: known for one item.

@@ -113,7 +113,26 @@ func init() {
 		safeGlobals["torch.cuda."+t+"Tensor"] = true
 	}
 	safeGlobals["torch.storage._LegacyStorage"] = true
+	// numpy's ufuncs (pure element-wise math, no callable or module
+	// returned), as _ufunc_reconstruct names them in sklearn
+	// FunctionTransformer(np.log1p) and the like. List from numpy 1.24:
+	// [n for n in dir(np) if isinstance(getattr(np, n), np.ufunc)].
+	for _, mod := range []string{"numpy", "numpy.core.umath", "numpy._core.umath",
+		"numpy.core._multiarray_umath", "numpy._core._multiarray_umath"} {
+		for _, u := range strings.Fields(numpyUfuncs) {
+			safeGlobals[mod+"."+u] = true
+		}
+	}
 }
+
+const numpyUfuncs = `abs absolute add arccos arccosh arcsin arcsinh arctan arctan2 arctanh bitwise_and
+bitwise_not bitwise_or bitwise_xor cbrt ceil conj conjugate copysign cos cosh deg2rad degrees divide
+divmod equal exp exp2 expm1 fabs float_power floor floor_divide fmax fmin fmod frexp gcd greater
+greater_equal heaviside hypot invert isfinite isinf isnan isnat lcm ldexp left_shift less less_equal
+log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor matmul
+maximum minimum mod modf multiply negative nextafter not_equal positive power rad2deg radians
+reciprocal remainder right_shift rint sign signbit sin sinh spacing sqrt square subtract tan tanh
+true_divide trunc vecdot`
 
 // reexported are module names that, reached as an attribute of another
 // module (x.y.webbrowser), are that module: components are checked against
