@@ -1,7 +1,14 @@
 package pickle_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -348,4 +355,81 @@ func TestCapabilityDenylist(t *testing.T) {
 			t.Errorf("%s.%s: benign name judged dangerous:\n%v", g[0], g[1], res.Findings)
 		}
 	}
+}
+
+// TestAttackFixtures: files testdata/make_attacks.py made and proved to
+// run their payload under the loader testdata/attacks/README.md names.
+func TestAttackFixtures(t *testing.T) {
+	perm := formats.DefaultOptions()
+	perm.Profile = formats.Permissive
+	for _, c := range []struct {
+		file, rule, imp string
+		sev             formats.Severity
+	}{
+		{"passthrough_scalar.pkl", "pickle/dangerous-import", "os.system", formats.Critical},
+		{"rebuild_from_type_apply.pkl", "pickle/dangerous-import", "os.system", formats.Critical},
+		{"memo_and_list.pkl", "pickle/dangerous-import", "os.system", formats.Critical},
+		{"padded_past_budget.pkl.gz", "pickle/opaque-call", "", formats.High},
+		{"torch_zip_passthrough.pt", "pickle/dangerous-import", "os.system", formats.Critical},
+		{"dataclasses_create_fn.pkl", "pickle/dangerous-import", "dataclasses._create_fn", formats.Critical},
+		{"timeit_exec.pkl", "pickle/dangerous-import", "timeit.timeit", formats.Critical},
+		{"numpy_save.pkl", "pickle/dangerous-import", "numpy.save", formats.Critical},
+		{"gzip_write.pkl", "pickle/dangerous-import", "gzip.GzipFile", formats.Critical},
+		{"torch_from_file_setitem.pkl", "pickle/dangerous-import", "torch.from_file", formats.Critical},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data := readAttack(t, c.file)
+			for _, o := range []*formats.Options{nil, &perm} {
+				res := scanBytes(t, "x.pkl", data, o)
+				found := false
+				for _, f := range res.Findings {
+					found = found || (f.Rule == c.rule && f.Severity >= c.sev && (c.imp == "" || f.Import == c.imp))
+				}
+				if !found {
+					t.Errorf("%s: want %s >= %v %s:\n%v", profileName(o), c.rule, c.sev, c.imp, res.Findings)
+				}
+			}
+		})
+	}
+}
+
+// readAttack returns a fixture's pickle: gunzipped, or the data.pkl of a
+// torch.save archive (the PyTorch analyzer hands exactly that to Scan).
+func readAttack(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "attacks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case strings.HasSuffix(name, ".gz"):
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			t.Fatal(err)
+		}
+	case strings.HasSuffix(name, ".pt"):
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			if strings.HasSuffix(f.Name, "/data.pkl") {
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err = io.ReadAll(rc)
+				rc.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return data
+			}
+		}
+		t.Fatal("no data.pkl")
+	}
+	return data
 }
