@@ -39,6 +39,9 @@ func init() {
 		// The factory of a defaultdict is itself a global judged on its own.
 		"collections.defaultdict",
 		"torch.nn.parameter.Parameter", "torch.nn.parameter.Buffer",
+		// Lazy modules' placeholders: reduced as cls(requires_grad), an
+		// empty tensor; nothing callable comes out.
+		"torch.nn.parameter.UninitializedParameter", "torch.nn.parameter.UninitializedBuffer",
 		"torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
 		"torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
 		"torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
