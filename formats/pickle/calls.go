@@ -425,3 +425,20 @@ func capabilityOf(mod, attr string) string {
 	}
 	return ""
 }
+
+// tensorStateHooks: Tensor.__setstate__ takes (requires_grad, _,
+// backward_hooks) or a 5-tuple ending so; BUILD on a tensor can install
+// hooks that torch.save never writes.
+func (m *machine) tensorStateHooks(inst, state *value) {
+	c := inst.callee()
+	if !strings.HasPrefix(c, "torch._utils._rebuild_") && c != "torch.Tensor" && c != "torch.nn.parameter.Parameter" {
+		return
+	}
+	if state.k != kTuple || state.x == nil || (state.x.n != 3 && state.x.n != 5) || int64(len(state.x.items)) != state.x.n {
+		return
+	}
+	if h := state.x.items[len(state.x.items)-1]; !emptyHooks(&h) {
+		m.sc.add("pickle/tensor-hooks", High, m.opStart, c,
+			fmt.Sprintf("BUILD at offset %d gives a tensor backward hooks (%s): they run when the model is trained; torch.save always writes none", m.opStart, describe(&h)))
+	}
+}

@@ -214,6 +214,7 @@ func (m *machine) build(inst *value, state value) error {
 		if state.tainted() {
 			inst.x.taint = true
 		}
+		m.tensorStateHooks(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}

@@ -234,6 +234,12 @@ func soundCases() []soundCase {
 		tensor(func(b *op) { b.raw('}').raw('K', 1).global("torch._utils", "_rebuild_tensor_v2").raw('s') }),
 		"pickle/tensor-hooks", formats.High, "",
 		tensor(func(b *op) { b.global("collections", "OrderedDict").emptyTuple().reduce() })})
+	cases = append(cases, soundCase{"BUILD on a tensor installing backward hooks",
+		p().global("torch", "Tensor").emptyTuple().reduce().mark().raw(0x89, 'N').global("collections", "OrderedDict").emptyTuple().reduce().
+			raw('K', 1).global("torch._utils", "_rebuild_tensor_v2").raw('s', 't', 'b').stop().bytesOf(),
+		"pickle/tensor-hooks", formats.High, "",
+		p().global("torch", "Tensor").emptyTuple().reduce().mark().raw(0x89, 'N').global("collections", "OrderedDict").emptyTuple().reduce().
+			raw('t', 'b').stop().bytesOf()})
 	cases = append(cases, soundCase{"SETITEM on an imported object",
 		p().global("torch._utils", "_rebuild_tensor_v2").ustr("k").raw('N', 's').stop().bytesOf(),
 		"pickle/mutate-global", formats.High, "",
