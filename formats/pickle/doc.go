@@ -9,7 +9,10 @@
 //     protocol 0 text decodings (string-escape, raw-unicode-escape);
 //   - value.go:   compact symbolic values (scalars allocate nothing);
 //   - scanner.go: findings, nested pickles, multi-pickle streams;
-//   - policy.go:  the import policy as data (safe, dangerous, re-exports);
+//   - calls.go:   every call judged (callee, apply, pass-through, import
+//     gadgets, class arguments, taint through unkept values);
+//   - policy.go:  the import policy as data (safe, re-exports, loaders);
+//   - denylist.go: the denylist by capability, with sources;
 //   - compat.go:  CPython's _compat_pickle tables (generated);
 //   - joblib.go:  joblib's inline array data after NumpyArrayWrapper;
 //   - analyzer.go: registration and the content sniff.
@@ -17,7 +20,10 @@
 // Rules (all findings carry an offset):
 //
 //	pickle/dangerous-import   critical  an import that reaches code, files, network, loaders
-//	pickle/unknown-import     high (strict) / medium (permissive)
+//	pickle/unknown-import     high (strict) / medium (permissive); high in both when an import gadget makes it
+//	pickle/opaque-call        high      a call whose callee is not an imported name, or whose arguments were not kept
+//	pickle/mutate-global      high      APPEND/SETITEM on an imported object
+//	pickle/tensor-hooks       high      a tensor given backward hooks (torch.save writes none)
 //	pickle/build-on-global    critical  BUILD sets attributes of a class or module
 //	pickle/nonliteral-global  high      STACK_GLOBAL of values computed at load time
 //	pickle/setstate-override  high      BUILD state defining __setstate__/__reduce__...
