@@ -156,8 +156,12 @@ func (m *machine) global(mod, name string, literal bool) value {
 		}
 		switch v {
 		case Dangerous:
+			capab := capabilityOf(mod, name)
+			if mm, nn := mapPy2(mod, name); capab == "" {
+				capab = capabilityOf(mm, nn)
+			}
 			sc.add("pickle/dangerous-import", Critical, m.opStart, imp,
-				fmt.Sprintf("imports %s at offset %d: loading this pickle can run code, touch files or the network", shown, m.opStart))
+				fmt.Sprintf("imports %s at offset %d%s: loading this pickle can run code, touch files or the network", shown, m.opStart, capab))
 		case Unknown:
 			sev, what := High, "the strict profile accepts only known-safe imports (as torch.load(weights_only=True) would); allow it with --allow if you trust it"
 			if sc.opts.Profile == formats.Permissive {
