@@ -55,19 +55,25 @@ func tupleArgs(v *value) argList {
 		// ext.n counts keys and values alike.
 		// Keys must be distinct literal strings: a dict keeps one of
 		// each equal key, which the machine does not model.
-		if v.x != nil && int64(len(v.x.items)) == v.x.n {
+		// (At most 16 keys, compared pairwise: no call has more
+		// arguments worth judging, and the work per call stays small.)
+		if v.x != nil && int64(len(v.x.items)) == v.x.n && v.x.n <= 32 {
 			keys := make([]value, 0, v.x.n/2)
-			seen := map[string]bool{}
 			for i := 0; i+1 < len(v.x.items); i += 2 {
 				s, ok := v.x.items[i].str()
-				if !ok || seen[s] {
+				if !ok {
 					return argList{n: -1, taint: v.x.taint}
 				}
-				seen[s] = true
+				for j := range keys {
+					if t, _ := keys[j].str(); t == s {
+						return argList{n: -1, taint: v.x.taint}
+					}
+				}
 				keys = append(keys, v.x.items[i])
 			}
 			return argList{items: keys, n: int64(len(keys)), taint: v.x.taint}
 		}
+		return argList{n: -1, taint: v.tainted()}
 	case kSet, kFrozenSet:
 		// Iteration order of a set is the hash order: known for one item.
 		if v.x != nil && v.x.n <= 1 && int64(len(v.x.items)) == v.x.n {
@@ -165,8 +171,17 @@ func tainting(name string) bool {
 // judgeCallee returns the imported name a value being called is, or
 // reports that it is none.
 func (m *machine) judgeCallee(fn *value, how string) bool {
+	return m.judgeArgCallee(fn, how, -1, "")
+}
+
+// judgeArgCallee is judgeCallee for argument i of the safe-listed function
+// name (i < 0: the callee itself); the message is only built when needed.
+func (m *machine) judgeArgCallee(fn *value, how string, i int, name string) bool {
 	if fn.k == kGlobal {
 		return true
+	}
+	if i >= 0 {
+		how = fmt.Sprintf("%s (argument %d of %s)", how, i, name)
 	}
 	what := "calls"
 	if strings.HasPrefix(how, "NEWOBJ") {
@@ -235,7 +250,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 			if c.k == kStr && strings.HasPrefix(name, "numpy.random.") {
 				continue // a bit generator named by string, looked up in numpy's table
 			}
-			if m.judgeCallee(&c, fmt.Sprintf("%s (argument %d of %s)", how, i, name)) && i == 0 &&
+			if m.judgeArgCallee(&c, how, i, name) && i == 0 &&
 				strings.HasPrefix(name, "copy") {
 				// The object is an instance of that class (joblib's
 				// wrapper hook and BUILD judge it so).

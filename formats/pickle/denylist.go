@@ -158,6 +158,9 @@ var denyGroups = []denyGroup{
 		"operator.attrgetter", "operator.methodcaller", "operator.itemgetter", "operator.call",
 		"_operator.attrgetter", "_operator.methodcaller", "_operator.itemgetter", "_operator.call",
 		"functools.reduce", "functools.partialmethod", "functools.singledispatch",
+		// [picklescan][modelscan]: partial(os.system, "cmd") is a callable
+		// whose target only a later call reveals.
+		"functools.partial", "_functools.partial",
 		"copyreg.add_extension", "copyreg.remove_extension", "copyreg.pickle", "copyreg.constructor",
 		"joblib.parallel", "joblib.Parallel",
 	}},
