@@ -3,6 +3,8 @@ package pickle
 import (
 	"fmt"
 	"strings"
+
+	"github.com/modelvet/modelvet/formats"
 )
 
 // Calls, judged soundly. Unpickling runs code only by calling something:
@@ -180,6 +182,9 @@ func (m *machine) judgeArgCallee(fn *value, how string, i int, name string) bool
 	if fn.k == kGlobal {
 		return true
 	}
+	if m.sc.bump("pickle/opaque-call", High, "") {
+		return false
+	}
 	if i >= 0 {
 		how = fmt.Sprintf("%s (argument %d of %s)", how, i, name)
 	}
@@ -196,6 +201,9 @@ func (m *machine) judgeArgCallee(fn *value, how string, i int, name string) bool
 // dropped, inside arguments that hold something whose call cannot be
 // judged by import.
 func (m *machine) unknownArg(name string, i int, what string) {
+	if m.sc.bump("pickle/opaque-call", High, name) {
+		return
+	}
 	m.sc.add("pickle/opaque-call", High, m.opStart, name,
 		fmt.Sprintf("%s at offset %d is given, as argument %d, %s that modelvet did not keep (past its memory bounds or not a literal), among arguments that hold callables it cannot judge: what it runs cannot be known", name, m.opStart, i, what))
 }
@@ -299,14 +307,25 @@ func (m *machine) apply(name string, s callSpec, a argList, obj value, how strin
 		return obj
 	}
 	inner := argList{n: -1, taint: a.taint}
+	var key [2]*ext
 	if s.applyArgs >= 0 {
 		if v, have, absent := a.arg(s.applyArgs); have {
 			inner = tupleArgs(&v)
+			if f.k == kGlobal && v.k == kTuple {
+				key = [2]*ext{f.x, v.x}
+			}
 		} else if absent {
 			inner = argList{n: -1}
 		}
 	} else if v, have, _ := a.arg(0); have {
 		inner = argList{items: []value{v}, n: 1, taint: v.tainted()}
+	}
+	if ret, ok := m.applied[key]; ok && key[0] != nil {
+		m.applyState(name, s, a, ret)
+		if s.state < 0 {
+			return obj
+		}
+		return ret
 	}
 	if m.applyDepth >= maxApplyDepth {
 		m.sc.add("pickle/opaque-call", High, m.opStart, name,
@@ -317,16 +336,31 @@ func (m *machine) apply(name string, s callSpec, a argList, obj value, how strin
 	m.applyDepth++
 	ret := m.call(f, inner, how+" through "+name)
 	m.applyDepth--
-	if s.state >= 0 && ret.k == kGlobal {
-		if st, have, _ := a.arg(s.state); !have || !emptyState(&st) {
-			m.sc.add("pickle/build-on-global", Critical, m.opStart, ret.global(),
-				fmt.Sprintf("%s at offset %d sets attributes of the imported %s (its state argument): loading this rewrites loaded code", name, m.opStart, ret.global()))
+	if key[0] != nil {
+		if m.applied == nil {
+			m.applied = map[[2]*ext]value{}
+		}
+		if len(m.applied) < 4096 {
+			m.applied[key] = ret
 		}
 	}
+	m.applyState(name, s, a, ret)
 	if s.state < 0 {
 		return obj // what apply returns is wrapped in a new object
 	}
 	return ret
+}
+
+// applyState: the state an apply function sets on what its inner call
+// returned, when that is an imported object, rewrites loaded code.
+func (m *machine) applyState(name string, s callSpec, a argList, ret value) {
+	if s.state < 0 || ret.k != kGlobal {
+		return
+	}
+	if st, have, _ := a.arg(s.state); !have || !emptyState(&st) {
+		m.sc.add("pickle/build-on-global", Critical, m.opStart, ret.global(),
+			fmt.Sprintf("%s at offset %d sets attributes of the imported %s (its state argument): loading this rewrites loaded code", name, m.opStart, ret.global()))
+	}
 }
 
 // gadget judges a call to a function that imports by name.
@@ -456,4 +490,14 @@ func (m *machine) tensorStateHooks(inst, state *value) {
 		m.sc.add("pickle/tensor-hooks", High, m.opStart, c,
 			fmt.Sprintf("BUILD at offset %d gives a tensor backward hooks (%s): they run when the model is trained; torch.save always writes none", m.opStart, describe(&h)))
 	}
+}
+
+// bump counts a repeat of a finding already collected and reports whether
+// there was one, so hot paths skip building its message again.
+func (sc *scanner) bump(rule string, sev formats.Severity, imp string) bool {
+	p, ok := sc.found[rule+"\x00"+imp+"\x00"+sev.String()]
+	if ok {
+		p.count++
+	}
+	return ok
 }

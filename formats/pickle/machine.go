@@ -50,6 +50,10 @@ type machine struct {
 	sawProto bool
 	// applyDepth bounds the inner calls judged through apply functions.
 	applyDepth int
+	// applied caches what an apply function's inner call returned, by
+	// callee and (immutable) argument tuple: a pickle that repeats one
+	// nested apply from the memo costs one evaluation, not one per call.
+	applied map[[2]*ext]value
 	quiet      bool // sniff mode: no findings, no nested scans
 	noHook     bool // a plain pickle.load inside a joblib stream: no array hook
 }

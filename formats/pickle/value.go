@@ -55,6 +55,7 @@ type ext struct {
 	n     int64   // total elements ever added
 	// kGlobal
 	mod, name string
+	full      string // "mod.name", computed once
 	verdict   Verdict
 	literal   bool // module and name were literal strings
 	// kObj
@@ -97,7 +98,10 @@ func (v *value) global() string {
 	if v.k != kGlobal || v.x == nil {
 		return ""
 	}
-	return v.x.mod + "." + v.x.name
+	if v.x.full == "" {
+		v.x.full = v.x.mod + "." + v.x.name
+	}
+	return v.x.full
 }
 
 // callee returns "module.name" of the global an object was made by.
