@@ -54,8 +54,8 @@ type machine struct {
 	// callee and (immutable) argument tuple: a pickle that repeats one
 	// nested apply from the memo costs one evaluation, not one per call.
 	applied map[[2]*ext]value
-	quiet      bool // sniff mode: no findings, no nested scans
-	noHook     bool // a plain pickle.load inside a joblib stream: no array hook
+	quiet   bool // sniff mode: no findings, no nested scans
+	noHook  bool // a plain pickle.load inside a joblib stream: no array hook
 }
 
 func newMachine(sc *scanner, r *reader) *machine {
