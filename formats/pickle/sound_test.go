@@ -139,6 +139,31 @@ func soundCases() []soundCase {
 			strTuple("numpy", "tan")(b)
 			b.raw('}', 't')
 		}, emptyDict).stop().bytesOf()})
+	// apply(apply, T, (apply, T, (... (gadget, T, (m, n), {}) ...), {}), {})
+	applyChain := func(depth int, m, n string) *op {
+		var args func(b *op, d int)
+		args = func(b *op, d int) {
+			b.mark()
+			if d == 0 {
+				ufuncGadget(b)
+				b.global("torch", "Tensor")
+				strTuple(m, n)(b)
+			} else {
+				b.global("torch._tensor", "_rebuild_from_type_v2").global("torch", "Tensor")
+				args(b, d-1)
+			}
+			b.raw('}', 't')
+		}
+		b := p().global("torch._tensor", "_rebuild_from_type_v2").mark().global("torch._tensor", "_rebuild_from_type_v2").global("torch", "Tensor")
+		args(b, depth)
+		return b.raw('}', 't').reduce()
+	}
+	cases = append(cases, soundCase{"apply chain nested past the depth bound",
+		callWith(applyChain(12, "os", "system")), "pickle/opaque-call", formats.High, "torch._tensor._rebuild_from_type_v2",
+		applyChain(4, "numpy", "log").stop().bytesOf()})
+	cases = append(cases, soundCase{"apply chain four deep",
+		callWith(applyChain(4, "os", "system")), "pickle/dangerous-import", formats.Critical, "os.system",
+		applyChain(4, "numpy", "exp").stop().bytesOf()})
 	deep := func(n int, leaf func(b *op)) *op {
 		var wrap func(b *op, d int)
 		wrap = func(b *op, d int) {
