@@ -400,8 +400,17 @@ func (m *machine) gadget(name, how string, a argList, obj value) value {
 		obj.x.taint, obj.x.opaque = true, true
 		return obj
 	}
+	if how == "module,name" && ufuncModules[mod] && identPath(attr) && !strings.ContainsAny(attr, "._") && !isDangerous(mod, attr) {
+		// numpy pickles scipy's ufuncs (FunctionTransformer(expit)) this
+		// way; those namespaces hold element-wise math only.
+		return value{k: kGlobal, off: m.opStart, x: &ext{mod: mod, name: attr, verdict: Safe, literal: true}}
+	}
 	return m.importBy(mod, attr, name)
 }
+
+// ufuncModules are the namespaces of scipy's ufuncs, which numpy's
+// _ufunc_reconstruct names when pickling them.
+var ufuncModules = map[string]bool{"scipy.special": true, "scipy.special._ufuncs": true, "scipy.special._ufuncs_cxx": true}
 
 // emptyHooks reports whether a backward-hooks argument holds none.
 func emptyHooks(h *value) bool {

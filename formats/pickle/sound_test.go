@@ -84,6 +84,10 @@ func soundCases() []soundCase {
 		rebuildFromType(p(), ufuncGadget, strTuple("mylib", "helper"), emptyDict).stop().bytesOf(),
 		"pickle/unknown-import", formats.High, "mylib.helper",
 		rebuildFromType(p(), ufuncGadget, strTuple("numpy", "sqrt"), emptyDict).stop().bytesOf()})
+	cases = append(cases, soundCase{"ufunc gadget reaching os through scipy.special",
+		rebuildFromType(p(), ufuncGadget, strTuple("scipy.special", "os"), emptyDict).stop().bytesOf(),
+		"pickle/dangerous-import", formats.Critical, "",
+		rebuildFromType(p(), ufuncGadget, strTuple("scipy.special._ufuncs", "expit"), emptyDict).stop().bytesOf()})
 	// torch._utils._import_dotted_name is denied and its target judged.
 	cases = append(cases, soundCase{"torch._utils._import_dotted_name through _rebuild_from_type_v2",
 		callWith(rebuildFromType(p(), glob("torch._utils", "_import_dotted_name"), strTuple("os.system"), emptyDict)),
