@@ -119,6 +119,13 @@ func soundCases() []soundCase {
 		callWith(rebuildFromType(p(), ufuncGadget, func(b *op) { b.mark().ustr("os").raw('N').ustr("system").raw('N', 'd') }, emptyDict)),
 		"pickle/dangerous-import", formats.Critical, "os.system",
 		rebuildFromType(p(), ufuncGadget, func(b *op) { b.mark().ustr("numpy").raw('N').ustr("sin").raw('N', 'd') }, emptyDict).stop().bytesOf()})
+	viaTuple := func(m, n string) func(b *op) {
+		return func(b *op) { b.global("builtins", "tuple"); strTuple(m, n)(b); b.tuple1().reduce() }
+	}
+	cases = append(cases, soundCase{"gadget arguments passed through builtins.tuple",
+		callWith(rebuildFromType(p(), ufuncGadget, viaTuple("os", "system"), emptyDict)),
+		"pickle/nonliteral-global", formats.High, "numpy.core._ufunc_reconstruct",
+		rebuildFromType(p(), glob("_codecs", "encode"), viaTuple("x", "latin1"), emptyDict).stop().bytesOf()})
 	nest := func(target string, depth int) *op {
 		inner := func(b *op) { strTuple("os", target)(b) }
 		for i := 0; i < depth; i++ {
