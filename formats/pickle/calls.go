@@ -127,6 +127,9 @@ func init() {
 	callSpecs["torch._tensor._rebuild_from_type_v2"] = spec(func(s *callSpec) {
 		s.apply, s.applyArgs, s.state, s.classArgs = 0, 2, 3, []int{1}
 	})
+	// Its predecessor (not safe-listed): ret = func(*args);
+	// ret.__dict__ = dict.
+	callSpecs["torch._tensor._rebuild_from_type"] = callSpecs["torch._tensor._rebuild_from_type_v2"]
 	// __generator_ctor(bit_generator_name, bit_generator_ctor) and
 	// __randomstate_ctor(...) call bit_generator_ctor(bit_generator_name).
 	for _, n := range []string{"numpy.random._pickle.__generator_ctor", "numpy.random._pickle.__randomstate_ctor"} {
@@ -239,12 +242,16 @@ func (m *machine) call(fn value, a argList, how string) value {
 	if g := importGadgets[name]; g != "" {
 		return m.gadget(name, g, a, obj)
 	}
+	s, ok := callSpecs[name]
 	if fn.x.verdict != Safe {
 		// Reported where it was imported; what it returns can be anything.
+		// A known apply still has its inner call judged, for the report.
+		if ok && s.apply >= 0 {
+			m.apply(name, s, a, obj, how)
+		}
 		obj.x.taint, obj.x.opaque = true, true
 		return obj
 	}
-	s, ok := callSpecs[name]
 	if !ok {
 		return obj
 	}

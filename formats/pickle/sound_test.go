@@ -475,3 +475,25 @@ func readAttack(t *testing.T, name string) []byte {
 	}
 	return data
 }
+
+// TestUnknownApplyStillJudged: torch._tensor._rebuild_from_type (not
+// safe-listed, so an unknown import) applies its first argument like its
+// v2 successor; the inner call is judged too, so permissive sees the
+// gadget's target, not only a medium unknown import.
+func TestUnknownApplyStillJudged(t *testing.T) {
+	perm := formats.DefaultOptions()
+	perm.Profile = formats.Permissive
+	b := (&op{}).proto(2).global("torch._tensor", "_rebuild_from_type").mark()
+	ufuncGadget(b)
+	b.global("torch", "Tensor")
+	strTuple("os", "system")(b)
+	data := b.raw('}', 't').reduce().stop().bytesOf()
+	res := scanBytes(t, "x.pkl", data, &perm)
+	found := false
+	for _, f := range res.Findings {
+		found = found || f.Rule == "pickle/dangerous-import" && f.Import == "os.system" && f.Severity == formats.Critical
+	}
+	if !found {
+		t.Errorf("inner call of _rebuild_from_type not judged:\n%v", res.Findings)
+	}
+}
