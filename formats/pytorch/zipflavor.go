@@ -152,7 +152,10 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 				// Read by TorchScript's C++ unpickler, not Python's.
 				res = pickle.ScanTorchScript(c, r, n)
 			} else {
-				res = pickle.Scan(c, r, n)
+				// torch.load reads it with Python's pickle (its restricted
+				// unpickler with weights_only=True); joblib.load cannot open
+				// a zip, so its inline-array skip does not apply.
+				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load"})
 				// Structure for the report, decoded by gopickle only from
 				// a data.pkl modelvet's reader accepted whole: gopickle is
 				// not safe on hostile bytes (see statedict.go).
