@@ -179,7 +179,11 @@ func readHeader(r io.ReaderAt, size int64) (*Header, error) {
 		return nil, err
 	}
 	for _, x := range shape {
-		h.Shape = append(h.Shape, x.(int64))
+		v, _ := x.(int64)
+		if x == true {
+			v = 1
+		}
+		h.Shape = append(h.Shape, v)
 	}
 	dt, err := parseDescr(d["descr"], 0)
 	if err != nil {

@@ -1,6 +1,5 @@
 package pickle
 
-
 // joblib's NumpyPickler (joblib >= 0.10) pickles a NumpyArrayWrapper in
 // place of each array and writes the array's bytes right after the
 // wrapper's BUILD, inline in the stream; its NumpyUnpickler reads them
@@ -44,4 +43,3 @@ var legacyWrapperClasses = map[string]bool{
 func hookable(cls string) bool {
 	return wrapperClasses[cls] || legacyWrapperClasses[cls]
 }
-
