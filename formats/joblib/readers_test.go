@@ -45,7 +45,9 @@ const payload = "cos\nsystem\n" + "X\x02\x00\x00\x00id\x85R0" // os.system('id')
 // raise nothing at High.
 func TestReaderViews(t *testing.T) {
 	hdr := "\x80\x02"
-	u1 := func(n int) string { return u("dtype") + dtype("u1", binint(-1), "K\x00") + u("shape") + "K" + string(rune(n)) + "\x85" + u("order") + u("C") }
+	u1 := func(n int) string {
+		return u("dtype") + dtype("u1", binint(-1), "K\x00") + u("shape") + "K" + string(rune(n)) + "\x85" + u("order") + u("C")
+	}
 	for _, c := range []struct {
 		name string
 		data string

@@ -11,11 +11,13 @@ import (
 // What runs while loading: torch.jit.load (and torch.load, which hands
 // archives with a constants.pkl record to it; before torch 2.6 even with
 // weights_only=True) calls a class's __setstate__ for every object of
-// that class its pickles hold (torch/csrc/jit/serialization/import.cpp).
-// Other dunder methods run implicitly from there (operators, len, str,
-// iteration), a module call runs forward, a constructor runs the class's
-// methods. So the code that may run on load is taken as: every dunder
-// method and top-level statement, and every function they may call,
+// that class its pickles hold (torch/csrc/jit/serialization/import.cpp);
+// objects are otherwise made without running code. Other dunder methods
+// run implicitly from there (operators, len, str, iteration), a module
+// call runs forward, a constructor runs the class's methods. So the code
+// that may run on load is taken as: __setstate__ and top-level
+// statements, every dunder method when there is a __setstate__, and every
+// function they may call,
 // resolved by name across all code members (an over-approximation: a call
 // to x.foo reaches every def named foo; a call nothing resolves may be a
 // submodule call and reaches every forward). File, process, network or
@@ -184,8 +186,17 @@ func (p *tsProgram) judge(fi int, parts []string, afterExpr, called bool, toks [
 		return
 	}
 	if called && len(parts) == 1 && (first == "getattr" || first == "setattr" || first == "delattr" || first == "hasattr") {
-		if name, ok := literalArg(toks, j, 1); !ok || strings.HasPrefix(name, "__") || !plainAttr(name) {
+		name, ok := literalArg(toks, j, 1)
+		switch {
+		case !ok || strings.HasPrefix(name, "__") || !plainAttr(name):
 			use("dynamic-attribute", fmt.Sprintf("%s with an attribute name that is not a plain literal (TorchScript itself writes getattr(self, \"0\") for submodules); it can reach dunder attributes or names chosen at run time", first))
+		case moduleArg(toks, j):
+			use("dynamic-attribute", fmt.Sprintf("%s on a module object (torch, ops, a Python module): the attribute %q is reached by name, past any check of dotted names", first, name))
+		default:
+			// getattr(x, "from_file") is x.from_file.
+			if what, reason := capability("?", []string{"?", name}, true, true); what != "" {
+				use(what, reason)
+			}
 		}
 	}
 }
@@ -293,6 +304,21 @@ func literalArg(toks []token, open, n int) (string, bool) {
 	return "", false
 }
 
+// moduleArg reports whether the first argument of the call whose '(' is
+// at toks[open] starts with a module name rather than an object.
+func moduleArg(toks []token, open int) bool {
+	if open+1 >= len(toks) || toks[open+1].kind != tName {
+		return false
+	}
+	switch n := toks[open+1].text; n {
+	case "torch", "ops", "__torch__":
+		return true
+	default:
+		what, _ := capability(n, []string{n, "x"}, false, true)
+		return what != "" && what != "custom-op"
+	}
+}
+
 func oneString(ts []token) (string, bool) {
 	if len(ts) != 1 || ts[0].kind != tString {
 		return "", false
@@ -323,9 +349,21 @@ func (p *tsProgram) onLoad() []bool {
 			queue = append(queue, i)
 		}
 	}
+	setstate := false
 	for i, f := range p.funcs {
-		if f.name == "<top level>" || strings.HasPrefix(f.name, "__") && strings.HasSuffix(f.name, "__") {
+		if f.name == "<top level>" || f.name == "__setstate__" {
 			push(i)
+			setstate = setstate || f.name == "__setstate__"
+		}
+	}
+	if setstate {
+		// Code run from __setstate__ calls dunder methods without naming
+		// them (state[0] is __getitem__, a + b is __add__, len(x) is
+		// __len__): all of them may run too.
+		for i, f := range p.funcs {
+			if strings.HasPrefix(f.name, "__") && strings.HasSuffix(f.name, "__") {
+				push(i)
+			}
 		}
 	}
 	for len(queue) > 0 {
