@@ -181,3 +181,22 @@ func TestRealDtypes(t *testing.T) {
 		})
 	}
 }
+
+// TestProvenDifferential: testdata/readers/differential.joblib, proved by
+// make.py: joblib.load 1.2.0 runs nothing, pickle.load, numpy 1.24
+// numpy.load(allow_pickle=True) and torch 1.13 torch.load(weights_only=False)
+// run posix.system. The finding names those loaders, not joblib.load.
+func TestProvenDifferential(t *testing.T) {
+	data, err := os.ReadFile("testdata/readers/differential.joblib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, "differential.joblib", data, formats.Permissive)
+	for _, f := range res.Findings {
+		if f.Rule == "pickle/joblib-ambiguous" && f.Severity == formats.Critical && f.Import == "posix.system" &&
+			strings.Contains(f.Message, "pickle.load, torch.load and numpy.load(allow_pickle=True), not by joblib.load") {
+			return
+		}
+	}
+	t.Fatalf("want pickle/joblib-ambiguous critical posix.system naming its loaders (permissive profile too):\n%s", formatstest.Describe(res))
+}
