@@ -121,19 +121,27 @@ func TestSideFilesOnDisk(t *testing.T) {
 		files map[string][]byte
 		want  string
 		min   formats.Severity
+		zf    bool // the pickle itself is an old "ZF" zlib file (joblib < 0.9.3 compress=)
 	}{
-		{"benign: f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0},
+		{"benign: f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, false},
 		{"object-array side file unpickled by numpy.load(allow_pickle=True)", "m.pkl_01.npy",
-			map[string][]byte{"m.pkl_01.npy": npy("|O", "\x80\x02"+payload+"N.")}, "pickle/dangerous-import", formats.Critical},
+			map[string][]byte{"m.pkl_01.npy": npy("|O", "\x80\x02"+payload+"N.")}, "pickle/dangerous-import", formats.Critical, false},
 		{"side file that is a plain pickle: numpy.load falls back to pickle.load", "m.pkl_01.npy",
-			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical},
-		{"missing side file", "m.pkl_02.npy", nil, "joblib/side-file-missing", formats.High},
-		{"network path: numpy.load unpickles remote content", `\\evil\share\x.npy`, nil, "joblib/side-file-escape", formats.Critical},
-		{"path climbing out of the folder", "../x.npy", nil, "joblib/side-file-escape", formats.High},
+			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, false},
+		{"missing side file", "m.pkl_02.npy", nil, "joblib/side-file-missing", formats.High, false},
+		{"compressed legacy pickle: side file looked up beside the compressed file", "m.pkl_01.npy",
+			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, true},
+		{"benign: compressed legacy pickle with its f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, true},
+		{"network path: numpy.load unpickles remote content", `\\evil\share\x.npy`, nil, "joblib/side-file-escape", formats.Critical, false},
+		{"path climbing out of the folder", "../x.npy", nil, "joblib/side-file-escape", formats.High, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "m.pkl"), mk(c.side), 0o644); err != nil {
+			pk := mk(c.side)
+			if c.zf {
+				pk = zfile(pk)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "m.pkl"), pk, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			for n, b := range c.files {

@@ -50,7 +50,7 @@ func (m *machine) sideFile(state *value) error {
 			fmt.Sprintf("the array at offset %d is loaded from %q, a path outside the model's folder; %s, and that file is not part of what was scanned", m.opStart, name, how))
 		return nil
 	}
-	if sc.s == nil || !sc.s.OnDisk() {
+	if sc.s == nil || !sc.s.RootOnDisk() {
 		// joblib/side-file: the side file cannot be reached from here (the
 		// pickle is a member or an upload): it is content no one vouched for.
 		sc.add("joblib/side-file", High, m.opStart, "",
