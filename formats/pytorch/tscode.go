@@ -248,12 +248,19 @@ func capability(first string, parts []string, afterExpr, called bool) (string, s
 	}
 	root := first
 	rest := parts[1:]
+	if !afterExpr {
+		// torch.classes.NS.X, also as __torch__.torch.classes.NS.X in
+		// annotations: a C++ class; torch's own namespaces are built in.
+		for k := 0; k+2 < len(parts); k++ {
+			if parts[k] == "torch" && parts[k+1] == "classes" && (k == 0 || k == 1 && first == "__torch__") && !standardClassNamespaces[parts[k+2]] {
+				return "custom-op", fmt.Sprintf("a C++ class of the %q namespace, implemented by a library loaded outside the file", parts[k+2])
+			}
+		}
+	}
 	if !afterExpr && first == "torch" && len(parts) > 1 {
 		switch parts[1] {
 		case "ops":
 			root, rest = "ops", parts[2:]
-		case "classes":
-			return "native", "a custom C++ class, implemented by a library loaded outside the file"
 		case "distributed":
 			return "network", "torch.distributed opens connections to other processes"
 		}
@@ -269,6 +276,10 @@ func capability(first string, parts []string, afterExpr, called bool) (string, s
 
 // standardOpNamespaces are operator namespaces built into torch itself
 // (the serialized code writes ops.prim.RaiseException, ops.aten.*...).
+// standardClassNamespaces are torch.classes namespaces torch registers
+// itself (quantized packed params, RNN cell params, XNNPACK, NNAPI).
+var standardClassNamespaces = map[string]bool{"quantized": true, "rnn": true, "xnnpack": true, "_nnapi": true, "sparse": true, "quantized_dynamic": true}
+
 var standardOpNamespaces = map[string]bool{"aten": true, "prim": true, "quantized": true, "_quantized": true, "profiler": true, "_caffe2": true}
 
 // literalArg returns argument n (0-based) of the call whose '(' is at

@@ -45,6 +45,23 @@ emb = nn.Embedding(5, 3).eval()
 save("script_embedding.pt", torch.jit.script(emb))
 
 
+
+class QW(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(4, 3)
+        self.r = nn.LSTM(3, 3)
+
+    def forward(self, x):
+        return self.r(self.l(x))[0]
+
+
+# Dynamic quantization: __getstate__/__setstate__ with ops.quantized and
+# torch.classes.quantized / torch.classes.rnn packed parameters.
+q = torch.ao.quantization.quantize_dynamic(QW().eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
+save("script_quantized_dynamic.pt", torch.jit.script(q))
+
+
 class WithState(nn.Module):
     """A benign module with __getstate__/__setstate__ that only touch
     tensors: the twin of the malicious one below."""
