@@ -78,6 +78,14 @@ func TestReaderViews(t *testing.T) {
 		{"numpy_array_alignment_bytes None means no padding byte",
 			hdr + wrapper(u1(2)+u("numpy_array_alignment_bytes")+"N") + "\x00\x00" + payload + ".",
 			"pickle/dangerous-import", formats.Critical, "joblib.load"},
+		// Real joblib <= 1.1 files (no padding byte) whose array bytes
+		// start with opcodes pickle.load refuses: nothing runs there.
+		{"benign: array bytes starting with STACK_GLOBAL on the wrapper (CPython wants two str)", hdr + u("a") + wrapper(u1(4)) + "\x93\x01\x02\x03" + ".", "", 0, ""},
+		{"benign: array bytes starting with EXT1 (empty extension registry)", hdr + wrapper(u1(4)) + "\x82\x11\x02\x03" + ".", "", 0, ""},
+		{"benign: array bytes starting with NEXT_BUFFER (no buffers given)", hdr + wrapper(u1(4)) + "\x97\x01\x02\x03" + ".", "", 0, ""},
+		{"STACK_GLOBAL on two computed strs in array bytes is still judged",
+			hdr + "cbuiltins\nstr\nq\x010" + wrapper(u1(len("h\x01"+u("os")+"\x85Rh\x01"+u("system")+"\x85R\x93"))) + "h\x01" + u("os") + "\x85Rh\x01" + u("system") + "\x85R\x93" + "0.",
+			"pickle/joblib-ambiguous", formats.High, "not joblib.load"},
 		{"benign: alignment 16 with its padding", hdr + wrapper(u1(2)+u("numpy_array_alignment_bytes")+"K\x10") + "\x03\xff\xff\xff" + "\x00\x00" + ".", "", 0, ""},
 		{"shape whose product wraps int64 to 0: numpy reads no bytes",
 			hdr + wrapper(u("dtype")+dtype("u1", binint(-1), "K\x00")+u("shape")+"\x8a\x05\x00\x00\x00\x00\x01\x8a\x05\x00\x00\x00\x00\x01\x86") + payload + ".",

@@ -400,6 +400,9 @@ func (m *machine) step(op byte) (bool, error) {
 		}
 		ms, ok1 := mod.str()
 		ns, ok2 := name.str()
+		if notStr(&mod) || notStr(&name) { // readers.go
+			return false, m.fail("pickle/malformed", "STACK_GLOBAL at offset %d takes an object that is not a str (%s, %s); CPython refuses it", m.opStart, describe(&mod), describe(&name))
+		}
 		if !ok1 || !ok2 {
 			if (mod.k == kStr || mod.k == kObj || mod.k == kUnknown) && (name.k == kStr || name.k == kObj || name.k == kUnknown) {
 				// A module or name computed at load time (a call's result)

@@ -88,6 +88,9 @@ var structural = map[string]bool{
 	"pickle/malformed": true, "pickle/truncated": true, "pickle/read-error": true, "pickle/frame-mismatch": true,
 	"pickle/junk-after-stop": true, "pickle/limit-exceeded": true, "pickle/polyglot": true,
 	"pickle/unknown-opcode": true,
+	// The plain loaders never pass out-of-band buffers and never fill
+	// copyreg's extension registry: these opcodes stop them, nothing runs.
+	"pickle/out-of-band-buffer": true, "pickle/ext-code": true,
 }
 
 // shadow re-reads the whole stream as plain pickle, as pickle.load,
@@ -145,4 +148,12 @@ func (sc *scanner) nestedBy(loader string) {
 	}
 	sc.loaders = &Loaders{Plain: loader}
 	sc.noHook = true
+}
+
+// notStr reports values CPython's STACK_GLOBAL refuses (it requires
+// type(x) is str): a joblib array wrapper instance, which the plain view
+// of a joblib stream leaves on the stack right before the array bytes.
+// Its class's __new__ is object.__new__, so it is never a str.
+func notStr(v *value) bool {
+	return v.k == kObj && hookable(v.callee())
 }
