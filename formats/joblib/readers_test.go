@@ -3,6 +3,7 @@ package joblib_test
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,4 +216,29 @@ func TestProvenDifferential(t *testing.T) {
 		}
 	}
 	t.Fatalf("want pickle/joblib-ambiguous critical posix.system naming its loaders (permissive profile too):\n%s", formatstest.Describe(res))
+}
+
+// TestRandomArrayBytes: joblib <= 1.1 files (no padding byte, so the plain
+// view reads array data as opcodes right after the wrapper) with random
+// array contents: the plain view must only report what pickle.load would
+// really run, so none of them raises anything at Medium or above. Seeded,
+// so a failure names a reproducible case.
+func TestRandomArrayBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		n := 1 + rng.IntN(600)
+		data := make([]byte, n)
+		for k := range data {
+			data[k] = byte(rng.IntN(256))
+		}
+		arr := func(n int) string {
+			shape := "M" + string([]byte{byte(n), byte(n >> 8)}) + "\x85"
+			return wrapper(u("dtype") + dtype("u1", binint(-1), "K\x00") + u("shape") + shape + u("order") + u("C") + u("numpy_array_alignment_bytes") + "N")
+		}
+		stream := "\x80\x02}(" + u("a") + arr(n) + string(data) + u("b") + arr(n/2) + string(data[:n/2]) + "u."
+		res := scan(t, "r.joblib", []byte(stream), formats.Strict)
+		if got := formatstest.Rules(res, formats.Medium); len(got) > 0 {
+			t.Fatalf("case %d (n=%d, data % x...): false alarm:\n%s", i, n, data[:min(16, n)], formatstest.Describe(res))
+		}
+	}
 }
