@@ -17,7 +17,7 @@ import (
 // TransformerEncoderLayer, a comment naming torch.from_file.
 func TestTorchScriptRealModules(t *testing.T) {
 	needPickle(t)
-	files, _ := filepath.Glob("testdata/torchscript/*.pt")
+	files, _ := filepath.Glob("testdata/torchscript/*.pt*") // .pt and mobile .ptl
 	n := 0
 	for _, f := range files {
 		if strings.HasPrefix(filepath.Base(f), "evil_") {
@@ -93,6 +93,8 @@ func TestTorchScriptCode(t *testing.T) {
 		{"real: __setstate__ writes a file via torch.from_file(shared=True) (torch.jit.load, torch.load weights_only=True on 1.13)",
 			fixture(t, "torchscript/evil_setstate_from_file.pt"), "pytorch/torchscript-load-time-system-call", formats.Critical},
 		{"benign twin: __setstate__ touching only tensors", benign, "", 0},
+		{"real mobile archive: bytecode.pkl calls aten::from_file (_load_for_lite_interpreter, torch 1.13)",
+			onlyBytecode(t, fixture(t, "torchscript/evil_setstate_from_file.ptl")), "pytorch/torchscript-load-time-system-call", formats.Critical},
 		{"torch.save in __setstate__ writes a file", withCode(src, inSetstate("    _9 = torch.save(self.w, \"/tmp/x\")\n")),
 			"pytorch/torchscript-load-time-system-call", formats.Critical},
 		{"ops.aten.from_file in __setstate__", withCode(src, inSetstate("    _9 = ops.aten.from_file(\"/etc/passwd\", True, 8)\n")),
@@ -166,4 +168,15 @@ func memberOf(t testing.TB, b []byte, name string) []byte {
 		t.Fatalf("no member %s", name)
 	}
 	return out
+}
+
+// onlyBytecode blanks the code/ sources of a mobile archive, leaving the
+// payload in bytecode.pkl alone: what _load_for_lite_interpreter runs.
+func onlyBytecode(t testing.TB, b []byte) []byte {
+	return rezip(t, b, func(n string, d []byte) (string, []byte, bool) {
+		if strings.HasSuffix(n, ".py") {
+			return n, []byte("class Evil(Module):\n  __parameters__ = []\n"), true
+		}
+		return n, d, true
+	})
 }

@@ -166,6 +166,9 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 				}
 			}
 			archive.Release(r)
+			if lrel == "bytecode.pkl" {
+				checkBytecode(s, a, m) // mobile TorchScript's operators (tsbytecode.go)
+			}
 			if res == nil {
 				continue
 			}

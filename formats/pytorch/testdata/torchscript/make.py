@@ -127,7 +127,18 @@ for how, load in [("torch.jit.load", lambda: torch.jit.load(path)),
     ok = os.path.exists(PROOF) and open(PROOF, "rb").read() == b"A" * 8
     print(f"{how} on torch {torch.__version__}: file written = {ok}")
     assert ok
+# Mobile (lite interpreter) archives run bytecode.pkl, not code/: the same
+# __setstate__ writes the file under _load_for_lite_interpreter.
+from torch.jit.mobile import _load_for_lite_interpreter
+torch.jit.load(path)._save_for_lite_interpreter(os.path.join(out, "evil_setstate_from_file.ptl"))
+torch.jit.script(lstm)._save_for_lite_interpreter(os.path.join(out, "script_lstm.ptl"))
+if os.path.exists(PROOF):
+    os.remove(PROOF)
+_load_for_lite_interpreter(os.path.join(out, "evil_setstate_from_file.ptl"))
+ok = os.path.exists(PROOF)
+print(f"_load_for_lite_interpreter on torch {torch.__version__}: file written = {ok}")
+assert ok
 os.remove(PROOF)
 for f in sorted(os.listdir(out)):
-    if f.endswith(".pt"):
+    if f.endswith(".pt") or f.endswith(".ptl"):
         print(f, os.path.getsize(os.path.join(out, f)))
