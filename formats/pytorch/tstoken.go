@@ -29,14 +29,15 @@ type token struct {
 	indent int    // indentation of the logical line the token starts
 }
 
-// maxTokens bounds the tokens kept for one source.
-const maxTokens = 4 << 20
+// maxTokens bounds the tokens kept for one source (about 40 MB at most;
+// a scripted transformer's whole source is a few hundred thousand).
+const maxTokens = 1 << 20
 
 // tokenize splits src into tokens. It fails (fail closed) on what Python's
 // tokenizer would refuse: an unterminated string, a stray character,
 // unbalanced brackets.
 func tokenize(src string) ([]token, error) {
-	toks := make([]token, 0, min(len(src)/3+1, maxTokens))
+	toks := make([]token, 0, min(len(src)/8+1, maxTokens))
 	depth := 0 // bracket depth: newlines inside brackets join lines
 	indent := 0
 	lineStart := true
