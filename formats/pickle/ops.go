@@ -550,6 +550,9 @@ func (m *machine) callTop(op string) error {
 	if err != nil {
 		return err
 	}
+	if notCallable(fn) { // readers.go
+		return m.fail("pickle/malformed", "%s at offset %d calls %s, which is not callable; every unpickler raises TypeError here", op, m.opStart, describe(fn))
+	}
 	var items []value
 	if args.x != nil {
 		items = args.x.items

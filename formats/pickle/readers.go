@@ -157,3 +157,17 @@ func (sc *scanner) nestedBy(loader string) {
 func notStr(v *value) bool {
 	return v.k == kObj && hookable(v.callee())
 }
+
+// notCallable reports values REDUCE and NEWOBJ cannot call in any
+// unpickler (C or pure Python): literals and containers are not callable
+// and not types (str.__new__("a") raises), and a joblib array wrapper
+// instance has no __call__. The plain view of a joblib stream meets them
+// when array bytes start with R or 0x81 right after a wrapper: the load
+// stops there, nothing runs.
+func notCallable(v *value) bool {
+	switch v.k {
+	case kNone, kBool, kInt, kBigInt, kFloat, kStr, kBytes, kTuple, kList, kDict, kSet, kFrozenSet:
+		return true
+	}
+	return notStr(v)
+}
