@@ -542,6 +542,9 @@ func describe(v *value) string {
 // class (NEWOBJ) beneath it, as the unpickler does, leaving the result in
 // its place.
 func (m *machine) callTop(op string) error {
+	if n := len(m.stack); n-2 >= m.fence() && notCallable(&m.stack[n-2]) { // readers.go
+		return m.fail("pickle/malformed", "%s at offset %d calls %s, which is not callable; every unpickler raises TypeError here", op, m.opStart, describe(&m.stack[n-2]))
+	}
 	args, err := m.pop()
 	if err != nil {
 		return err
@@ -549,9 +552,6 @@ func (m *machine) callTop(op string) error {
 	fn, err := m.top()
 	if err != nil {
 		return err
-	}
-	if notCallable(fn) { // readers.go
-		return m.fail("pickle/malformed", "%s at offset %d calls %s, which is not callable; every unpickler raises TypeError here", op, m.opStart, describe(fn))
 	}
 	var items []value
 	if args.x != nil {
