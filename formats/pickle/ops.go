@@ -458,6 +458,9 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if len(items) > 0 && notCallable(&items[0]) { // readers.go
+			return false, m.fail("pickle/malformed", "OBJ at offset %d instantiates %s, which is not callable; every unpickler raises TypeError here", m.opStart, describe(&items[0]))
+		}
 		if len(items) < 1 {
 			return false, m.fail("pickle/malformed", "OBJ at offset %d has no class", m.opStart)
 		}
