@@ -400,9 +400,6 @@ func (m *machine) step(op byte) (bool, error) {
 		}
 		ms, ok1 := mod.str()
 		ns, ok2 := name.str()
-		if notStr(&mod) || notStr(&name) { // readers.go
-			return false, m.fail("pickle/malformed", "STACK_GLOBAL at offset %d takes an object that is not a str (%s, %s); CPython refuses it", m.opStart, describe(&mod), describe(&name))
-		}
 		if !ok1 || !ok2 {
 			if (mod.k == kStr || mod.k == kObj || mod.k == kUnknown) && (name.k == kStr || name.k == kObj || name.k == kUnknown) {
 				// A module or name computed at load time (a call's result)
@@ -457,9 +454,6 @@ func (m *machine) step(op byte) (bool, error) {
 		items, err := m.popMark()
 		if err != nil {
 			return false, err
-		}
-		if len(items) > 0 && notCallable(&items[0]) { // readers.go
-			return false, m.fail("pickle/malformed", "OBJ at offset %d instantiates %s, which is not callable; every unpickler raises TypeError here", m.opStart, describe(&items[0]))
 		}
 		if len(items) < 1 {
 			return false, m.fail("pickle/malformed", "OBJ at offset %d has no class", m.opStart)
@@ -545,9 +539,6 @@ func describe(v *value) string {
 // class (NEWOBJ) beneath it, as the unpickler does, leaving the result in
 // its place.
 func (m *machine) callTop(op string) error {
-	if n := len(m.stack); n-2 >= m.fence() && notCallable(&m.stack[n-2]) { // readers.go
-		return m.fail("pickle/malformed", "%s at offset %d calls %s, which is not callable; every unpickler raises TypeError here", op, m.opStart, describe(&m.stack[n-2]))
-	}
 	args, err := m.pop()
 	if err != nil {
 		return err

@@ -113,11 +113,20 @@ func (sc *scanner) shadow(start int64) {
 	if sc.loaders != nil && sc.loaders.Plain != "" {
 		plain = sc.loaders.Plain
 	}
+	// The plain loaders stop at the first EXT or NEXT_BUFFER (empty
+	// registry, no buffers), where the machine reads on: nothing after it
+	// runs under them.
+	stopAt := int64(-1)
+	for _, p := range sh.order {
+		if (p.f.Rule == "pickle/ext-code" || p.f.Rule == "pickle/out-of-band-buffer") && (stopAt < 0 || p.f.Offset < stopAt) {
+			stopAt = p.f.Offset
+		}
+	}
 	sc.plainSaw = map[string]bool{}
 	for _, p := range sh.order {
 		k := pendingKey(p)
 		sc.plainSaw[k] = true
-		if structural[p.f.Rule] || primary[k] {
+		if structural[p.f.Rule] || primary[k] || stopAt >= 0 && p.f.Offset > stopAt {
 			continue
 		}
 		sev := max(p.f.Severity, High)
@@ -158,16 +167,47 @@ func notStr(v *value) bool {
 	return v.k == kObj && hookable(v.callee())
 }
 
-// notCallable reports values REDUCE and NEWOBJ cannot call in any
-// unpickler (C or pure Python): literals and containers are not callable
-// and not types (str.__new__("a") raises), and a joblib array wrapper
-// instance has no __call__. The plain view of a joblib stream meets them
-// when array bytes start with R or 0x81 right after a wrapper: the load
-// stops there, nothing runs.
+// notCallable reports values REDUCE, NEWOBJ(_EX) and OBJ cannot call in
+// any unpickler (C or pure Python): literals and containers are neither
+// callable nor types (str.__new__("a") raises), and a joblib array wrapper
+// instance has no __call__.
 func notCallable(v *value) bool {
 	switch v.k {
 	case kNone, kBool, kInt, kBigInt, kFloat, kStr, kBytes, kTuple, kList, kDict, kSet, kFrozenSet:
 		return true
 	}
 	return notStr(v)
+}
+
+// refused stops the machine where every unpickler raises before the
+// opcode runs anything: STACK_GLOBAL on a value that is not a str, a call
+// of something not callable. The plain view of a joblib stream meets these
+// when array bytes right after a wrapper happen to be such opcodes: the
+// load stops there, so nothing later is reported as run.
+func (m *machine) refused(op byte) error {
+	n, fence := len(m.stack), m.fence()
+	bad := func(i int, what string) error {
+		return m.fail("pickle/malformed", "%s at offset %d %s %s; every unpickler raises TypeError here", opName(op), m.opStart, what, describe(&m.stack[i]))
+	}
+	switch op {
+	case 0x93: // STACK_GLOBAL: type(x) is str for both
+		for i := n - 2; i < n && i >= fence; i++ {
+			if notStr(&m.stack[i]) {
+				return bad(i, "takes a non-str")
+			}
+		}
+	case 'R', 0x81: // REDUCE, NEWOBJ: callable, args
+		if n-2 >= fence && notCallable(&m.stack[n-2]) {
+			return bad(n-2, "calls")
+		}
+	case 0x92: // NEWOBJ_EX: cls, args, kwargs
+		if n-3 >= fence && notCallable(&m.stack[n-3]) {
+			return bad(n-3, "instantiates")
+		}
+	case 'o': // OBJ: MARK cls args...
+		if len(m.marks) > 0 && fence < n && notCallable(&m.stack[fence]) {
+			return bad(fence, "instantiates")
+		}
+	}
+	return nil
 }
