@@ -15,7 +15,9 @@
 //   - joblibsize.go: array sizes as numpy computes them (not as the file claims);
 //   - sidefile.go: legacy joblib NDArrayWrapper side files, opened and scanned;
 //   - readers.go: one view per plausible loader (plain pickle vs joblib.load),
-//     Loaders/ScanWith for containers that know who reads a stream;
+//     Loaders/ScanWith for containers that know who reads a stream, and the
+//     opcodes every unpickler refuses before running anything (a call of a
+//     literal, STACK_GLOBAL of a non-str), checked before each step;
 //   - analyzer.go: registration and the content sniff.
 //
 // Rules (all findings carry an offset):

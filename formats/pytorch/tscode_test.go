@@ -139,18 +139,22 @@ func TestTorchScriptCode(t *testing.T) {
 		{"benign: RaiseException naming builtins.RuntimeError", withCode(src, inForward("    ops.prim.RaiseException(\"x\", \"builtins.RuntimeError\")\n")), "", 0},
 		{"benign: getattr(self, \"0\")", withCode(src, inForward("    _9 = getattr(self, \"0\")\n")), "", 0},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			res := formatstest.ScanBytes(t, "model.pt", c.data, nil)
-			if c.want == "" {
-				if got := formatstest.Rules(res, formats.High); len(got) > 0 {
-					t.Fatalf("want nothing at high or above, got %s", formatstest.Describe(res))
+		for _, prof := range []formats.Profile{formats.Strict, formats.Permissive} {
+			t.Run(c.name+"/"+string(prof), func(t *testing.T) {
+				o := formats.DefaultOptions()
+				o.Profile = prof
+				res := formatstest.ScanBytes(t, "model.pt", c.data, &o)
+				if c.want == "" {
+					if got := formatstest.Rules(res, formats.High); len(got) > 0 {
+						t.Fatalf("want nothing at high or above, got %s", formatstest.Describe(res))
+					}
+					return
 				}
-				return
-			}
-			if !hasRule(res, c.want, c.min) {
-				t.Fatalf("want %s at %s or above, got %s", c.want, c.min, formatstest.Describe(res))
-			}
-		})
+				if !hasRule(res, c.want, c.min) {
+					t.Fatalf("want %s at %s or above, got %s", c.want, c.min, formatstest.Describe(res))
+				}
+			})
+		}
 	}
 }
 
