@@ -62,6 +62,10 @@ func TestReaderViews(t *testing.T) {
 		{"skipped bytes set a memo entry used outside them (finding outside the skipped range)",
 			hdr + u("collections") + "q\x010" + wrapper(u1(len(u("os")+"q\x010"))) + u("os") + "q\x010" + "h\x01" + u("getcwd") + "\x93)R0.",
 			"pickle/joblib-ambiguous", formats.Critical, "not joblib.load"},
+		{"object array: MEMOIZE numbers differ (fresh memo for joblib, the outer one for pickle.load), so one BINGET names two modules",
+			"\x80\x04" + u("posix") + "\x940" + wrapper(u("dtype")+dtype("O8", binint(-1), "K\x3f")+u("shape")+"K\x01\x85") +
+				"\x80\x04" + u("collections") + "\x940h\x00" + u("system") + "\x93)R0N." + ".",
+			"pickle/joblib-ambiguous", formats.Critical, "not joblib.load"},
 		{"payload after a first real array (uint8 [78 48 78], harmless opcodes to pickle.load), in a second array's bytes",
 			hdr + "(" + wrapper(u1(3)) + "N0N" + wrapper(u1(len(payload))) + payload + "l.", "pickle/joblib-ambiguous", formats.Critical, ""},
 		{"fixed dtype whose state claims a 1-byte item: numpy reads 8 bytes per item",

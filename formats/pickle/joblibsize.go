@@ -60,17 +60,22 @@ func (m *machine) joblibArray(inst *value, state *value) error {
 		sc.add("joblib/size-ambiguous", High, m.opStart, "",
 			fmt.Sprintf("the joblib array at offset %d: %s; the bytes joblib skips are taken as numpy computes them", m.opStart, n))
 	}
+	start := m.r.pos
 	if d.object {
 		// pickle.load(file_handle): a whole pickle, read by the plain
-		// unpickler, so no array hook inside it.
+		// unpickler, so no array hook inside it. The plain view reads the
+		// same bytes as opcodes of the outer pickle (its memo, its STOP):
+		// the range is where the views part, like skipped data.
 		sub := newMachine(sc, m.r)
 		sub.quiet = m.quiet
 		sub.noHook = true
 		err := sub.run()
 		m.ops += sub.ops
+		if len(sc.skipped) < 1<<16 {
+			sc.skipped = append(sc.skipped, [2]int64{start, m.r.pos})
+		}
 		return err
 	}
-	start := m.r.pos
 	shape, ok, sure := wrapperField(state, "shape")
 	if !ok || !sure || (shape.k != kTuple && shape.k != kList) || shape.x == nil || int64(len(shape.x.items)) != shape.x.n {
 		return m.fail("joblib/bad-wrapper", "the joblib array wrapper at offset %d has no readable shape", m.opStart)

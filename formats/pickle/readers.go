@@ -133,7 +133,7 @@ func (sc *scanner) shadow(start int64) {
 		in := ""
 		for _, rg := range sc.skipped {
 			if p.f.Offset >= rg[0] && p.f.Offset < rg[1] {
-				in = fmt.Sprintf(" (inside bytes joblib reads as array data, offsets %d-%d)", rg[0], rg[1])
+				in = fmt.Sprintf(" (inside bytes joblib reads as array data or as a separate object-array pickle, offsets %d-%d)", rg[0], rg[1])
 				break
 			}
 		}
