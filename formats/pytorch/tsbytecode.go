@@ -38,9 +38,38 @@ func checkBytecode(s *formats.Scope, a *archive.Archive, m *archive.Member) {
 	buf := make([]byte, n)
 	k, _ := r.ReadAt(buf, 0)
 	buf = buf[:k]
+	ops, onLoad := bytecodeOps(buf)
+	reported := 0
+	for _, op := range ops {
+		ns, name, p := op.ns, op.name, op.off
+		what, reason := capability("torch", []string{"torch", "ops", ns, name}, false, true)
+		if what == "" {
+			continue
+		}
+		if reported++; reported > maxTSReports {
+			break
+		}
+		f := tsFinding{member: m.Name, off: p, onLoad: onLoad, fn: "the mobile bytecode",
+			use: tsUse{text: ns + "::" + name, what: what, reason: reason}}
+		rep := tsReport(f)
+		rep.Message += " (" + bytecodeLoader + ")"
+		s.Report(rep)
+	}
+}
+
+// bcOp is one operator name found in mobile bytecode.
+type bcOp struct {
+	ns, name string
+	off      int
+}
+
+// bytecodeOps lists the distinct operator names held by string literals
+// in a bytecode.pkl, and whether it defines a __setstate__ (which the
+// lite interpreter runs on load).
+func bytecodeOps(buf []byte) ([]bcOp, bool) {
 	onLoad := strings.Contains(string(buf), "__setstate__")
 	seen := map[string]bool{}
-	reported := 0
+	var out []bcOp
 	for p := 0; p < len(buf); p++ {
 		var hdr, l int
 		switch buf[p] {
@@ -48,7 +77,7 @@ func checkBytecode(s *formats.Scope, a *archive.Archive, m *archive.Member) {
 			if p+5 > len(buf) {
 				continue
 			}
-			hdr, l = 5, int(binary.LittleEndian.Uint32(buf[p+1:]))
+			hdr, l = 5, int(min(binary.LittleEndian.Uint32(buf[p+1:]), 1<<20))
 		case 0x8c: // SHORT_BINUNICODE
 			if p+2 > len(buf) {
 				continue
@@ -69,22 +98,12 @@ func checkBytecode(s *formats.Scope, a *archive.Archive, m *archive.Member) {
 		if sm == nil {
 			continue
 		}
-		ns, name := string(sm[1]), string(sm[2])
-		if seen[ns+"::"+name] {
+		key := string(sm[0])
+		if seen[key] {
 			continue
 		}
-		seen[ns+"::"+name] = true
-		what, reason := capability("torch", []string{"torch", "ops", ns, name}, false, true)
-		if what == "" {
-			continue
-		}
-		if reported++; reported > maxTSReports {
-			break
-		}
-		f := tsFinding{member: m.Name, off: p, onLoad: onLoad, fn: "the mobile bytecode",
-			use: tsUse{text: ns + "::" + name, what: what, reason: reason}}
-		rep := tsReport(f)
-		rep.Message += " (" + bytecodeLoader + ")"
-		s.Report(rep)
+		seen[key] = true
+		out = append(out, bcOp{ns: string(sm[1]), name: string(sm[2]), off: p})
 	}
+	return out, onLoad
 }

@@ -73,3 +73,59 @@ func BenchmarkTorchScriptCode(b *testing.B) {
 		}
 	}
 }
+
+// bytecodes returns the bytecode.pkl members of the committed mobile
+// archives.
+func bytecodes(t testing.TB) [][]byte {
+	files, _ := filepath.Glob("testdata/torchscript/*.ptl")
+	var out [][]byte
+	for _, f := range files {
+		zr, err := zip.OpenReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range zr.File {
+			if strings.HasSuffix(m.Name, "/bytecode.pkl") {
+				rc, _ := m.Open()
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				out = append(out, b)
+			}
+		}
+		zr.Close()
+	}
+	if len(out) == 0 {
+		t.Fatal("no bytecode.pkl in testdata/torchscript/*.ptl")
+	}
+	return out
+}
+
+// FuzzBytecodeOps: the operator-name reader of mobile bytecode never
+// panics and reads only within the buffer.
+func FuzzBytecodeOps(f *testing.F) {
+	for _, b := range bytecodes(f) {
+		f.Add(b)
+	}
+	f.Add([]byte("X\x0f\x00\x00\x00aten::from_file\x8c\x0cmyns::run_it"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ops, _ := bytecodeOps(b)
+		for _, op := range ops {
+			if op.off < 0 || op.off >= len(b) {
+				t.Fatalf("offset %d outside %d bytes", op.off, len(b))
+			}
+		}
+	})
+}
+
+func BenchmarkBytecodeOps(b *testing.B) {
+	var all []byte
+	for _, c := range bytecodes(b) {
+		all = append(all, c...)
+	}
+	b.SetBytes(int64(len(all)))
+	for b.Loop() {
+		if ops, _ := bytecodeOps(all); len(ops) == 0 {
+			b.Fatal("no operators found in real bytecode")
+		}
+	}
+}
