@@ -66,6 +66,9 @@ func TestReaderViews(t *testing.T) {
 			"\x80\x04" + u("posix") + "\x940" + wrapper(u("dtype")+dtype("O8", binint(-1), "K\x3f")+u("shape")+"K\x01\x85") +
 				"\x80\x04" + u("collections") + "\x940h\x00" + u("system") + "\x93)R0N." + ".",
 			"pickle/joblib-ambiguous", formats.Critical, "not joblib.load"},
+		{"array bytes that push the plain view past modelvet's MARK limit before a payload: reported, not silently cut",
+			hdr + wrapper(u("dtype")+dtype("u1", binint(-1), "K\x00")+u("shape")+binint(70000+int32(len(payload)))+"\x85") + strings.Repeat("(", 70000) + payload + ".",
+			"pickle/joblib-ambiguous", formats.High, "not joblib.load"},
 		{"payload after a first real array (uint8 [78 48 78], harmless opcodes to pickle.load), in a second array's bytes",
 			hdr + "(" + wrapper(u1(3)) + "N0N" + wrapper(u1(len(payload))) + payload + "l.", "pickle/joblib-ambiguous", formats.Critical, ""},
 		{"fixed dtype whose state claims a 1-byte item: numpy reads 8 bytes per item",
