@@ -8,7 +8,7 @@ import (
 	"github.com/modelvet/modelvet/formats/formatstest"
 )
 
-// TestZipPickleReader: a zip checkpoint's data.pkl is read by torch.load
+// TestZipPickleReader: a zip checkpoint's data.pkl (and a legacy file's pickles after the first) are read by torch.load
 // alone, which has no joblib inline-array skip: bytes behind a joblib
 // array wrapper are opcodes there, and the finding says torch.load runs
 // them. The benign twin is the unmodified checkpoint.
@@ -24,6 +24,9 @@ func TestZipPickleReader(t *testing.T) {
 		want string
 	}{
 		{"benign: real torch.save checkpoint", base, ""},
+		{"legacy .pt whose main pickle is joblib-shaped: only torch.load reads it, and runs the 'array' bytes",
+			[]byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19." + "\x80\x02M\xe9\x03." + "\x80\x02}q\x00." + wrapped + "\x80\x02]."),
+			"pickle/dangerous-import"},
 		{"joblib-shaped data.pkl: torch.load runs the 'array' bytes", rezip(t, base, func(n string, d []byte) (string, []byte, bool) {
 			if strings.HasSuffix(n, "/data.pkl") {
 				d = []byte(wrapped)
