@@ -8,10 +8,11 @@ import (
 	"github.com/modelvet/modelvet/formats/formatstest"
 )
 
-// TestZipPickleReader: a zip checkpoint's data.pkl (and a legacy file's pickles after the first) are read by torch.load
-// alone, which has no joblib inline-array skip: bytes behind a joblib
-// array wrapper are opcodes there, and the finding says torch.load runs
-// them. The benign twin is the unmodified checkpoint.
+// TestZipPickleReader: a zip checkpoint's data.pkl, and a legacy file's
+// pickles after the first, are read by torch.load alone, which has no
+// joblib inline-array skip: bytes behind a joblib array wrapper are
+// opcodes there, and the finding says torch.load runs them. The benign
+// twin is the unmodified checkpoint.
 func TestZipPickleReader(t *testing.T) {
 	needPickle(t)
 	base := fixture(t, "state_dict_dtypes.pt")
