@@ -595,7 +595,7 @@ func (sc *scanner) stream(start int64, single bool) {
 		break
 	}
 	sc.res.Ops += m.ops
-	if !sc.quiet && sc.joblib && len(sc.skipped) > 0 {
+	if !sc.quiet && sc.joblib { // the hook fired: the views may part (readers.go)
 		sc.shadow(start)
 	}
 	if !sc.quiet {
