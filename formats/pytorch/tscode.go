@@ -162,6 +162,13 @@ func (p *tsProgram) judge(fi int, parts []string, afterExpr, called bool, toks [
 	if afterExpr {
 		first = "?"
 	}
+	if len(parts) == 1 && first == "import" && !afterExpr {
+		// Serialized TorchScript never imports (names are qualified:
+		// torch.x, ops.ns.x, __torch__.x); an import statement can only
+		// bring in an alias the dotted-name checks would not recognise.
+		f.uses = append(f.uses, tsUse{text: "import", off: toks[i].off, what: "interpreter", reason: "an import statement, which serialized TorchScript never contains; it can alias a system module under another name"})
+		return
+	}
 	if len(parts) == 1 && pyKeywords[first] {
 		return
 	}

@@ -127,6 +127,8 @@ func TestTorchScriptCode(t *testing.T) {
 			"pytorch/torchscript-load-time-system-call", formats.Critical},
 		{"custom operator namespace in __setstate__", withCode(src, inSetstate("    _9 = ops.evil.run(\"x\")\n")),
 			"pytorch/torchscript-custom-op", formats.High},
+		{"import alias hides subprocess: `import subprocess as sp` then sp.run", withCode(src, "import subprocess as sp\n"+inSetstate("    _9 = sp.run([\"id\"])\n")),
+			"pytorch/torchscript-load-time-system-call", formats.Critical},
 		{"custom C++ class used in __setstate__", withCode(src, inSetstate("    _9 = torch.classes.evil.Runner(\"x\")\n")),
 			"pytorch/torchscript-custom-op", formats.High},
 		{"benign: torch's own quantized packed-params class", withCode(src, inSetstate("    _9 = annotate(__torch__.torch.classes.quantized.LinearPackedParamsBase, self.p)\n")), "", 0},
