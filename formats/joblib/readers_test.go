@@ -256,3 +256,42 @@ func TestRandomArrayBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestProvenNumpyRules: testdata/readers/size_lie.joblib and
+// flags_true.joblib, proved by make.py with joblib 1.2.0 and numpy 1.24:
+// joblib.load runs posix.system in both, because numpy sizes an f8 item
+// at 8 bytes whatever the state claims, and reads flags True as the
+// object bit (the flags_true payload also runs under pickle.load, which
+// reads the same bytes as opcodes; the finding names every loader). Both
+// profiles.
+func TestProvenNumpyRules(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		rules []string
+	}{
+		{"size_lie.joblib", []string{"joblib/size-ambiguous", "pickle/dangerous-import"}},
+		{"flags_true.joblib", []string{"joblib/size-ambiguous", "pickle/dangerous-import"}},
+	} {
+		for _, prof := range []formats.Profile{formats.Strict, formats.Permissive} {
+			t.Run(c.file+"/"+string(prof), func(t *testing.T) {
+				data, err := os.ReadFile(filepath.Join("testdata/readers", c.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := scan(t, c.file, data, prof)
+				for _, rule := range c.rules {
+					found := false
+					for _, f := range res.Findings {
+						if f.Rule == rule && f.Severity >= formats.High && (rule != "pickle/dangerous-import" ||
+							f.Severity == formats.Critical && f.Import == "posix.system" && strings.HasSuffix(f.Message, "joblib.load]")) {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("want %s:\n%s", rule, formatstest.Describe(res))
+					}
+				}
+			})
+		}
+	}
+}
