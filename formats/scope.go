@@ -54,6 +54,11 @@ func (s *Scope) TopLevel() bool { return s.depth == 0 }
 // upload or test vector), i.e. whether files beside Path are real files.
 func (s *Scope) OnDisk() bool { return s.depth == 0 && s.onDisk }
 
+// RootOnDisk reports whether the top-level file is on disk, at any depth:
+// a loader that opens files beside the one it was given (joblib's legacy
+// side files, read from the compressed file's folder) looks beside Path.
+func (s *Scope) RootOnDisk() bool { return s.onDisk }
+
 // Report records a finding, placing it under this scope's member.
 func (s *Scope) Report(f Finding) {
 	switch {

@@ -181,6 +181,9 @@ func (m *machine) run() error {
 		}
 		m.lastOp = op
 		m.ops++
+		if err := m.refused(op); err != nil { // readers.go
+			return err
+		}
 		done, err := m.step(op)
 		if err != nil {
 			return err

@@ -36,6 +36,7 @@ const (
 type pending struct {
 	f     formats.Finding
 	count int
+	by    string // which loaders run it, when set by the reader views (readers.go)
 }
 
 // shared is what a stream and the pickles nested in it spend together.
@@ -70,6 +71,10 @@ type scanner struct {
 	torchScript bool
 	// criticalPastCap: a critical finding was kept after maxFindings.
 	criticalPastCap bool
+	// loaders: who reads the stream (readers.go); nil = any loader.
+	loaders  *Loaders
+	plainSaw map[string]bool // findings the plain view made too (readers.go)
+	sideSeen map[string]bool // legacy joblib side files checked (sidefile.go)
 }
 
 func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *shared) *scanner {
@@ -129,6 +134,7 @@ func (sc *scanner) flush() {
 		if p.count > 1 {
 			f.Message += fmt.Sprintf(" (seen %d times; first at offset %d)", p.count, f.Offset)
 		}
+		f.Message += " [" + sc.loaderLabel(p) + "]"
 		sc.s.Report(f)
 	}
 	sc.order = nil
@@ -482,6 +488,7 @@ func (sc *scanner) scanBlobs() {
 			continue
 		}
 		sub := newScanner(child, ra, n, sc.depth+1, sc.sh)
+		sub.nestedBy(b.loader)
 		sub.stream(0, false)
 		sub.flush()
 	}
@@ -539,7 +546,7 @@ func (sc *scanner) stream(start int64, single bool) {
 		break
 	}
 	sc.res.Ops += m.ops
-	if !sc.quiet && sc.joblib && len(sc.skipped) > 0 {
+	if !sc.quiet && sc.joblib { // the hook fired: the views may part (readers.go)
 		sc.shadow(start)
 	}
 	if !sc.quiet {
@@ -572,13 +579,7 @@ func scan(s *formats.Scope, r io.ReaderAt, size int64) *Result {
 func ScanFrom(s *formats.Scope, r io.ReaderAt, start, size int64, single bool) *Result {
 	sc := newScanner(s, r, size, 0, &shared{})
 	sc.stream(start, single)
-	if sc.joblib && s != nil {
-		if s.TopLevel() {
-			s.SetFormat("joblib")
-		} else {
-			s.Detail("format:"+s.Member(), "joblib")
-		}
-	}
+	sc.markJoblib()
 	sc.flush()
 	sort.SliceStable(sc.res.Globals, func(i, j int) bool { return sc.res.Globals[i].Offset < sc.res.Globals[j].Offset })
 	return sc.res
