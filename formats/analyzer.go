@@ -55,7 +55,8 @@ var (
 func Register(a *Analyzer) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	analyzers = append(analyzers, a)
+	// A fresh slice each time: sniff iterates a snapshot without the lock.
+	analyzers = append(analyzers[:len(analyzers):len(analyzers)], a)
 	sort.SliceStable(analyzers, func(i, j int) bool { return analyzers[i].Priority > analyzers[j].Priority })
 }
 
@@ -71,16 +72,35 @@ func Lookup(name string) *Analyzer {
 	return nil
 }
 
-// Sniff returns the analyzer whose format the content is, or nil.
+// Sniff returns the analyzer whose format the content is, or nil. A
+// sniffer that panics counts as "not this format"; the scan itself (which
+// reports the panic) goes through sniff.
 func Sniff(p *Probe) *Analyzer {
+	a, _ := sniff(p)
+	return a
+}
+
+// sniff asks every analyzer in priority order, each under guard, and
+// returns the first that claims the content with the panics met on the way.
+func sniff(p *Probe) (*Analyzer, []*caught) {
 	regMu.RLock()
-	defer regMu.RUnlock()
-	for _, a := range analyzers {
-		if a.Sniff != nil && a.Sniff(p) {
-			return a
+	list := analyzers
+	regMu.RUnlock()
+	var failed []*caught
+	for _, a := range list {
+		if a.Sniff == nil {
+			continue
+		}
+		hit := false
+		if c := guard("sniffer", a.Name, func() { hit = a.Sniff(p) }); c != nil {
+			failed = append(failed, c)
+			continue
+		}
+		if hit {
+			return a, failed
 		}
 	}
-	return nil
+	return nil, failed
 }
 
 // extensionOwner returns the analyzer that claims ext, or nil.
