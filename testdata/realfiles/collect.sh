@@ -1,0 +1,60 @@
+#!/bin/sh
+# collect.sh fills a cache folder, outside the repository, with real model
+# files other projects publish, for the real-files test
+# (formats/all/realfiles_test.go: 0 high findings on every one of them).
+#
+# It reads bare mirrors of public GitHub repositories (default /work/.mirror,
+# as the project's `fetch` tool leaves them: /work/.mirror/<owner>+<name>/repo)
+# and copies the matching blobs of HEAD, keeping their paths so that files
+# that belong together (model.json + shards, model.onnx + test_data_set_*)
+# stay together. Blobs a mirror does not hold (large files) are skipped.
+#
+#   MIRRORS=/work/.mirror MODELVET_REALFILES=$HOME/.cache/modelvet-realfiles sh collect.sh
+set -eu
+MIRRORS=${MIRRORS:-/work/.mirror}
+OUT=${MODELVET_REALFILES:-$HOME/.cache/modelvet-realfiles}
+mkdir -p "$OUT"
+
+# repo (owner+name)   extended regex on the path inside the repository
+SOURCES='
+onnx+onnx                ^onnx/backend/test/data/.*\.(onnx|pb)$
+ggerganov+whisper.cpp    ^models/for-tests-.*\.bin$
+snakers4+silero-vad      ^src/silero_vad/data/
+tensorflow+tfjs          (model\.json|model_new\.json|\.bin|\.tflite)$
+apple+coremltools        \.(mlmodel|mlmodelc/.*)$
+ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$
+dmlc+xgboost             (\.ubj|/model/data/XGBoost.*Model)$
+microsoft+LightGBM       ^examples/.*model.*\.txt$
+huggingface+safetensors  \.safetensors$
+'
+
+echo "$SOURCES" | while read -r repo re; do
+	[ -n "$repo" ] || continue
+	git="$MIRRORS/$repo/repo"
+	if [ ! -d "$git" ]; then
+		echo "skip $repo: no mirror at $git" >&2
+		continue
+	fi
+	git -C "$git" ls-tree -r HEAD | awk -F'\t' -v re="$re" '$2 ~ re' | while IFS='	' read -r meta path; do
+		case "$path" in
+		*/node_modules/*) continue ;;
+		esac
+		set -- $meta
+		[ "$2" = blob ] || continue
+		dst="$OUT/$repo/$path"
+		[ -s "$dst" ] && continue
+		mkdir -p "$(dirname "$dst")"
+		if ! git -C "$git" cat-file blob "$3" >"$dst.tmp" 2>/dev/null; then
+			rm -f "$dst.tmp" # not in this mirror (too large to bring)
+			continue
+		fi
+		# A Git LFS pointer is not the file; leave it out.
+		if head -c 40 "$dst.tmp" | grep -q '^version https://git-lfs'; then
+			rm -f "$dst.tmp"
+			continue
+		fi
+		mv "$dst.tmp" "$dst"
+	done
+	echo "$repo: $(find "$OUT/$repo" -type f 2>/dev/null | wc -l) files"
+done
+echo "cache: $OUT ($(find "$OUT" -type f | wc -l) files)"
