@@ -127,4 +127,3 @@ func BenchmarkONNXTensorFile(b *testing.B) {
 		}
 	}
 }
-
