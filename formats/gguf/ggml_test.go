@@ -18,7 +18,7 @@ func (b le) u32(vs ...uint32) le {
 	return b
 }
 func (b le) str(s string) le { return append(b.u32(uint32(len(s))), s...) }
-func (b le) raw(n int) le   { return append(b, make([]byte, n)...) }
+func (b le) raw(n int) le    { return append(b, make([]byte, n)...) }
 func (b le) pad32() le {
 	for len(b)%32 != 0 {
 		b = append(b, 0)
