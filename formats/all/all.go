@@ -15,4 +15,5 @@ import (
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
 	_ "github.com/modelvet/modelvet/formats/template"
+	_ "github.com/modelvet/modelvet/formats/tfjs"
 )

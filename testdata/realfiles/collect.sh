@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 SOURCES='
 onnx+onnx                ^onnx/backend/test/data/.*\.(onnx|pb)$
 ggerganov+whisper.cpp    ^models/for-tests-.*\.bin$
-snakers4+silero-vad      ^src/silero_vad/data/
+snakers4+silero-vad      ^src/silero_vad/data/.*\\.(onnx|jit)$
 tensorflow+tfjs          (model\.json|model_new\.json|\.bin|\.tflite)$
 apple+coremltools        \.(mlmodel|mlmodelc/.*)$
 ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$
@@ -45,7 +45,11 @@ echo "$SOURCES" | while read -r repo re; do
 		[ -s "$dst" ] && continue
 		mkdir -p "$(dirname "$dst")"
 		if ! git -C "$git" cat-file blob "$3" >"$dst.tmp" 2>/dev/null; then
-			rm -f "$dst.tmp" # not in this mirror (too large to bring)
+			# Not in this mirror (too large to bring): the model in this
+			# folder is incomplete, and scanning it would report the missing
+			# file, so the folder is left out as a whole (below).
+			rm -f "$dst.tmp"
+			dirname "$dst" >>"$OUT/.incomplete"
 			continue
 		fi
 		# A Git LFS pointer is not the file; leave it out.
@@ -57,4 +61,11 @@ echo "$SOURCES" | while read -r repo re; do
 	done
 	echo "$repo: $(find "$OUT/$repo" -type f 2>/dev/null | wc -l) files"
 done
+if [ -f "$OUT/.incomplete" ]; then
+	sort -u "$OUT/.incomplete" | while read -r d; do
+		echo "left out (a file was missing from the mirror): $d" >&2
+		rm -rf "$d"
+	done
+	rm -f "$OUT/.incomplete"
+fi
 echo "cache: $OUT ($(find "$OUT" -type f | wc -l) files)"
