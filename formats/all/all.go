@@ -17,4 +17,5 @@ import (
 	_ "github.com/modelvet/modelvet/formats/safetensors"
 	_ "github.com/modelvet/modelvet/formats/template"
 	_ "github.com/modelvet/modelvet/formats/tfjs"
+	_ "github.com/modelvet/modelvet/formats/tflite"
 )
