@@ -17,6 +17,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
 	_ "github.com/modelvet/modelvet/formats/template"
+	_ "github.com/modelvet/modelvet/formats/tensorrt"
 	_ "github.com/modelvet/modelvet/formats/tfjs"
 	_ "github.com/modelvet/modelvet/formats/tflite"
 )
