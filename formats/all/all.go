@@ -13,6 +13,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/numpy"
 	_ "github.com/modelvet/modelvet/formats/onnx"
 	_ "github.com/modelvet/modelvet/formats/openvino"
+	_ "github.com/modelvet/modelvet/formats/paddle"
 	_ "github.com/modelvet/modelvet/formats/pickle"
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
