@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/modelvet/modelvet/formats/archive"
 	_ "github.com/modelvet/modelvet/formats/executorch"
+	_ "github.com/modelvet/modelvet/formats/flax"
 	_ "github.com/modelvet/modelvet/formats/fsnames"
 	_ "github.com/modelvet/modelvet/formats/gguf"
 	_ "github.com/modelvet/modelvet/formats/hf"
