@@ -22,4 +22,5 @@ import (
 	_ "github.com/modelvet/modelvet/formats/tensorrt"
 	_ "github.com/modelvet/modelvet/formats/tfjs"
 	_ "github.com/modelvet/modelvet/formats/tflite"
+	_ "github.com/modelvet/modelvet/formats/xgboost"
 )
