@@ -287,4 +287,3 @@ func (d *ubj) typed(t byte, depth int, key func(string)) error {
 	}
 	return d.bad("byte %q is not a UBJSON type", t)
 }
-
