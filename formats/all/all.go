@@ -11,6 +11,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/hf"
 	_ "github.com/modelvet/modelvet/formats/joblib"
 	_ "github.com/modelvet/modelvet/formats/keras"
+	_ "github.com/modelvet/modelvet/formats/lightgbm"
 	_ "github.com/modelvet/modelvet/formats/numpy"
 	_ "github.com/modelvet/modelvet/formats/onnx"
 	_ "github.com/modelvet/modelvet/formats/openvino"
