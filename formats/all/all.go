@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/modelvet/modelvet/formats/archive"
+	_ "github.com/modelvet/modelvet/formats/coreml"
 	_ "github.com/modelvet/modelvet/formats/executorch"
 	_ "github.com/modelvet/modelvet/formats/flax"
 	_ "github.com/modelvet/modelvet/formats/fsnames"
