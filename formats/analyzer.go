@@ -126,12 +126,14 @@ var modelExtensions = map[string]bool{
 	".ckpt": true, ".joblib": true, ".npy": true, ".npz": true,
 	".safetensors": true, ".onnx": true, ".keras": true, ".h5": true,
 	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".mar": true,
-	".ggml": true,
+	".ggml": true, ".tflite": true, ".pte": true, ".ort": true, ".pdmodel": true,
+	".pdparams": true, ".mlmodel": true, ".ubj": true,
 	// Not here on purpose: ".model" (every Llama-style folder ships a
 	// SentencePiece tokenizer.model, a protobuf that runs nothing), ".sav"
 	// (SPSS and IDL data files use it; a pickled .sav is still sniffed as
-	// the pickle it is) and ".tflite" (a flatbuffer no analyzer reads yet;
-	// calling every TFLite model unreadable would make the rule noise).
+	// the pickle it is), ".engine"/".plan" (ordinary words for other files;
+	// a TensorRT engine is sniffed by its magic) and ".json"/".xml"/".txt"
+	// (config and text files beside every model).
 }
 
 // IsModelName reports whether a file name promises model content.

@@ -29,6 +29,35 @@ var systemOps = []struct {
 	{regexp.MustCompile(`\b(save|_save_for_mobile|_save_to_buffer)\s*\(`), formats.Medium, "writes data out"},
 }
 
+// attrGetattr is getattr on a module value with a constant attribute name
+// that is no dunder: TorchScript compiles it to a plain attribute access
+// (nn.Sequential's children "0", "1"...), nothing reaches Python.
+var attrGetattr = regexp.MustCompile(`^getattr\(\s*[A-Za-z_][A-Za-z0-9_.]*\s*,\s*"[A-Za-z0-9]([A-Za-z0-9]|_[A-Za-z0-9])*_?"\s*\)`)
+
+// exceptionName is the qualified name of a builtin exception class, which
+// TorchScript writes as a string for every raise statement. Only
+// builtins.*Error/*Exception/*Warning: builtins has no other callables
+// with such names.
+var exceptionName = regexp.MustCompile(`^builtins\.[A-Z][A-Za-z]*(Error|Exception|Warning)"`)
+
+// inString reports whether pos lies inside a double-quoted string literal
+// on its line (TorchScript's serializer writes one-line literals).
+func inString(src string, pos int) bool {
+	start := strings.LastIndexByte(src[:pos], '\n') + 1
+	in := false
+	for i := start; i < pos; i++ {
+		switch src[i] {
+		case '\\':
+			if in {
+				i++
+			}
+		case '"':
+			in = !in
+		}
+	}
+	return in
+}
+
 // standardOpNamespaces are built into torch itself.
 var standardOpNamespaces = map[string]bool{"aten": true, "prim": true, "quantized": true, "_quantized": true, "torchvision": false, "profiler": true, "_caffe2": true}
 
@@ -65,8 +94,11 @@ func checkTorchScript(s *formats.Scope, a *archive.Archive, code []*archive.Memb
 				if len(loc) >= 4 && loc[2] >= 0 && standardOpNamespaces[src[loc[2]:loc[3]]] {
 					continue
 				}
-				if strings.HasSuffix(strings.TrimSpace(text), "getattr(") && !strings.Contains(src[loc[1]:min(len(src), loc[1]+200)], "__") {
-					continue // TorchScript emits getattr(self, "x") for module attributes
+				if strings.HasSuffix(strings.TrimSpace(text), "getattr(") && attrGetattr.MatchString(src[loc[0]:min(len(src), loc[0]+300)]) {
+					continue // TorchScript emits getattr(self, "0") for module attributes
+				}
+				if exceptionName.MatchString(src[loc[0]:min(len(src), loc[0]+100)]) && inString(src, loc[0]) {
+					continue // raise ValueError(...) compiles to RaiseException(msg, "builtins.ValueError")
 				}
 				s.Report(formats.Finding{Rule: "pytorch/torchscript-system-call", Severity: op.sev, Member: m.Name, Offset: int64(loc[0]),
 					Message: fmt.Sprintf("the TorchScript code uses %q: %s", strings.TrimSpace(text), op.reason)})
