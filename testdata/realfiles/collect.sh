@@ -26,6 +26,7 @@ ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$
 dmlc+xgboost             (\.ubj|/model/data/XGBoost.*Model)$
 microsoft+LightGBM       ^examples/.*model.*\.txt$
 huggingface+safetensors  \.safetensors$
+keras-team+keras         \.(keras|h5)$
 '
 
 echo "$SOURCES" | while read -r repo re; do
