@@ -246,6 +246,9 @@ func (d *ubj) typed(t byte, depth int, key func(string)) error {
 			}
 			if elem != 0 && !obj {
 				if w := fixed(elem); w >= 0 {
+					if w > 0 && count > int64(len(d.b)-d.pos)/int64(w) {
+						return d.bad("a typed array of %d values cannot fit in the %d bytes left", count, len(d.b)-d.pos)
+					}
 					return d.skip(count * int64(w))
 				}
 			}

@@ -52,6 +52,10 @@ func TestXGBoost(t *testing.T) {
 	huge := []byte{'{'}
 	huge = ubjKey(huge, "learner")
 	huge = append(huge, '[', '#', 'L', 0x7f, 0, 0, 0, 0, 0, 0, 0)
+	// 2^61 float64 values: count x 8 wraps to 0 in 64 bits.
+	wrap := []byte{'{'}
+	wrap = ubjKey(wrap, "learner")
+	wrap = append(wrap, '[', '$', 'D', '#', 'L', 0x20, 0, 0, 0, 0, 0, 0, 0, '}')
 	cases := []struct {
 		name, file string
 		data       []byte
@@ -61,6 +65,7 @@ func TestXGBoost(t *testing.T) {
 		{"JSON model", "model.json", []byte(jsonModel), "", 0},
 		{"UBJSON model", "model.ubj", ubjModel(), "", 0},
 		{"UBJSON count past the end", "model.ubj", huge, "xgboost/malformed", formats.High},
+		{"UBJSON typed array whose size wraps around", "model.ubj", wrap, "xgboost/malformed", formats.High},
 		{"UBJSON nested 200 deep", "model.ubj", deep, "xgboost/malformed", formats.High},
 		{"UBJSON truncated", "model.ubj", ubjModel()[:30], "xgboost/malformed", formats.High},
 		{"JSON truncated", "model.json", []byte(jsonModel[:200]), "xgboost/malformed", formats.High},
