@@ -214,7 +214,7 @@ func (w *walker) ndarray(d *reader, off int64) error {
 		if err != nil || v.k != kInt || v.i < 0 {
 			return d.bad("a dimension is not a non-negative integer")
 		}
-		if v.i != 0 && elems > (1<<62)/v.i {
+		if v.i != 0 && elems > (1<<58)/v.i { // x itemsize (<= 16) stays below 2^63
 			return d.bad("the shape's element count overflows")
 		}
 		elems *= v.i

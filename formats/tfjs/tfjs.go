@@ -208,8 +208,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	for gi, g := range groups {
 		total, known := int64(0), true
 		for _, w := range g.weights {
-			if w.bytes < 0 {
-				known = false
+			if w.bytes < 0 || total > 1<<52 {
+				known = false // string tensors, or a sum no file reaches (and no overflow)
 			}
 			total += w.bytes
 		}
