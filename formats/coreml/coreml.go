@@ -33,8 +33,10 @@ func init() {
 		Analyze:    analyze,
 	})
 	formats.Register(&formats.Analyzer{
-		Name:       "coreml-data",
-		Extensions: []string{".bin"},
+		Name: "coreml-data",
+		// The files of a compiled bundle: their names are claimed so that
+		// metadata.json is no "mismatch" with TF.js's model.json.
+		Extensions: []string{".bin", ".json", ".mil", ".net", ".shape", ".weights"},
 		Priority:   -90, // only after every content format declined the file
 		Sniff:      func(p *formats.Probe) bool { return inCompiledBundle(p.Path) || packageData.Claims(p) },
 		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {

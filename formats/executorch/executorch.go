@@ -43,6 +43,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 var standardNamespaces = map[string]bool{
 	"aten": true, "executorch_prim": true, "quantized_decomposed": true, "dim_order_ops": true,
 	"quantized": true, "llama": true, "torchao": true, "et_vk": true, "cadence": true,
+	"cortex_m": true, // backends/cortex_m
 }
 
 // knownBackends are the delegate ids of backends in the ExecuTorch tree.

@@ -52,6 +52,19 @@ var riskyFlex = map[string]string{
 	"CreateSummaryFileWriter": "writes files", "DebugIdentityV2": "dumps tensors to a URL",
 }
 
+// shippedCustom are custom operators whose kernels ship with TensorFlow
+// Lite or TFLite Micro themselves (the SSD post-processing op, the TFLM
+// signal library, the Ethos-U NPU op): they need no code from outside the
+// runtime. Exact names only: an unknown name with a familiar prefix is
+// still a kernel someone else provides.
+var shippedCustom = map[string]bool{
+	"TFLite_Detection_PostProcess": true, "ethos-u": true,
+	"SignalWindow": true, "SignalRfft": true, "SignalIrfft": true, "SignalEnergy": true,
+	"SignalFilterBank": true, "SignalFilterBankSquareRoot": true, "SignalFilterBankSpectralSubtraction": true,
+	"SignalFilterBankLog": true, "SignalPCAN": true, "SignalFramer": true, "SignalOverlapAdd": true,
+	"SignalStacker": true, "SignalDelay": true, "SignalFftAutoScale": true,
+}
+
 const maxName = 512
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
@@ -111,7 +124,12 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		malformed(err)
 		return
 	}
+	var shipped []string
 	for _, name := range sorted(custom) {
+		if shippedCustom[name] {
+			shipped = append(shipped, name)
+			continue
+		}
 		// tflite/custom-op: a custom operator runs the native kernel the
 		// application registers under that name; the model depends on code
 		// that is not in the file.
@@ -153,6 +171,9 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	if err != nil {
 		malformed(err)
 		return
+	}
+	if len(shipped) > 0 {
+		s.Detail("custom_ops_shipped_with_tflite", strings.Join(shipped, ","))
 	}
 	s.Detail("operator_codes", strconv.Itoa(ops))
 	s.Detail("buffers", strconv.Itoa(buffers))

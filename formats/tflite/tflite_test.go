@@ -31,8 +31,12 @@ func TestTFLite(t *testing.T) {
 		{"builtin ops only (ADD, CONV_2D)", model([]T{opCode(0, nil), opCode(3, nil)}, nil), "", 0},
 		{"op code above 127 (builtin_code field)", model([]T{{int8(127), nil, uint32(1), uint32(150)}}, nil), "", 0},
 		{"large-model buffer stored after the FlatBuffer", nil, "", 0},
+		// tflite-micro's micro_speech audio preprocessor (TFLM signal ops).
+		{"custom ops shipped with TFLite Micro", model([]T{opCode(32, "SignalWindow"), opCode(32, "SignalFilterBank"), opCode(32, "ethos-u")}, nil), "", 0},
+		{"custom op named like a shipped one", model([]T{opCode(32, "SignalWindowEvil")}, nil), "tflite/custom-op", formats.Medium},
 		// Code outside the file.
-		{"custom op", model([]T{opCode(32, "TFLite_Detection_PostProcess")}, nil), "tflite/custom-op", formats.Medium},
+		{"custom op", model([]T{opCode(32, "MyCompanyNMS")}, nil), "tflite/custom-op", formats.Medium},
+		{"SSD post-processing op (shipped with TFLite)", model([]T{opCode(32, "TFLite_Detection_PostProcess")}, nil), "", 0},
 		{"Flex op", model([]T{opCode(32, "FlexRFFT")}, nil), "tflite/flex-op", formats.Medium},
 		{"Flex op reading files", model([]T{opCode(32, "FlexReadFile")}, nil), "tflite/flex-risky-op", formats.High},
 		{"Flex op calling Python", model([]T{opCode(32, "FlexEagerPyFunc")}, nil), "tflite/flex-risky-op", formats.High},
