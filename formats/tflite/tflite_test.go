@@ -10,7 +10,9 @@ import (
 
 type T = flatbuf.T
 
-func opCode(builtin uint32, custom any) T { return T{int8(min(builtin, 127)), custom, uint32(1), builtin} }
+func opCode(builtin uint32, custom any) T {
+	return T{int8(min(builtin, 127)), custom, uint32(1), builtin}
+}
 
 // model is the shape TFLiteConverter writes: version 3, operator codes,
 // one subgraph, a description, buffers (the first one empty).
