@@ -187,6 +187,8 @@ func (w *walker) ext(t token, depth int) error {
 		// payload: [shape (array of ints), dtype name (str), buffer (bin)]
 		sub := &reader{r: w.d.r, size: end, pos: w.d.pos}
 		if err := w.ndarray(sub, t.off); err != nil {
+			// flax/bad-array: an array whose payload Flax would misread
+			// (a buffer that does not match its shape reads other bytes).
 			w.report("flax/bad-array", formats.High, t.off, "an array's ext payload is broken (%v); Flax's restore hook would fail or misread it", err)
 		}
 	case extComplex, extScalar:

@@ -92,6 +92,7 @@ var standardOpset = regexp.MustCompile(`^(opset[0-9]{1,3}|experimental|internal|
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("openvino")
 	if size > maxXML {
+		// openvino/too-large: an .xml past the read cap is not shown safe.
 		s.Reportf("openvino/too-large", formats.Medium, formats.NoOffset, "the .xml is %d bytes, more than the %d modelvet reads; it was not checked", size, maxXML)
 		return
 	}

@@ -60,6 +60,7 @@ func isUBJ(h []byte) bool {
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("xgboost")
 	if size > maxJSON {
+		// xgboost/too-large: a model past the read cap is not shown safe.
 		s.Reportf("xgboost/too-large", formats.Medium, formats.NoOffset, "the model is %d bytes, more than the %d modelvet reads; it was not checked", size, maxJSON)
 		return
 	}
