@@ -426,3 +426,25 @@ func TestFunctionsModelWithSiblingFile(t *testing.T) {
 		}
 	}
 }
+
+// The same with a model torch.onnx.export really wrote
+// (testdata/make_functions_model.py): scanning its folder with one more
+// file in it crashed the whole scan before.
+func TestRealFunctionsModelWithSiblingFile(t *testing.T) {
+	data, err := os.ReadFile("testdata/functions/model.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "model.onnx"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("exported by torch\n"), 0o644)
+	res := formatstest.ScanDir(t, false, dir)
+	if n := res.Count(formats.High); n > 0 {
+		t.Errorf("%d high findings: %s", n, formatstest.DescribeResult(res))
+	}
+	for _, f := range res.Files {
+		if filepath.Base(f.Path) == "model.onnx" && f.Format != "onnx" {
+			t.Errorf("format %q", f.Format)
+		}
+	}
+}
