@@ -20,7 +20,7 @@ import (
 func init() {
 	formats.Register(&formats.Analyzer{
 		Name:       "xgboost",
-		Extensions: []string{".ubj"},
+		Extensions: []string{".ubj", ".json"},
 		Priority:   9, // above the generic JSON config reader
 		Sniff:      sniff,
 		Analyze:    analyze,

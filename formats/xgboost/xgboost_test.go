@@ -126,3 +126,15 @@ func BenchmarkXGBoostUBJ(b *testing.B) {
 		formatstest.ScanBytes(b, "model.ubj", m, &o)
 	}
 }
+
+// Models XGBoost itself saved (testdata/make_models.py, XGBoost 1.7.4).
+func TestRealModels(t *testing.T) {
+	for _, name := range []string{"testdata/model.json", "testdata/model.ubj"} {
+		res := formatstest.ScanDir(t, false, name)
+		for _, f := range res.Files {
+			if f.Format != "xgboost" || len(formatstest.Rules(f, formats.Low)) > 0 {
+				t.Errorf("%s: %s %s", name, f.Format, formatstest.Describe(f))
+			}
+		}
+	}
+}
