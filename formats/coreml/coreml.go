@@ -211,6 +211,15 @@ func (w *walker) model(start, end int64, depth int) error {
 				return err
 			}
 			return w.linked(f)
+		default:
+			if f.Num < fPipelineCls && f.Num != fDescription && f.Num != fIsUpdatable {
+				// coreml/unknown-field: Model has no fields 3-9 or 11-199,
+				// but an ONNX ModelProto does (graph is 7, opset_import 8):
+				// a file both readers accept is judged here as Core ML
+				// while onnxruntime would run its graph unchecked.
+				w.report("coreml/unknown-field", formats.High, f.Off,
+					"the model has field %d, which Core ML's Model does not define; another reader (an ONNX ModelProto has fields 1-26) would read this file as something else", f.Num)
+			}
 		}
 		return nil
 	})

@@ -52,6 +52,10 @@ func TestCoreML(t *testing.T) {
 		{"custom model", mlmodel(fCustomModel, lenField(10, []byte("MyModel"))), "coreml/custom-model", formats.Medium},
 		{"linked model outside the folder", linked("../../../Library/x.mlmodelc"), "coreml/linked-model-escape", formats.Critical},
 		{"truncated", mlmodel(fNeuralNet, layer("conv"))[:20], "coreml/malformed", formats.High},
+		// Attack: an ONNX model whose producer_name looks like a Core ML
+		// description, so that it is judged as Core ML and its graph (field
+		// 7, with an external data path) is never read as ONNX.
+		{"ONNX graph dressed as a Core ML model", cat(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 8), description, lenField(7, lenField(5, []byte("initializer")))), "coreml/unknown-field", formats.High},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
