@@ -63,66 +63,65 @@ const (
 	fLayerCustom  = 500 // NeuralNetworkLayer.custom
 )
 
-// sniff wants specificationVersion (field 1, a small varint) and then
-// either the model type (a field numbered 200 or more, which no ONNX
-// ModelProto field is) or a ModelDescription message in field 2 (where an
-// ONNX model has its producer name, a text).
+// sniff wants specificationVersion (field 1, a small varint) first and
+// then, after at most a description (field 2) and isUpdatable (10), the
+// model's type: a message in a field numbered 200 or more. No ONNX
+// ModelProto (fields 1-26) or TensorFlow SavedModel (1 and 2) has one, while
+// the description alone looks like either (a SavedModel's MetaGraphDef also
+// starts with a message in field 1). The description can be longer than
+// the head, so the walk reads each tag through the probe's reader.
 func sniff(p *formats.Probe) bool {
-	b := p.Head
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num != fSpecVersion || typ != protowire.VarintType {
-		return false
+	var pos int64
+	var buf [20]byte
+	at := func(off int64) []byte {
+		if off < int64(len(p.Head)) {
+			return p.Head[off:]
+		}
+		if p.R == nil || off >= p.Size {
+			return nil
+		}
+		n, _ := p.R.ReadAt(buf[:min(int64(len(buf)), p.Size-off)], off)
+		return buf[:n]
 	}
-	v, m := protowire.ConsumeVarint(b[n:])
-	if m < 0 || v < 1 || v > 64 {
-		return false
-	}
-	b = b[n+m:]
-	for len(b) > 0 {
+	for i := 0; i < 8; i++ {
+		b := at(pos)
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return false
 		}
-		if num >= fPipelineCls && typ == protowire.BytesType {
-			return true
-		}
-		b = b[n:]
 		switch {
-		case num == fDescription && typ == protowire.BytesType:
-			l, m := protowire.ConsumeVarint(b)
-			if m < 0 {
+		case i == 0:
+			if num != fSpecVersion || typ != protowire.VarintType {
 				return false
 			}
-			// A FeatureDescription (field 1, a message) comes first; an
-			// ONNX producer_name would be printable text.
-			if l > 0 && len(b) > m && b[m] == 0x0a && !printable(b[m:min(len(b), m+int(l))]) {
-				return true
-			}
-			if l >= uint64(len(b)-m) {
+		case num >= fPipelineCls:
+			return typ == protowire.BytesType
+		case num != fDescription && num != fIsUpdatable:
+			return false
+		}
+		switch typ {
+		case protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b[n:])
+			if m < 0 || (num == fSpecVersion && (v < 1 || v > 64)) {
 				return false
 			}
-			b = b[m+int(l):]
-		case num == fIsUpdatable && typ == protowire.VarintType:
-			_, m := protowire.ConsumeVarint(b)
-			if m < 0 {
+			pos += int64(n + m)
+		case protowire.BytesType:
+			l, m := protowire.ConsumeVarint(b[n:])
+			if m < 0 || l > uint64(p.Size) {
 				return false
 			}
-			b = b[m:]
+			pos += int64(n+m) + int64(l)
 		default:
+			return false
+		}
+		if pos >= p.Size {
 			return false
 		}
 	}
 	return false
 }
 
-func printable(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 const (
 	maxDepth   = 32

@@ -1,6 +1,7 @@
 package coreml
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,18 +52,24 @@ func TestCoreML(t *testing.T) {
 		{"custom layer inside a pipeline", mlmodel(fPipeline, lenField(1, mlmodel(fNeuralNet, layer("x", lenField(fLayerCustom, lenField(10, []byte("C"))))))), "coreml/custom-layer", formats.Medium},
 		{"custom model", mlmodel(fCustomModel, lenField(10, []byte("MyModel"))), "coreml/custom-model", formats.Medium},
 		{"linked model outside the folder", linked("../../../Library/x.mlmodelc"), "coreml/linked-model-escape", formats.Critical},
-		{"truncated", mlmodel(fNeuralNet, layer("conv"))[:20], "coreml/malformed", formats.High},
+		// Cut before its model type: not shown to be Core ML at all, and
+		// the name promises a model: unrecognized.
+		{"truncated", mlmodel(fNeuralNet, layer("conv"))[:20], "formats/unrecognized", formats.High},
+		{"cut inside the layers", mlmodel(fNeuralNet, cat(layer("conv"), layer("relu")))[:44], "coreml/malformed", formats.High},
 		// Attack: an ONNX model whose producer_name looks like a Core ML
 		// description, so that it is judged as Core ML and its graph (field
 		// 7, with an external data path) is never read as ONNX.
-		{"ONNX graph dressed as a Core ML model", cat(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 8), description, lenField(7, lenField(5, []byte("initializer")))), "coreml/unknown-field", formats.High},
+		// No model type: not Core ML; not ONNX either (no text producer).
+		{"ONNX graph dressed as a Core ML model", cat(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 8), description, lenField(7, lenField(5, []byte("initializer")))), "formats/unrecognized", formats.High},
+		// With a model type too, the ONNX graph field is still seen.
+		{"ONNX graph inside a Core ML model", cat(mlmodel(fNeuralNet, layer("conv")), lenField(7, lenField(5, []byte("initializer")))), "coreml/unknown-field", formats.High},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := formats.DefaultOptions()
 			o.Hash = false
 			res := formatstest.ScanBytes(t, "model.mlmodel", c.data, &o)
-			if res.Format != "coreml" {
+			if res.Format != "coreml" && c.rule != "formats/unrecognized" {
 				t.Fatalf("format %q: %s", res.Format, formatstest.Describe(res))
 			}
 			if c.rule == "" {
@@ -92,6 +99,17 @@ func TestSniffAgainstONNX(t *testing.T) {
 	m := mlmodel(fNeuralNet, layer("conv"))
 	if !sniff(&formats.Probe{Name: "weird.bin", Head: m, Size: int64(len(m))}) {
 		t.Error("a Core ML model was not recognized by content")
+	}
+	// A description longer than the head: the type is found through R.
+	long := mlmodel(fNeuralNet, layer("conv"))
+	long = cat(long[:2], lenField(2, cat(lenField(1, []byte("x")), lenField(100, make([]byte, 8000)))), long[2+len(description):])
+	if !sniff(&formats.Probe{Name: "m.mlmodel", Head: long[:formats.HeadSize], Size: int64(len(long)), R: bytes.NewReader(long)}) {
+		t.Error("a Core ML model with a long description was not recognized")
+	}
+	// A TensorFlow SavedModel: version, then a MetaGraphDef in field 2.
+	sm := cat([]byte{0x08, 0x01}, lenField(2, lenField(1, lenField(1, []byte("v1")))))
+	if sniff(&formats.Probe{Name: "saved_model.pb", Head: sm, Size: int64(len(sm)), R: bytes.NewReader(sm)}) {
+		t.Error("a SavedModel sniffed as Core ML")
 	}
 }
 

@@ -16,13 +16,18 @@ OUT=${MODELVET_REALFILES:-$HOME/.cache/modelvet-realfiles}
 mkdir -p "$OUT"
 
 # repo (owner+name)   extended regex on the path inside the repository
+# (Forks that copy llama.cpp's ggml-vocab-*.gguf are no substitute: the
+# one checked, uShure/llama-jni-bridge, holds them re-encoded as text, every
+# byte >= 0x80 replaced by U+FFFD, and modelvet rightly fails them.)
+# [standalone: each file is a model of its own, so one the mirror lacks does
+# not make the others in its folder incomplete]
 SOURCES='
 onnx+onnx                ^onnx/backend/test/data/.*\.(onnx|pb)$
 ggerganov+whisper.cpp    ^models/for-tests-.*\.bin$
 snakers4+silero-vad      ^src/silero_vad/data/.*\\.(onnx|jit)$
 tensorflow+tfjs          (model\.json|model_new\.json|bundle_model_test\.json|\.bin|\.tflite)$
 apple+coremltools        \.(mlmodel|mlmodelc/.*)$
-ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$
+ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$ standalone
 dmlc+xgboost             (\.ubj|/model/data/XGBoost.*Model)$
 microsoft+LightGBM       ^examples/.*model.*\.txt$
 huggingface+safetensors  \.safetensors$
@@ -33,7 +38,7 @@ tensorflow+tflite-micro  \.tflite$
 pytorch+executorch       \.(pte|pth|bin)$
 '
 
-echo "$SOURCES" | while read -r repo re; do
+echo "$SOURCES" | while read -r repo re mode; do
 	[ -n "$repo" ] || continue
 	git="$MIRRORS/$repo/repo"
 	if [ ! -d "$git" ]; then
@@ -57,7 +62,7 @@ echo "$SOURCES" | while read -r repo re; do
 			# folder is incomplete, and scanning it would report the missing
 			# file, so the folder is left out as a whole (below).
 			rm -f "$dst.tmp"
-			dirname "$dst" >>"$OUT/.incomplete"
+			[ "$mode" = standalone ] || dirname "$dst" >>"$OUT/.incomplete"
 			continue
 		fi
 		# A Git LFS pointer is not the file; leave it out.
