@@ -63,19 +63,58 @@ var weights = sidecar.New(
 		return []string{strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".bin"}
 	})
 
-func isIR(head []byte) bool {
-	return bytes.Contains(head, []byte("<net ")) && (bytes.Contains(head, []byte("<layers")) || bytes.Contains(head, []byte("version=")))
+// rootElement returns the document from its first element on, after the
+// XML declaration, comments and white space: a file is an IR when its root
+// is <net>, not when "<net" appears somewhere (EAGLE schematics have
+// <net name=...> elements too).
+func rootElement(head []byte) []byte {
+	h := bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	for {
+		h = bytes.TrimLeft(h, " \t\r\n")
+		switch {
+		case bytes.HasPrefix(h, []byte("<?")):
+			i := bytes.Index(h, []byte("?>"))
+			if i < 0 {
+				return nil
+			}
+			h = h[i+2:]
+		case bytes.HasPrefix(h, []byte("<!--")):
+			i := bytes.Index(h, []byte("-->"))
+			if i < 0 {
+				return nil
+			}
+			h = h[i+3:]
+		case bytes.HasPrefix(h, []byte("<!DOCTYPE")):
+			// Skipped to find the root; the analyzer reports it.
+			end := []byte(">")
+			if i, j := bytes.IndexByte(h, '['), bytes.IndexByte(h, '>'); i >= 0 && (j < 0 || i < j) {
+				end = []byte("]>")
+			}
+			i := bytes.Index(h, end)
+			if i < 0 {
+				return nil
+			}
+			h = h[i+len(end):]
+		default:
+			return h
+		}
+	}
 }
 
-func isCustomLayerConfig(head []byte) bool { return bytes.Contains(head, []byte("<CustomLayer")) }
-
-func sniff(p *formats.Probe) bool {
-	h := bytes.TrimLeft(p.Head, " \t\r\n\xef\xbb\xbf")
-	if !bytes.HasPrefix(h, []byte("<")) {
+func hasRoot(head []byte, name string) bool {
+	h := rootElement(head)
+	if !bytes.HasPrefix(h, []byte("<"+name)) || len(h) <= len(name)+1 {
 		return false
 	}
-	return isIR(h) || isCustomLayerConfig(h)
+	c := h[len(name)+1]
+	return c == ' ' || c == '>' || c == '\t' || c == '\r' || c == '\n'
 }
+
+func isIR(head []byte) bool { return hasRoot(head, "net") }
+
+func isCustomLayerConfig(head []byte) bool { return hasRoot(head, "CustomLayer") }
+
+func sniff(p *formats.Probe) bool { return isIR(p.Head) || isCustomLayerConfig(p.Head) }
 
 // Bounds on what one .xml may make the reader do.
 const (

@@ -84,6 +84,22 @@ func TestOpenVINO(t *testing.T) {
 	}
 }
 
+// Other XML that merely contains a <net> element is not an IR.
+func TestSniffRoot(t *testing.T) {
+	eagle := `<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE eagle SYSTEM "eagle.dtd">
+<eagle version="9.6.2"><drawing><schematic><nets><net name="GND" class="0"></net></nets></schematic></drawing></eagle>`
+	if sniff(&formats.Probe{Name: "board.xml", Head: []byte(eagle)}) {
+		t.Error("an EAGLE schematic sniffed as OpenVINO IR")
+	}
+	if !sniff(&formats.Probe{Name: "model.xml", Head: []byte(ir("opset1", "opset1", "Add", 0, 16))}) {
+		t.Error("an IR was not recognized")
+	}
+	if !sniff(&formats.Probe{Name: "model.xml", Head: []byte("\xef\xbb\xbf<!-- converted --><net name=\"m\" version=\"11\"><layers/></net>")}) {
+		t.Error("an IR after a BOM and a comment was not recognized")
+	}
+}
+
 func FuzzOpenVINO(f *testing.F) {
 	f.Add([]byte(ir("opset1", "opset1", "Add", 0, 16)))
 	f.Fuzz(func(t *testing.T, data []byte) {
