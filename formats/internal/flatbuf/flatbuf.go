@@ -98,8 +98,11 @@ func (b *Buf) Deref(off int64) (Table, error) {
 	if vs < 4 || vs%2 != 0 {
 		return Table{}, bad(vt, "vtable size %d", vs)
 	}
-	if _, err := b.read(vt, int(vs)); err != nil {
-		return Table{}, err
+	// Bounds only: reading the vtable here would copy up to 64 KiB per
+	// table, which a file of many tables with huge vtables turns into a
+	// denial of service. Field reads each check their own slot.
+	if int64(vs) > b.Size-vt {
+		return Table{}, bad(vt, "a vtable of %d bytes runs past the end of the buffer", vs)
 	}
 	return Table{b: b, Pos: pos, vtable: vt, vtSize: vs}, nil
 }
