@@ -7,6 +7,12 @@
 // plugins needs their libraries at load time, and an engine can carry
 // plugin libraries inside itself (TensorRT 10 setPluginsToSerialize),
 // which the runtime then loads: a shared library in the file.
+//
+// What is and is not seen: the engine format is undocumented, so plugin
+// layers are found by the creator names NVIDIA's plugins carry ("..._TRT");
+// a custom plugin with another name is not enumerated, which is why every
+// engine is reported (medium) as compiled code that cannot be inspected.
+// Shared-library headers are searched in the first 64 MiB.
 package tensorrt
 
 import (
