@@ -127,7 +127,7 @@ var modelExtensions = map[string]bool{
 	".safetensors": true, ".onnx": true, ".keras": true, ".h5": true,
 	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".mar": true,
 	".ggml": true, ".tflite": true, ".pte": true, ".ort": true, ".pdmodel": true,
-	".pdparams": true, ".mlmodel": true, ".ubj": true,
+	".pdparams": true, ".pdiparams": true, ".mlmodel": true, ".ubj": true,
 	// Not here on purpose: ".model" (every Llama-style folder ships a
 	// SentencePiece tokenizer.model, a protobuf that runs nothing), ".sav"
 	// (SPSS and IDL data files use it; a pickled .sav is still sniffed as
