@@ -83,7 +83,7 @@ func sniffValue(p *formats.Probe) bool {
 		case protowire.VarintType:
 			v, m := protowire.ConsumeVarint(b)
 			if m < 0 {
-				return len(b) < 10 && int64(len(p.Head)) < p.Size && sawType
+				return p.Ext() == ".pb" && len(b) < 10 && int64(len(p.Head)) < p.Size && sawType
 			}
 			if num == 2 {
 				if v == 0 || v > maxValueType {
@@ -99,7 +99,7 @@ func sniffValue(p *formats.Probe) bool {
 				w = 8
 			}
 			if len(b) < w {
-				return int64(len(p.Head)) < p.Size && sawType
+				return p.Ext() == ".pb" && int64(len(p.Head)) < p.Size && sawType
 			}
 			b = b[w:]
 			pos += int64(w)
@@ -118,7 +118,7 @@ func sniffValue(p *formats.Probe) bool {
 			if num != 1 && num != 8 && num != 12 {
 				body = true
 			}
-			if l >= uint64(len(b)-m) {
+			if l > uint64(len(b)-m) {
 				b = nil // runs past the head: what was seen fits
 				break
 			}
@@ -126,7 +126,14 @@ func sniffValue(p *formats.Probe) bool {
 			pos += int64(l)
 		}
 	}
-	return sawType && (body || p.Ext() == ".pb")
+	if p.Ext() == ".pb" {
+		return sawType
+	}
+	// Other names: only when the whole content was seen and parsed. A head
+	// that merely starts like a tensor is too weak a sign: raw weight shards
+	// (TF.js, OpenVINO, ONNX external data) are random bytes that can, now
+	// and then, begin with a few valid fields.
+	return sawType && body && b != nil && pos == p.Size
 }
 
 // valueKinds are the messages such a file may hold, tried in turn.

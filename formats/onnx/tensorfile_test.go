@@ -127,3 +127,17 @@ func BenchmarkONNXTensorFile(b *testing.B) {
 		}
 	}
 }
+
+// Under another name only a whole, fully parsed value is an ONNX tensor:
+// a weight shard that happens to begin like one is not.
+func TestValueSniffOtherNames(t *testing.T) {
+	whole := realTensor("x")
+	if !sniffValue(&formats.Probe{Name: "tensor.bin", Head: whole, Size: int64(len(whole))}) {
+		t.Error("a whole tensor under another name was not recognized")
+	}
+	// field 2 = 5, then field 9 (raw_data) of 65535 bytes in a 1 MB shard.
+	shard := []byte{0x10, 0x05, 0x4a, 0xff, 0xff, 0x03}
+	if sniffValue(&formats.Probe{Name: "group1-shard1of1.bin", Head: shard, Size: 1 << 20}) {
+		t.Error("a shard starting like a tensor was taken for one")
+	}
+}
