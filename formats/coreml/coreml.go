@@ -95,7 +95,17 @@ func sniff(p *formats.Probe) bool {
 				return false
 			}
 		case num >= fPipelineCls:
-			return typ == protowire.BytesType
+			if typ != protowire.BytesType {
+				return false
+			}
+			if p.Ext() == ".mlmodel" {
+				return true
+			}
+			// Under another name the type must also end the file, as
+			// coremltools writes it: random bytes (a weight shard) can
+			// begin like a Core ML model, but not also end like one.
+			l, m := protowire.ConsumeVarint(b[n:])
+			return m >= 0 && pos+int64(n+m) <= p.Size && l == uint64(p.Size-pos-int64(n+m))
 		case num != fDescription && num != fIsUpdatable:
 			return false
 		}
