@@ -132,7 +132,6 @@ func sniff(p *formats.Probe) bool {
 	return false
 }
 
-
 const (
 	maxDepth   = 32
 	maxPerRule = 25
