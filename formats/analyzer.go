@@ -38,7 +38,9 @@ type Analyzer struct {
 	// Priority orders sniffing: a higher value is asked first. Specific
 	// formats (pytorch zip) outrank generic ones (zip).
 	Priority int
-	// Sniff reports whether the content is this format.
+	// Sniff reports whether the content is this format. It may read
+	// through p.R and look beside p.Path (companion files); like Analyze it
+	// runs under guard, so a panic is a finding on the file, not a crash.
 	Sniff func(p *Probe) bool
 	// Analyze reports findings to s. It must not panic on any input; a
 	// panic is caught and reported as an analyzer failure.
@@ -147,7 +149,8 @@ type DirCheck struct {
 	Name string
 	// Check is given the folder (an OS path) and the names of the regular
 	// files directly inside it. It reports with report(relPath, finding),
-	// where relPath is relative to dir ("" for the folder itself).
+	// where relPath is relative to dir ("" for the folder itself). It runs
+	// under guard: a panic is a finding on the folder.
 	Check func(dir string, files []string, opts *Options, report func(rel string, f Finding))
 }
 
