@@ -181,17 +181,19 @@ func (w *walker) walkDir(root string) error {
 		files := dirFiles[d]
 		sort.Strings(files)
 		for _, c := range checks {
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						w.folderFinding(root, d, Finding{Rule: "formats/analyzer-failure", Severity: High, Offset: NoOffset,
-							Message: fmt.Sprintf("the %s folder check failed (%v); the folder cannot be shown safe", c.Name, v)})
-					}
-				}()
+			if p := guard("folder check", c.Name, func() {
 				c.Check(d, files, w.opts, func(rel string, f Finding) {
 					w.folderFinding(root, filepath.Join(d, rel), f)
 				})
-			}()
+			}); p != nil {
+				r := w.folderFinding(root, d, p.finding(d))
+				w.mu.Lock()
+				if r.Details == nil {
+					r.Details = map[string]string{}
+				}
+				r.Details[p.detailKey()] = p.stack
+				w.mu.Unlock()
+			}
 		}
 	}
 	return nil
@@ -199,7 +201,7 @@ func (w *walker) walkDir(root string) error {
 
 // folderFinding attaches a finding to a path that is not (or not only) a
 // scanned file: a link, a folder, a shard index.
-func (w *walker) folderFinding(root, p string, f Finding) {
+func (w *walker) folderFinding(root, p string, f Finding) *FileResult {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.dirs == nil {
@@ -212,6 +214,7 @@ func (w *walker) folderFinding(root, p string, f Finding) {
 		w.results = append(w.results, r)
 	}
 	r.Findings = append(r.Findings, f)
+	return r
 }
 
 func (w *walker) run() {

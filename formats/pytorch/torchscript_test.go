@@ -68,3 +68,43 @@ func TestTorchScriptPickles(t *testing.T) {
 		})
 	}
 }
+
+// TorchScript code as torch.jit.script writes it for real modules (Silero
+// VAD's nn.Sequential children and raise statements) is not a system
+// call; the same shapes reaching Python still are.
+func TestTorchScriptCodeShapes(t *testing.T) {
+	needPickle(t)
+	traced := fixture(t, "torchscript_traced.pt")
+	member := "torchscript_traced/code/__torch__/torch/nn/modules/container.py"
+	withCode := func(code string) []byte {
+		return rezip(t, traced, func(n string, d []byte) (string, []byte, bool) {
+			if n == member {
+				d = []byte(code)
+			}
+			return n, d, true
+		})
+	}
+	for _, c := range []struct {
+		name string
+		code string
+		high bool
+	}{
+		{"nn.Sequential children (Silero VAD)", "def forward(self: __torch__.torch.nn.modules.container.Sequential,\n    x: Tensor) -> Tensor:\n    _0 = getattr(self, \"0\")\n    _1 = getattr(self, \"1\")\n    return (_1).forward((_0).forward(x, ), )\n", false},
+		{"raise ValueError (Silero VAD)", "def forward(self, x: Tensor) -> Tensor:\n  if torch.gt(torch.dim(x), 2):\n    ops.prim.RaiseException(\"Too many dimensions for input audio chunk\", \"builtins.ValueError\")\n  return x\n", false},
+		{"getattr of a dunder", "def forward(self, x: Tensor) -> Tensor:\n  _0 = getattr(self, \"__class__\")\n  return x\n", true},
+		{"getattr with a computed name", "def forward(self, x: Tensor, n: str) -> Tensor:\n  _0 = getattr(self, n)\n  return x\n", true},
+		{"builtins call outside a string", "def forward(self, x: Tensor) -> Tensor:\n  builtins.ValueError\"(x)\n  return x\n", true},
+		{"exception name naming another callable", "def forward(self, x: Tensor) -> Tensor:\n  ops.prim.RaiseException(\"id\", \"builtins.exec\")\n  return x\n", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := formatstest.ScanBytes(t, "model.pt", withCode(c.code), nil)
+			high := false
+			for _, f := range res.Findings {
+				high = high || (f.Rule == "pytorch/torchscript-system-call" && f.Severity >= formats.High)
+			}
+			if high != c.high {
+				t.Errorf("want system call reported: %v, got %s", c.high, formatstest.Describe(res))
+			}
+		})
+	}
+}
