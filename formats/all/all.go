@@ -10,10 +10,12 @@ import (
 	_ "github.com/modelvet/modelvet/formats/hydra"
 	_ "github.com/modelvet/modelvet/formats/joblib"
 	_ "github.com/modelvet/modelvet/formats/keras"
+	_ "github.com/modelvet/modelvet/formats/nemo"
 	_ "github.com/modelvet/modelvet/formats/numpy"
 	_ "github.com/modelvet/modelvet/formats/onnx"
 	_ "github.com/modelvet/modelvet/formats/pickle"
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
 	_ "github.com/modelvet/modelvet/formats/template"
+	_ "github.com/modelvet/modelvet/formats/torchserve"
 )
