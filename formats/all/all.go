@@ -16,6 +16,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/pickle"
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
+	_ "github.com/modelvet/modelvet/formats/skops"
 	_ "github.com/modelvet/modelvet/formats/template"
 	_ "github.com/modelvet/modelvet/formats/torchserve"
 )
