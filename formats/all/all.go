@@ -10,6 +10,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/hydra"
 	_ "github.com/modelvet/modelvet/formats/joblib"
 	_ "github.com/modelvet/modelvet/formats/keras"
+	_ "github.com/modelvet/modelvet/formats/mlflow"
 	_ "github.com/modelvet/modelvet/formats/nemo"
 	_ "github.com/modelvet/modelvet/formats/numpy"
 	_ "github.com/modelvet/modelvet/formats/onnx"
