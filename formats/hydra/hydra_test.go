@@ -1,6 +1,8 @@
 package hydra_test
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -153,5 +155,37 @@ func TestJSONConfigs(t *testing.T) {
 				t.Errorf("rules = %v, want %v\n%s", got, c.want, formatstest.Describe(r))
 			}
 		})
+	}
+}
+
+func FuzzHydraYAML(f *testing.F) {
+	if b, err := os.ReadFile("testdata/conformer_ctc_model_config.yaml"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("m:\n  _target_: posixpath.os.system\n  _args_: [id]\n"))
+	f.Add([]byte(aliasBomb()))
+	f.Add([]byte("a: &a {_target_: *a, <<: *a}\n"))
+	f.Add([]byte("? [_target_]\n: x\n\"\\x5ftarget_\": os.system\n---\n- 1\n"))
+	o := formats.DefaultOptions()
+	o.Hash = false
+	f.Fuzz(func(t *testing.T, b []byte) {
+		formats.ScanReader("model_config.yaml", bytes.NewReader(b), int64(len(b)), &o)
+		formats.ScanReader("config.json", bytes.NewReader(b), int64(len(b)), &o)
+	})
+}
+
+// BenchmarkHydraYAML scans a 1 MB config made of many real-shaped NeMo
+// module blocks with targets.
+func BenchmarkHydraYAML(b *testing.B) {
+	var buf bytes.Buffer
+	for i := 0; buf.Len() < 1<<20; i++ {
+		fmt.Fprintf(&buf, "block%d:\n  _target_: nemo.collections.asr.modules.ConformerEncoder\n  n_layers: 16\n  d_model: 176\n  att_context_size: [-1, -1]\n  sub:\n    _target_: torch.nn.Linear\n    in_features: 4\n", i)
+	}
+	data := buf.Bytes()
+	o := formats.DefaultOptions()
+	o.Hash = false
+	b.SetBytes(int64(len(data)))
+	for range b.N {
+		formats.ScanReader("model_config.yaml", bytes.NewReader(data), int64(len(data)), &o)
 	}
 }
