@@ -53,6 +53,13 @@ func TestJudge(t *testing.T) {
 		{"dunder in a safe package", "torch.nn.Linear.__init__", hydra.Dangerous},
 		{"private module in a safe package", "torch.nn._Private", hydra.Unknown},
 		{"interpolated target", "${oc.env:TARGET}", hydra.Computed},
+		{"NeMo transformer factory (Canary)", "nemo.collections.asr.modules.transformer.get_nemo_transformer", hydra.Safe},
+		{"NeMo TTS text normalizer", "nemo_text_processing.text_normalization.normalize.Normalizer", hydra.Safe},
+		{"NeMo 2 optimizer module", "nemo.lightning.MegatronOptimizerModule", hydra.Safe},
+		{"bare name NeMo resolves itself (MagpieTTS)", "AutoTokenizer", hydra.Bare},
+		{"bare denied module", "antigravity", hydra.Dangerous},
+		{"not a path (NeMo SpeakerNet example)", "from nemo.collections.common.losses.CrossEntropyLoss", hydra.Invalid},
+		{"not a path but names a denied call", "x; os.system", hydra.Dangerous},
 		{"relative interpolation", "${..cls}", hydra.Computed},
 	}
 	o := formats.DefaultOptions()
@@ -85,6 +92,9 @@ func TestYAMLConfigs(t *testing.T) {
 		{"unparsable with target", "config.yaml", "m:\n  _target_: [os.system\n", []string{"hydra/unparsable-config"}},
 		{"alias bomb", "config.yaml", aliasBomb(), nil},
 		{"plain yaml without targets", "labels.yaml", "names:\n  0: cat\n  1: dog\n", nil},
+		{"NeMo 2 context/model.yaml references", "model.yaml", "_target_: nemo.collections.llm.gpt.model.base.GPTModel\nconfig:\n  _target_: nemo.collections.llm.gpt.model.base.GPTConfig\n  activation_func:\n    _call_: false\n    _target_: torch._C._nn.gelu\n  forward_step_fn:\n    _call_: false\n    _target_: nemo.collections.llm.gpt.model.base.gpt_forward_step\n  params_dtype:\n    _call_: false\n    _target_: torch.float32\n", nil},
+		{"reference to a dangerous function", "model.yaml", "cfg:\n  activation_func:\n    _call_: false\n    _target_: os.system\n", []string{"hydra/dangerous-target"}},
+		{"reference to unknown code", "model.yaml", "cfg:\n  fn:\n    _call_: false\n    _target_: acme.hooks.run_hook\n", []string{"hydra/unknown-target"}},
 		{"safe targets", "config.yaml", "m:\n  _target_: torch.nn.Sequential\n  _args_:\n    - _target_: torch.nn.ReLU\n", nil},
 	}
 	for _, c := range cases {

@@ -10,7 +10,16 @@ import (
 // locates the key ("encoder/_target_"); key is "_target_" or "class_path".
 // It returns the verdict so callers can count what they saw.
 func ReportTarget(s *formats.Scope, member, key, value string, offset int64) Verdict {
+	return reportTarget(s, member, key, value, offset, false)
+}
+
+// reportTarget is ReportTarget; ref says the target is only located, not
+// called (a sibling "_call_: false").
+func reportTarget(s *formats.Scope, member, key, value string, offset int64, ref bool) Verdict {
 	v := Judge(value, s.Options())
+	if ref {
+		v = JudgeReference(value, s.Options())
+	}
 	shown := value
 	if len(shown) > 200 {
 		shown = shown[:200] + "…"
@@ -28,7 +37,14 @@ func ReportTarget(s *formats.Scope, member, key, value string, offset int64) Ver
 		// Attack class: a target computed at load time (OmegaConf
 		// interpolation or resolver) cannot be judged from the file.
 		f.Rule, f.Severity = "hydra/computed-target", formats.High
-		f.Message = fmt.Sprintf("%s %q is not a literal dotted path (an interpolation, resolver or malformed name); what the loader would import is decided at load time and cannot be shown safe", key, shown)
+		f.Message = fmt.Sprintf("%s %q is an interpolation or resolver; what the loader would import is decided at load time and cannot be shown safe", key, shown)
+	case Invalid, Bare:
+		// Not an attack by itself: an unresolvable name makes the
+		// loader fail before importing anything, and a single name only
+		// imports an installed top-level module (denied ones are
+		// critical above). Reported so a reviewer sees it.
+		f.Rule, f.Severity = "hydra/unresolved-target", formats.Medium
+		f.Message = fmt.Sprintf("%s %q is not a dotted path to a class; Hydra cannot instantiate it (at most it imports an installed module of that name), but a custom loader may read it differently", key, shown)
 	case Unknown:
 		// Attack class: instantiation of code outside the known model
 		// libraries: whatever that callable does runs at load time.

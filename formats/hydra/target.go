@@ -29,16 +29,18 @@ var TargetKeys = map[string]bool{"_target_": true, "class_path": true}
 // other models and stays unknown. Sources:
 //   - torch.nn / torch.optim / torch.utils.data: PyTorch layers, optimizers,
 //     schedulers and samplers, as NeMo and Lightning configs name them;
-//   - nemo.collections / nemo.core: NeMo's model, module, loss, metric,
-//     tokenizer and dataset classes (examples/*/conf/*.yaml in NVIDIA/NeMo,
-//     model_config.yaml of every published .nemo);
+//   - nemo.collections / nemo.core / nemo.lightning: NeMo's model, module,
+//     loss, metric, tokenizer, dataset, optimizer and callback classes
+//     (examples/*/conf/*.yaml in NVIDIA/NeMo, model_config.yaml of the
+//     published .nemo files); nemo_text_processing: the text normalizer
+//     TTS model configs instantiate;
 //   - transformers: model and config classes (PreTrainedModel subclasses);
 //   - lightning / pytorch_lightning / torchmetrics / torchaudio.transforms /
 //     torchvision.transforms / megatron.core: callbacks, metrics and
 //     transforms in LightningCLI and NeMo configs.
 var safePackages = []string{
 	"torch.nn.", "torch.optim.", "torch.utils.data.",
-	"nemo.collections.", "nemo.core.",
+	"nemo.collections.", "nemo.core.", "nemo.lightning.", "nemo_text_processing.",
 	"transformers.",
 	"lightning.pytorch.", "pytorch_lightning.", "torchmetrics.",
 	"torchaudio.transforms.", "torchvision.transforms.", "megatron.core.",
@@ -47,7 +49,14 @@ var safePackages = []string{
 // safeFunctions are packages whose functions (not only classes) are pure
 // tensor maths, named as activations and initializers in configs
 // (Megatron's activation_func: torch.nn.functional.gelu).
-var safeFunctions = []string{"torch.nn.functional.", "torch.nn.init."}
+var safeFunctions = []string{"torch.nn.functional.", "torch.nn.init.",
+	// the C implementations behind torch.nn.functional, which NeMo 2
+	// checkpoints (context/model.yaml) reference as activation_func
+	"torch._C._nn."}
+
+// safeFactories are single functions that build a model from their
+// arguments: NeMo's transformer factory (Canary's transf_decoder).
+var safeFactories = map[string]bool{"nemo.collections.asr.modules.transformer.get_nemo_transformer": true}
 
 // reentry are Hydra's and OmegaConf's own entry points: naming them as a
 // target instantiates, calls or imports whatever their arguments say, so
@@ -66,7 +75,13 @@ const (
 	Safe Verdict = iota
 	Unknown
 	Dangerous
-	Computed // not a literal dotted path: resolved at load time
+	Computed // an interpolation: resolved at load time
+	// Invalid is a value no loader can resolve (spaces, "from x.y"):
+	// _locate fails before importing anything.
+	Invalid
+	// Bare is a single name: _locate imports a top-level module of that
+	// name and returns the module (not callable); only its import runs.
+	Bare
 )
 
 // Judge classifies a dotted target path. It is dangerous when any split
@@ -75,16 +90,60 @@ const (
 // the rest, so every split is a way the loader may resolve it).
 func Judge(target string, opts *formats.Options) Verdict {
 	t := strings.TrimSpace(target)
-	if strings.Contains(t, "${") || strings.ContainsAny(t, " \t\n/\\:()[]{}") {
+	if strings.Contains(t, "${") {
 		// An OmegaConf interpolation or resolver (${oc.env:X}, ${..x})
-		// is computed when the config is loaded; anything that is not a
-		// dotted identifier path is not what _locate reads literally.
+		// is computed when the config is loaded.
 		return Computed
 	}
 	if reentry[t] || isDangerous(t, opts) {
 		return Dangerous
 	}
+	if !pythonPath(t) {
+		return Invalid
+	}
 	if safeTarget(t) {
+		return Safe
+	}
+	if !strings.Contains(t, ".") {
+		return Bare
+	}
+	return Unknown
+}
+
+// pythonPath reports whether s is a dotted path of Python identifiers,
+// private ones included: what importlib and getattr can resolve.
+func pythonPath(s string) bool {
+	for _, c := range strings.Split(s, ".") {
+		if c == "" {
+			return false
+		}
+		for i, r := range c {
+			if !(r == '_' || unicode.IsLetter(r) || i > 0 && unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// JudgeReference classifies a target that is located but not called
+// (NeMo 2's "_call_: false": the object itself is the value, e.g. an
+// activation function or a dtype). Dangerous is judged as for calls, since
+// the model calls what it was handed; beyond the safe classes, any
+// function of the safe packages and the inert values of the pickle
+// policy's safe list (torch.float32) are safe.
+func JudgeReference(target string, opts *formats.Options) Verdict {
+	v := Judge(target, opts)
+	if v != Unknown {
+		return v
+	}
+	t := strings.TrimSpace(target)
+	for _, p := range safePackages {
+		if rest, ok := strings.CutPrefix(t, p); ok && identPath(rest) {
+			return Safe
+		}
+	}
+	if i := strings.LastIndexByte(t, '.'); i > 0 && pickle.Classify(t[:i], t[i+1:], nil) == pickle.Safe {
 		return Safe
 	}
 	return Unknown
@@ -94,7 +153,8 @@ func Judge(target string, opts *formats.Options) Verdict {
 func isDangerous(t string, opts *formats.Options) bool {
 	parts := strings.Split(t, ".")
 	if len(parts) == 1 {
-		return pickle.Classify("builtins", t, opts) == pickle.Dangerous
+		// A builtin (eval) or a denied module imported by name (antigravity).
+		return pickle.Classify("builtins", t, opts) == pickle.Dangerous || pickle.Classify(t, "x", opts) == pickle.Dangerous
 	}
 	for i := 1; i < len(parts); i++ {
 		if pickle.Classify(strings.Join(parts[:i], "."), strings.Join(parts[i:], "."), opts) == pickle.Dangerous {
@@ -105,6 +165,9 @@ func isDangerous(t string, opts *formats.Options) bool {
 }
 
 func safeTarget(t string) bool {
+	if safeFactories[t] {
+		return true
+	}
 	for _, p := range safeFunctions {
 		if strings.HasPrefix(t, p) && identPath(t[len(p):]) {
 			return true

@@ -131,6 +131,12 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.walk(c, p, depth+1)
 		}
 	case yaml.MappingNode:
+		ref := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k, v := resolve(n.Content[i]), resolve(n.Content[i+1]); k.Value == "_call_" && v.Kind == yaml.ScalarNode && (v.Value == "false" || v.Value == "False") {
+				ref = true
+			}
+		}
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := resolve(n.Content[i]), n.Content[i+1]
@@ -153,7 +159,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			member := strings.TrimPrefix(path+"/"+key, "/")
 			if TargetKeys[key] {
 				if t := resolve(v); t.Kind == yaml.ScalarNode && (t.Tag == "!!str" || t.Tag == "") {
-					ReportTarget(w.s, member, key, t.Value, formats.NoOffset)
+					reportTarget(w.s, member, key, t.Value, formats.NoOffset, ref && key == "_target_")
 				}
 			}
 			w.walk(k, member, depth+1) // complex keys can hold mappings too
