@@ -199,3 +199,19 @@ func BenchmarkHydraYAML(b *testing.B) {
 		formats.ScanReader("model_config.yaml", bytes.NewReader(data), int64(len(data)), &o)
 	}
 }
+
+// TestTemplateChecksStillRun: this package's YAML analyzer outranks the
+// chat-template one and hands it the same bytes (analyzer.go); if that
+// hand-over broke, YAML configs would lose their template checks.
+func TestTemplateChecksStillRun(t *testing.T) {
+	src := "chat_template: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\nmodel:\n  _target_: os.system\n"
+	r := formatstest.ScanBytes(t, "serving.yaml", []byte(src), nil)
+	var tmpl, hyd bool
+	for _, f := range r.Findings {
+		tmpl = tmpl || strings.HasPrefix(f.Rule, "template/") && f.Severity >= formats.High
+		hyd = hyd || f.Rule == "hydra/dangerous-target"
+	}
+	if !tmpl || !hyd {
+		t.Errorf("template finding %v, hydra finding %v\n%s", tmpl, hyd, formatstest.Describe(r))
+	}
+}

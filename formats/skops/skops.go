@@ -230,6 +230,16 @@ func (w *walker) node(v *jsonx.Value, path string) {
 	if !trusted[typ] {
 		w.flag(typ, orRoot(path))
 	}
+	// With duplicate keys Python keeps the last, other readers the
+	// first: every spelling of the type is judged (skops/ambiguous is
+	// reported for the duplicate itself).
+	for _, m := range all(v, "__module__") {
+		for _, c := range all(v, "__class__") {
+			if t := m + "." + c; t != typ && !trusted[t] {
+				w.flag(t, orRoot(path))
+			}
+		}
+	}
 	if loader == "MethodNode" {
 		// get_unsafe_set adds the bound method itself: obj type + name.
 		if obj := v.Get("content").Get("obj"); obj != nil {
@@ -257,6 +267,17 @@ func (w *walker) flag(typ, path string) {
 	if _, seen := target[typ]; !seen {
 		target[typ] = path
 	}
+}
+
+// all returns every string stored under key, duplicates included.
+func all(v *jsonx.Value, key string) []string {
+	var out []string
+	for i, k := range v.Keys {
+		if k == key && v.Vals[i].Kind == jsonx.String {
+			out = append(out, v.Vals[i].Str)
+		}
+	}
+	return out
 }
 
 func orRoot(p string) string {

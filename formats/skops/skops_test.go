@@ -100,6 +100,7 @@ func TestAttacks(t *testing.T) {
 		{"node missing __module__", top(`{"__class__": "x", "__loader__": "ObjectNode"}`), []string{"skops/malformed"}},
 		{"dangling CachedNode", top(node("CachedNode", "builtins", "dict", `, "__id__": 999`)), []string{"skops/malformed"}},
 		{"duplicate __class__ key", top(`{"__class__": "LogisticRegression", "__class__": "Popen", "__module__": "sklearn.linear_model._logistic", "__loader__": "ObjectNode"}`), []string{"skops/ambiguous", "skops/dangerous-type"}},
+		{"duplicate __class__ hides the first reader's type", top(`{"__class__": "Popen", "__class__": "LogisticRegression", "__module__": "sklearn.linear_model._logistic", "__loader__": "ObjectNode"}`), []string{"skops/ambiguous", "skops/dangerous-type"}},
 		{"schema not JSON", `{"__loader__": `, []string{"skops/malformed"}},
 	}
 	for _, c := range cases {

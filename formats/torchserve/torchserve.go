@@ -61,6 +61,12 @@ type manifest struct {
 
 func analyze(s *formats.Scope, a *archive.Archive) {
 	s.SetFormat("torchserve")
+	judge(s, a, true)
+}
+
+// judge reports what loading the archive runs; scan says whether to scan
+// the members too (not for a folder, whose files the walk scans itself).
+func judge(s *formats.Scope, a *archive.Archive, scan bool) {
 	man := readManifest(s, a)
 	shipped := "" // the handler file, when the archive ships it
 	if man.handler != "" {
@@ -116,7 +122,7 @@ func analyze(s *formats.Scope, a *archive.Archive) {
 			}
 			continue
 		}
-		if n == manifestName {
+		if n == manifestName || !scan {
 			continue
 		}
 		r, size, err := a.Open(m)

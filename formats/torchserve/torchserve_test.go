@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -105,5 +106,38 @@ func BenchmarkMAR(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for range b.N {
 		formats.ScanReader("m.mar", bytes.NewReader(data), int64(len(data)), &o)
+	}
+}
+
+// TestNoArchiveFolder: torch-model-archiver --archive-format no-archive.
+func TestNoArchiveFolder(t *testing.T) {
+	pt, err := os.ReadFile("testdata/model.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, handler string
+		extra         map[string]string
+		want          []string
+	}{
+		{"built-in handler", "image_classifier", nil, nil},
+		{"custom handler", "handler.py", map[string]string{"handler.py": "import os\n"}, []string{"hf/remote-code", "torchserve/handler-code"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "resnet-18")
+			os.MkdirAll(filepath.Join(dir, "MAR-INF"), 0o755)
+			m := manifest(c.handler, "")
+			os.WriteFile(filepath.Join(dir, m.name), []byte(m.data), 0o644)
+			os.WriteFile(filepath.Join(dir, "model.pt"), pt, 0o644)
+			for n, d := range c.extra {
+				os.WriteFile(filepath.Join(dir, n), []byte(d), 0o644)
+			}
+			res := formatstest.ScanDir(t, false, dir)
+			got := formatstest.ResultRules(res, formats.High)
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("rules = %v, want %v%s", got, c.want, formatstest.DescribeResult(res))
+			}
+		})
 	}
 }
