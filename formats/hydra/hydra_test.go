@@ -95,6 +95,10 @@ func TestYAMLConfigs(t *testing.T) {
 		{"NeMo 2 context/model.yaml references", "model.yaml", "_target_: nemo.collections.llm.gpt.model.base.GPTModel\nconfig:\n  _target_: nemo.collections.llm.gpt.model.base.GPTConfig\n  activation_func:\n    _call_: false\n    _target_: torch._C._nn.gelu\n  forward_step_fn:\n    _call_: false\n    _target_: nemo.collections.llm.gpt.model.base.gpt_forward_step\n  params_dtype:\n    _call_: false\n    _target_: torch.float32\n", nil},
 		{"reference to a dangerous function", "model.yaml", "cfg:\n  activation_func:\n    _call_: false\n    _target_: os.system\n", []string{"hydra/dangerous-target"}},
 		{"reference to unknown code", "model.yaml", "cfg:\n  fn:\n    _call_: false\n    _target_: acme.hooks.run_hook\n", []string{"hydra/unknown-target"}},
+		{"HyperPyYAML !apply:os.system (SpeechBrain hyperparams.yaml)", "hyperparams.yaml", "x: !apply:os.system [id]\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !new: of unknown code", "hyperparams.yaml", "enc: !new:acme.Backdoor\n  n: 1\n", []string{"hydra/unknown-target"}},
+		{"HyperPyYAML !name: reference to subprocess", "hyperparams.yaml", "fn: !name:subprocess.check_output\n", []string{"hydra/dangerous-target"}},
+		{"real-shaped SpeechBrain ECAPA hyperparams", "hyperparams.yaml", speechbrainECAPA, nil},
 		{"safe targets", "config.yaml", "m:\n  _target_: torch.nn.Sequential\n  _args_:\n    - _target_: torch.nn.ReLU\n", nil},
 	}
 	for _, c := range cases {
@@ -215,3 +219,42 @@ func TestTemplateChecksStillRun(t *testing.T) {
 		t.Errorf("template finding %v, hydra finding %v\n%s", tmpl, hyd, formatstest.Describe(r))
 	}
 }
+
+// speechbrainECAPA is shaped like speechbrain/spkrec-ecapa-voxceleb's
+// hyperparams.yaml.
+const speechbrainECAPA = `pretrained_path: speechbrain/spkrec-ecapa-voxceleb
+n_mels: 80
+emb_dim: 192
+seed: 1986
+__set_seed: !apply:torch.manual_seed [!ref <seed>]
+compute_features: !new:speechbrain.lobes.features.Fbank
+    n_mels: !ref <n_mels>
+mean_var_norm: !new:speechbrain.processing.features.InputNormalization
+    norm_type: sentence
+    std_norm: False
+embedding_model: !new:speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN
+    input_size: !ref <n_mels>
+    channels: [1024, 1024, 1024, 1024, 3072]
+    kernel_sizes: [5, 3, 3, 3, 1]
+    dilations: [1, 2, 3, 4, 1]
+    attention_channels: 128
+    lin_neurons: 192
+classifier: !new:speechbrain.lobes.models.ECAPA_TDNN.Classifier
+    input_size: 192
+    out_neurons: 7205
+mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
+    norm_type: global
+    std_norm: False
+modules:
+    compute_features: !ref <compute_features>
+    mean_var_norm: !ref <mean_var_norm>
+    embedding_model: !ref <embedding_model>
+label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder
+pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+    loadables:
+        embedding_model: !ref <embedding_model>
+        classifier: !ref <classifier>
+    paths:
+        embedding_model: !ref <pretrained_path>/embedding_model.ckpt
+        classifier: !ref <pretrained_path>/classifier.ckpt
+`

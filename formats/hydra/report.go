@@ -32,7 +32,7 @@ func reportTarget(s *formats.Scope, member, key, value string, offset int64, ref
 		// (os.system, subprocess.*, builtins.eval, timeit.timeit, and
 		// every alias that reaches them: os.path.os.system...).
 		f.Rule, f.Severity = "hydra/dangerous-target", formats.Critical
-		f.Message = fmt.Sprintf("%s %q resolves to a callable that runs commands, evaluates code, imports modules or touches files or the network; hydra.utils.instantiate (NeMo restore, LightningCLI) calls it while the model loads", key, shown)
+		f.Message = fmt.Sprintf("%s %q resolves to a callable that runs commands, evaluates code, imports modules or touches files or the network; hydra.utils.instantiate (NeMo restore, LightningCLI, HyperPyYAML) calls it while the model loads", key, shown)
 	case Computed:
 		// Attack class: a target computed at load time (OmegaConf
 		// interpolation or resolver) cannot be judged from the file.

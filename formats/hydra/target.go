@@ -35,6 +35,9 @@ var TargetKeys = map[string]bool{"_target_": true, "class_path": true}
 //     published .nemo files); nemo_text_processing: the text normalizer
 //     TTS model configs instantiate;
 //   - transformers: model and config classes (PreTrainedModel subclasses);
+//   - speechbrain, sentencepiece: the lobes, features, encoders,
+//     tokenizers and Pretrainer that SpeechBrain's hyperparams.yaml files
+//     construct (!new:);
 //   - lightning / pytorch_lightning / torchmetrics / torchaudio.transforms /
 //     torchvision.transforms / megatron.core: callbacks, metrics and
 //     transforms in LightningCLI and NeMo configs.
@@ -42,7 +45,7 @@ var safePackages = []string{
 	"torch.nn.", "torch.optim.", "torch.utils.data.",
 	"nemo.collections.", "nemo.core.", "nemo.lightning.", "nemo_text_processing.",
 	"transformers.",
-	"lightning.pytorch.", "pytorch_lightning.", "torchmetrics.",
+	"lightning.pytorch.", "pytorch_lightning.", "torchmetrics.", "speechbrain.", "sentencepiece.",
 	"torchaudio.transforms.", "torchvision.transforms.", "megatron.core.",
 }
 
@@ -56,7 +59,11 @@ var safeFunctions = []string{"torch.nn.functional.", "torch.nn.init.",
 
 // safeFactories are single functions that build a model from their
 // arguments: NeMo's transformer factory (Canary's transf_decoder).
-var safeFactories = map[string]bool{"nemo.collections.asr.modules.transformer.get_nemo_transformer": true}
+var safeFactories = map[string]bool{"nemo.collections.asr.modules.transformer.get_nemo_transformer": true,
+	// SpeechBrain recipes seed the RNG (!apply:torch.manual_seed,
+	// !apply:speechbrain.utils.seed_everything) and pick values with
+	// !apply:speechbrain.utils.hparams.choice: pure functions.
+	"torch.manual_seed": true, "speechbrain.utils.seed_everything": true, "speechbrain.utils.hparams.choice": true}
 
 // reentry are Hydra's and OmegaConf's own entry points: naming them as a
 // target instantiates, calls or imports whatever their arguments say, so

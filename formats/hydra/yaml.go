@@ -82,6 +82,11 @@ func mentionsTarget(data []byte) bool {
 			return true
 		}
 	}
+	for k := range hyperTags {
+		if bytes.Contains(data, []byte(k+":")) {
+			return true
+		}
+	}
 	return bytes.Contains(data, []byte(`\x`)) || bytes.Contains(data, []byte(`\u`)) || bytes.Contains(data, []byte(`\U`))
 }
 
@@ -115,6 +120,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 		return
 	}
 	w.nodes++
+	w.tag(n, path)
 	if w.nodes > maxNodes || depth > maxDepth {
 		w.stopped = true
 		w.s.Reportf("hydra/config-too-large", formats.High, formats.NoOffset,
@@ -168,6 +174,25 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 	case yaml.ScalarNode, yaml.AliasNode:
 		// Aliases are judged where their anchor is defined.
 	}
+}
+
+// hyperTags are HyperPyYAML's object tags (SpeechBrain's hyperparams.yaml,
+// which from_hparams loads from a model repository): !new: constructs
+// the class, !apply: calls the function, !name: makes a partial of it and
+// !module: imports the module. The tag names what is run.
+var hyperTags = map[string]bool{"!new": false, "!apply": false, "!name": true, "!module": true}
+
+// tag judges a HyperPyYAML object tag on any node.
+func (w *walker) tag(n *yaml.Node, path string) {
+	kind, target, ok := strings.Cut(n.Tag, ":")
+	if !ok {
+		return
+	}
+	ref, known := hyperTags[kind]
+	if !known {
+		return
+	}
+	reportTarget(w.s, strings.TrimPrefix(path, "/"), kind+":", target, formats.NoOffset, ref)
 }
 
 // resolve follows an alias to the node it names, a bounded number of hops.
