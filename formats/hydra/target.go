@@ -150,21 +150,28 @@ func JudgeReference(target string, opts *formats.Options) Verdict {
 			return Safe
 		}
 	}
-	if i := strings.LastIndexByte(t, '.'); i > 0 && pickle.Classify(t[:i], t[i+1:], nil) == pickle.Safe {
+	if i := strings.LastIndexByte(t, '.'); i > 0 && policy(t[:i], t[i+1:], nil) == pickle.Safe {
 		return Safe
 	}
 	return Unknown
 }
 
-// isDangerous is the one coupling to the pickle import policy.
+// policy is the one coupling to the pickle import policy (its exported
+// Classify, whatever tables stand behind it).
+func policy(module, name string, opts *formats.Options) pickle.Verdict {
+	return pickle.Classify(module, name, opts)
+}
+
+// isDangerous reports whether any module/attribute split of t reaches a
+// denied module or attribute.
 func isDangerous(t string, opts *formats.Options) bool {
 	parts := strings.Split(t, ".")
 	if len(parts) == 1 {
 		// A builtin (eval) or a denied module imported by name (antigravity).
-		return pickle.Classify("builtins", t, opts) == pickle.Dangerous || pickle.Classify(t, "x", opts) == pickle.Dangerous
+		return policy("builtins", t, opts) == pickle.Dangerous || policy(t, "x", opts) == pickle.Dangerous
 	}
 	for i := 1; i < len(parts); i++ {
-		if pickle.Classify(strings.Join(parts[:i], "."), strings.Join(parts[i:], "."), opts) == pickle.Dangerous {
+		if policy(strings.Join(parts[:i], "."), strings.Join(parts[i:], "."), opts) == pickle.Dangerous {
 			return true
 		}
 	}
