@@ -38,7 +38,7 @@ func CheckYAML(s *formats.Scope, data []byte) {
 		return
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	w := &walker{s: s}
+	w := &walker{s: s, dupes: mentions}
 	for n := 0; ; n++ {
 		var doc yaml.Node
 		err := func() (err error) {
@@ -91,7 +91,10 @@ func mentionsTarget(data []byte) bool {
 }
 
 type walker struct {
-	s        *formats.Scope
+	s *formats.Scope
+	// dupes: report duplicate keys (only in a config that names targets:
+	// a plain YAML data file with a repeated key is not this package's).
+	dupes    bool
 	nodes    int
 	stopped  bool
 	reported map[string]int
@@ -149,7 +152,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			key := ""
 			if k.Kind == yaml.ScalarNode {
 				key = k.Value
-				if prev, dup := seen[key]; dup {
+				if prev, dup := seen[key]; dup && w.dupes {
 					// Attack class: two values under one key; PyYAML
 					// keeps the last, OmegaConf refuses the file, a
 					// scanner reading the first would judge the wrong one.
