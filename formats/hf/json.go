@@ -76,12 +76,15 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	// Streamed: a 30 MB tokenizer.json is walked for its strings without
 	// building its tree; only auto_map and chat_template are kept whole.
 	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" || k == "custom_pipelines" }
+	pyrefs := hydra.NewPyrefs(s)
 	visit := func(path []string, idx []bool, v *jsonx.Value) {
-		// A string under _target_ / class_path anywhere is what a
-		// Hydra-style loader imports and calls (CVE-2025-23304 class).
+		// A string under _target_ / class_path anywhere, and fiddle's
+		// pyref objects (NeMo 2 context/io.json), are what a config
+		// loader imports and calls (CVE-2025-23304 class).
 		if last := len(path) - 1; !idx[last] && hydra.TargetKeys[path[last]] {
 			hydra.ReportTarget(s, strings.Join(path, "/"), path[last], v.Str, int64(v.Off))
 		}
+		pyrefs.Visit(path, idx, v.Str)
 		if path[0] == "chat_template" {
 			return // checked below with the template's name
 		}

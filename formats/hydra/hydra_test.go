@@ -160,6 +160,11 @@ func TestJSONConfigs(t *testing.T) {
 		{"unknown", `{"m": {"_target_": "acme.Model"}}`, []string{"hydra/unknown-target"}},
 		{"safe", `{"m": {"_target_": "torch.nn.Linear", "in_features": 4}}`, nil},
 		{"vocabulary key named _target_ is data", `{"vocab": {"_target_": 17}}`, nil},
+		{"real-shaped NeMo 2 context/io.json", fiddleIO(`{"type": "pyref", "module": "nemo.collections.llm.gpt.model.llama", "name": "LlamaModel"}`), nil},
+		{"fiddle pyref to subprocess.Popen", fiddleIO(`{"type": "pyref", "module": "subprocess", "name": "Popen"}`), []string{"hydra/dangerous-target"}},
+		{"fiddle pyref keys in another order", fiddleIO(`{"name": "system", "module": "posixpath.os", "type": "pyref"}`), []string{"hydra/dangerous-target"}},
+		{"fiddle pyref to unknown code", fiddleIO(`{"type": "pyref", "module": "acme.hooks", "name": "Loader"}`), []string{"hydra/unknown-target"}},
+		{"tokenizer.json type keys are not pyrefs", `{"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "model": {"type": "BPE", "name": "x"}}`, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,3 +263,38 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
         embedding_model: !ref <pretrained_path>/embedding_model.ckpt
         classifier: !ref <pretrained_path>/classifier.ckpt
 `
+
+// fiddleIO is shaped like fiddle's dump_json of a NeMo 2 model config
+// (context/io.json): a Config whose function is fn, with a dtype, an
+// activation function and a tuple among its arguments.
+func fiddleIO(fn string) string {
+	return `{
+  "root": {"type": "ref", "key": "config_1"},
+  "objects": {
+    "config_1": {
+      "type": {"type": "pyref", "module": "fiddle._src.config", "name": "Config"},
+      "items": [
+        ["Attr(name='params_dtype')", {"type": "pyref", "module": "torch", "name": "bfloat16"}],
+        ["Attr(name='activation_func')", {"type": "pyref", "module": "torch.nn.functional", "name": "silu"}],
+        ["Attr(name='shape')", {"type": "ref", "key": "tuple_2"}]
+      ],
+      "metadata": {"type": "ref", "key": "buildable_traverser_metadata_1"},
+      "paths": ["<root>"]
+    },
+    "tuple_2": {
+      "type": {"type": "pyref", "module": "builtins", "name": "tuple"},
+      "items": [["Index(index=0)", {"type": "leaf", "value": 4096, "paths": ["<root>.shape[0]"]}]],
+      "metadata": null,
+      "paths": ["<root>.shape"]
+    },
+    "buildable_traverser_metadata_1": {
+      "type": {"type": "pyref", "module": "fiddle._src.config", "name": "BuildableTraverserMetadata"},
+      "items": [["Attr(name='fn_or_cls')", ` + fn + `]],
+      "metadata": {"type": "pyref", "module": "fiddle._src.config", "name": "BuildableTraverserMetadata"},
+      "paths": []
+    }
+  },
+  "refcounts": {"config_1": 1, "tuple_2": 1},
+  "version": "0.0.1"
+}`
+}

@@ -38,6 +38,8 @@ var TargetKeys = map[string]bool{"_target_": true, "class_path": true}
 //   - speechbrain, sentencepiece: the lobes, features, encoders,
 //     tokenizers and Pretrainer that SpeechBrain's hyperparams.yaml files
 //     construct (!new:);
+//   - fiddle: the Config/Partial containers NeMo 2's context/io.json is
+//     made of (the function or class they build is a reference of its own);
 //   - lightning / pytorch_lightning / torchmetrics / torchaudio.transforms /
 //     torchvision.transforms / megatron.core: callbacks, metrics and
 //     transforms in LightningCLI and NeMo configs.
@@ -47,6 +49,7 @@ var safePackages = []string{
 	"transformers.",
 	"lightning.pytorch.", "pytorch_lightning.", "torchmetrics.", "speechbrain.", "sentencepiece.",
 	"torchaudio.transforms.", "torchvision.transforms.", "megatron.core.",
+	"fiddle.", "fiddle._src.", "lightning.fabric.",
 }
 
 // safeFunctions are packages whose functions (not only classes) are pure
