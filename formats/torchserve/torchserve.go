@@ -41,11 +41,16 @@ func find(a *archive.Archive, name string) *archive.Member {
 
 func clean(n string) string { return path.Clean(strings.TrimPrefix(n, "./")) }
 
-// builtinHandlers are the handlers TorchServe ships (ts/torch_handler):
-// naming one imports TorchServe's own code, not the archive's.
+// builtinHandlers are the handlers TorchServe ships: the Python ones in
+// ts/torch_handler (pytorch/serve) and the C++ backend's factory
+// (cpp/src/backends/handler/handler_factory.hh). Naming one runs
+// TorchServe's own code, not the archive's.
 var builtinHandlers = map[string]bool{
 	"base_handler": true, "image_classifier": true, "image_segmenter": true, "object_detector": true,
-	"text_classifier": true, "vision_handler": true, "text_handler": true, "dense_model_handler": true,
+	"text_classifier": true, "vision_handler": true, "text_handler": true, "densenet_handler": true,
+	"dali_handler": true, "dali_image_classifier": true, "trt_llm_handler": true, "vllm_handler": true,
+	"distributed.base_deepspeed_handler": true, "distributed.base_pippy_handler": true,
+	"TorchScriptHandler": true,
 }
 
 // codeExts are member names Python imports or the loader maps as native
@@ -79,16 +84,21 @@ func judge(s *formats.Scope, a *archive.Archive, scan bool) {
 		case builtinHandlers[short] && find(a, short+".py") == nil:
 			s.Detail("handler", short+" (built into TorchServe)")
 		default:
+			// "handler.py", "pkg.handler" (a module path) or, for the
+			// C++ backend, "libx_handler" (libx_handler.so).
 			file := mod
 			if !strings.HasSuffix(file, ".py") {
 				file = strings.ReplaceAll(file, ".", "/") + ".py"
+				if find(a, clean(file)) == nil && find(a, mod+".so") != nil {
+					file = mod + ".so"
+				}
 			}
 			if find(a, clean(file)) != nil {
 				shipped = clean(file)
 				// Attack class: the handler module is imported when the
 				// model is registered, so its top level runs as the server.
 				s.Reportf("torchserve/handler-code", formats.High, formats.NoOffset,
-					"the archive's handler %q is Python code shipped in the archive (%s); TorchServe imports and runs it when the model is loaded. Review it before serving", man.handler, file)
+					"the archive's handler %q is code shipped in the archive (%s); TorchServe imports (or, for the C++ backend, loads) and runs it when the model is loaded. Review it before serving", man.handler, file)
 			} else {
 				// Attack class: a handler that is neither built in nor
 				// shipped is imported from whatever the server has on

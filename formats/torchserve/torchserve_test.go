@@ -62,6 +62,9 @@ func TestMAR(t *testing.T) {
 		{"model definition file and extra native code", mar(t, manifest("image_classifier", `, "modelFile": "model.py"`), weights, member{"model.py", "class Net: pass\n"}, member{"libevil.so", "\x7fELF"}), []string{"torchserve/code-member", "torchserve/code-member"}},
 		{"requirements are pip-installed", mar(t, manifest("image_classifier", `, "requirementsFile": "requirements.txt"`), weights, member{"requirements.txt", "evilpkg==1.0\n"}), []string{"torchserve/requirements"}},
 		{"handler from the environment", mar(t, manifest("site_handler", ""), weights), []string{"torchserve/handler-code"}},
+		// pytorch/serve cpp/test/resources/examples/mnist: the C++ backend.
+		{"C++ built-in TorchScriptHandler", mar(t, manifest("TorchScriptHandler", ""), weights), nil},
+		{"C++ handler library in the archive", mar(t, manifest("libmnist_handler:MnistHandler", ""), weights, member{"libmnist_handler.so", "\x7fELF"}), []string{"torchserve/handler-code"}},
 		{"pickle payload as the serialized model", mar(t, manifest("image_classifier", ""), member{"model.pt", "cos\nsystem\n(S'id'\ntR."}), []string{"pickle/dangerous-import"}},
 		{"duplicate handler key", mar(t, member{"MAR-INF/MANIFEST.json", `{"model": {"handler": "image_classifier", "handler": "evil.py", "serializedFile": "model.pt"}}`}, weights), []string{"torchserve/handler-code", "torchserve/invalid-manifest"}},
 		{"manifest not JSON", mar(t, member{"MAR-INF/MANIFEST.json", `{"model": `}, weights), []string{"torchserve/invalid-manifest"}},
