@@ -84,6 +84,8 @@ func TestYAMLConfigs(t *testing.T) {
 		{"target through an anchor", "config.yaml", "base: &b\n  _target_: subprocess.call\nmodel:\n  <<: *b\n", []string{"hydra/dangerous-target"}},
 		{"target value through an alias", "config.yaml", "t: &t os.system\nm:\n  _target_: *t\n", []string{"hydra/dangerous-target"}},
 		{"escaped key", "config.yaml", "m:\n  \"\\x5ftarget_\": os.system\n", []string{"hydra/dangerous-target"}},
+		{"explicit key joined by an escaped line break", "config.yaml", "m:\n  ? \"_tar\\\n    get_\"\n  : os.system\n", []string{"hydra/dangerous-target"}},
+		{"unparsable with a key joined by an escaped line break", "config.yaml", "m:\n  \"_tar\\\n  get_\": [os.system\n", []string{"hydra/unparsable-config"}},
 		{"unknown class", "config.yaml", "m:\n  _target_: evil_pkg.Loader\n", []string{"hydra/unknown-target"}},
 		{"computed target", "config.yaml", "m:\n  _target_: ${oc.env:CLS}\n", []string{"hydra/computed-target"}},
 		{"duplicate target key", "config.yaml", "m:\n  _target_: torch.nn.Linear\n  _target_: os.system\n", []string{"hydra/dangerous-target", "hydra/duplicate-key"}},

@@ -87,7 +87,10 @@ func mentionsTarget(data []byte) bool {
 			return true
 		}
 	}
-	return bytes.Contains(data, []byte(`\x`)) || bytes.Contains(data, []byte(`\u`)) || bytes.Contains(data, []byte(`\U`))
+	// ... or an escaped line break, which joins the lines of a
+	// double-quoted key ("_tar\<newline>get_").
+	return bytes.Contains(data, []byte(`\x`)) || bytes.Contains(data, []byte(`\u`)) || bytes.Contains(data, []byte(`\U`)) ||
+		bytes.Contains(data, []byte("\\\n")) || bytes.Contains(data, []byte("\\\r"))
 }
 
 type walker struct {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/archive"
@@ -33,23 +34,10 @@ func init() {
 
 const maxSchema = 256 << 20
 
-// match: a root schema.json that describes a node.
-func match(a *archive.Archive) bool {
-	m := a.Find("schema.json")
-	if m == nil {
-		return false
-	}
-	r, n, err := a.Open(m)
-	if err != nil {
-		return false
-	}
-	defer archive.Release(r)
-	head := make([]byte, min(n, 64<<10))
-	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
-		return false
-	}
-	return bytes.Contains(head, []byte(`"__loader__"`))
-}
+// match: a root schema.json. Whether it is a skops schema is decided by
+// parsing all of it (a marker searched for in a prefix could be pushed
+// past the prefix, or spelled with JSON escapes): see analyze.
+func match(a *archive.Archive) bool { return a.Find("schema.json") != nil }
 
 func set(lists ...[]string) map[string]bool {
 	m := map[string]bool{}
@@ -128,8 +116,18 @@ func analyze(s *formats.Scope, a *archive.Archive) {
 	}
 	root, dups, err := jsonx.ParsePython(b, jsonx.Limits{MaxDepth: 900, MaxNodes: 8 << 20})
 	if err != nil {
+		if !bytes.Contains(b, []byte("__loader__")) && !strings.HasSuffix(strings.ToLower(s.Member()), ".skops") && !strings.HasSuffix(strings.ToLower(s.Path()), ".skops") {
+			notSkops(s, a) // some other zip with a schema.json
+			return
+		}
 		// Attack class: a schema skops and this scanner read differently.
 		bad("skops/malformed", "schema.json is not valid JSON (%v); the object tree cannot be checked", err)
+		return
+	}
+	if root.Get("__loader__") == nil {
+		// skops.io.load starts from the top-level node's __loader__:
+		// without one it is not a skops file, whatever its name.
+		notSkops(s, a)
 		return
 	}
 	for i, d := range dups {
@@ -164,6 +162,12 @@ func analyze(s *formats.Scope, a *archive.Archive) {
 		s.ScanMember(m.Name, r, size)
 		archive.Release(r)
 	}
+}
+
+// notSkops scans a zip that only looked like skops member by member.
+func notSkops(s *formats.Scope, a *archive.Archive) {
+	s.SetFormat("zip")
+	archive.ScanMembers(s, a)
 }
 
 func str(v *jsonx.Value, k string) (string, bool) {

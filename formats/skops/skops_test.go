@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -102,6 +103,7 @@ func TestAttacks(t *testing.T) {
 		{"duplicate __class__ key", top(`{"__class__": "LogisticRegression", "__class__": "Popen", "__module__": "sklearn.linear_model._logistic", "__loader__": "ObjectNode"}`), []string{"skops/ambiguous", "skops/dangerous-type"}},
 		{"duplicate __class__ hides the first reader's type", top(`{"__class__": "Popen", "__class__": "LogisticRegression", "__module__": "sklearn.linear_model._logistic", "__loader__": "ObjectNode"}`), []string{"skops/ambiguous", "skops/dangerous-type"}},
 		{"schema not JSON", `{"__loader__": `, []string{"skops/malformed"}},
+		{"marker pushed past any prefix and escaped", `{` + strings.Repeat(" ", 100<<10) + `"\u005f_loader__": "FunctionNode", "__class__": "system", "__module__": "os"}`, []string{"skops/dangerous-type"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,5 +143,14 @@ func BenchmarkSkops(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for range b.N {
 		formats.ScanReader("m.skops", bytes.NewReader(data), int64(len(data)), &o)
+	}
+}
+
+// TestOtherSchemaZip: a zip with a schema.json that is no skops tree is
+// scanned as a plain zip, without skops findings.
+func TestOtherSchemaZip(t *testing.T) {
+	r := formatstest.ScanBytes(t, "dataset.zip", skopsZip(t, `{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}`), nil)
+	if r.Format != "zip" || len(formatstest.Rules(r, formats.Medium)) != 0 {
+		t.Errorf("format %q\n%s", r.Format, formatstest.Describe(r))
 	}
 }
