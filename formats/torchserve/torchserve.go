@@ -25,9 +25,44 @@ func init() {
 		Name:     "torchserve",
 		Kinds:    []string{"zip", "tar"},
 		Priority: 30,
-		Match:    func(a *archive.Archive) bool { return find(a, manifestName) != nil },
+		Match:    func(a *archive.Archive) bool { _, ok := rootOf(a); return ok },
 		Analyze:  analyze,
 	})
+}
+
+// rootOf returns where the archive's model folder starts: "" when
+// MAR-INF/MANIFEST.json is at the root (zip), "name/" when one top folder
+// holds it (--archive-format tgz).
+func rootOf(a *archive.Archive) (string, bool) {
+	if find(a, manifestName) != nil {
+		return "", true
+	}
+	for _, m := range a.Members {
+		n := clean(m.Name)
+		if dir, ok := strings.CutSuffix(n, "/"+manifestName); ok && !m.IsDir && !m.IsLink && dir != "" && !strings.Contains(dir, "/") {
+			return dir + "/", true
+		}
+	}
+	return "", false
+}
+
+// rebase presents the members under root as if root were the archive's
+// root, as TorchServe sees the extracted model folder.
+func rebase(a *archive.Archive, root string) *archive.Archive {
+	if root == "" {
+		return a
+	}
+	orig := map[*archive.Member]*archive.Member{}
+	members := make([]*archive.Member, 0, len(a.Members))
+	for _, m := range a.Members {
+		c := *m
+		if rest, ok := strings.CutPrefix(clean(m.Name), root); ok && rest != "" {
+			c.Name = rest
+		}
+		members = append(members, &c)
+		orig[&c] = m
+	}
+	return archive.New(a.Kind, members, func(m *archive.Member) (io.ReaderAt, int64, error) { return a.Open(orig[m]) })
 }
 
 func find(a *archive.Archive, name string) *archive.Member {
@@ -72,6 +107,8 @@ func analyze(s *formats.Scope, a *archive.Archive) {
 // judge reports what loading the archive runs; scan says whether to scan
 // the members too (not for a folder, whose files the walk scans itself).
 func judge(s *formats.Scope, a *archive.Archive, scan bool) {
+	root, _ := rootOf(a)
+	a = rebase(a, root)
 	man := readManifest(s, a)
 	shipped := "" // the handler file, when the archive ships it
 	if man.handler != "" {

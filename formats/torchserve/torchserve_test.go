@@ -1,8 +1,10 @@
 package torchserve_test
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,5 +144,25 @@ func TestNoArchiveFolder(t *testing.T) {
 				t.Errorf("rules = %v, want %v%s", got, c.want, formatstest.DescribeResult(res))
 			}
 		})
+	}
+}
+
+// TestTgzMAR: torch-model-archiver --archive-format tgz; the gzip layer is
+// inflated by the compressed-stream analyzer, the tar is this flavor.
+func TestTgzMAR(t *testing.T) {
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, m := range []member{manifest("handler.py", ""), {"handler.py", "import os\n"}} {
+		tw.WriteHeader(&tar.Header{Name: "resnet-18/" + m.name, Mode: 0o644, Size: int64(len(m.data))})
+		tw.Write([]byte(m.data))
+	}
+	tw.Close()
+	var gb bytes.Buffer
+	zw := gzip.NewWriter(&gb)
+	zw.Write(tb.Bytes())
+	zw.Close()
+	r := formatstest.ScanBytes(t, "resnet-18.tar.gz", gb.Bytes(), nil)
+	if !slices.Contains(formatstest.Rules(r, formats.High), "torchserve/handler-code") {
+		t.Errorf("tgz .mar handler not reported\n%s", formatstest.Describe(r))
 	}
 }
