@@ -85,6 +85,7 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 			hydra.ReportTarget(s, strings.Join(path, "/"), path[last], v.Str, int64(v.Off))
 		}
 		pyrefs.Visit(path, idx, v.Str)
+		hydra.CheckValue(s, strings.Join(path, "/"), v.Str)
 		if path[0] == "chat_template" {
 			return // checked below with the template's name
 		}

@@ -101,6 +101,9 @@ func TestYAMLConfigs(t *testing.T) {
 		{"HyperPyYAML !new: of unknown code", "hyperparams.yaml", "enc: !new:acme.Backdoor\n  n: 1\n", []string{"hydra/unknown-target"}},
 		{"HyperPyYAML !name: reference to subprocess", "hyperparams.yaml", "fn: !name:subprocess.check_output\n", []string{"hydra/dangerous-target"}},
 		{"real-shaped SpeechBrain ECAPA hyperparams", "hyperparams.yaml", speechbrainECAPA, nil},
+		{"eval resolver running Python", "config.yaml", "lr: ${eval:'__import__(\"os\").system(\"id\")'}\n", []string{"hydra/eval-resolver"}},
+		{"eval resolver calling a name", "config.yaml", "n: ${eval:'open(\"/etc/passwd\").read()'}\n", []string{"hydra/eval-resolver"}},
+		{"eval resolver doing arithmetic is real", "config.yaml", "a: 4\nb: ${eval:'${a} * 2 + 1'}\nc: ${multiply:${a},3}\n", nil},
 		{"safe targets", "config.yaml", "m:\n  _target_: torch.nn.Sequential\n  _args_:\n    - _target_: torch.nn.ReLU\n", nil},
 	}
 	for _, c := range cases {

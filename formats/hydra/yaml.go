@@ -177,7 +177,9 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 			w.walk(k, member, depth+1) // complex keys can hold mappings too
 			w.walk(v, member, depth+1)
 		}
-	case yaml.ScalarNode, yaml.AliasNode:
+	case yaml.ScalarNode:
+		CheckValue(w.s, strings.TrimPrefix(path, "/"), n.Value)
+	case yaml.AliasNode:
 		// Aliases are judged where their anchor is defined.
 	}
 }
