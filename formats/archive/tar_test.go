@@ -80,6 +80,10 @@ func Test7z(t *testing.T) {
 		{"t2.7z", "archive/encrypted"}, // encrypted header
 		{"t3.7z", "archive/encrypted"},
 		{"t4.7z", "archive/encrypted"}, // plain header, encrypted members
+		// Links written by 7-Zip -snl (testdata/make_7z_links.sh).
+		{"link_inside.7z", ""},                      // a link to a sibling member
+		{"link_escape.7z", "archive/path-escape"},   // tokenizer.model -> ../../../../etc/passwd
+		{"link_absolute.7z", "archive/path-escape"}, // vocab.txt -> /etc/shadow
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
