@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
+
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // MaxLinks caps the link files read for one layout.
@@ -255,21 +258,24 @@ func loadMetadata(path string) (intoto.Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStrictJSON(data); err != nil {
+	var env struct {
+		PayloadType *string         `json:"payloadType"`
+		Payload     string          `json:"payload"`
+		Signed      json.RawMessage `json:"signed"`
+	}
+	if err := decodeStrict(data, &env); err != nil {
 		return nil, err
 	}
-	var env struct {
-		PayloadType *string `json:"payloadType"`
-		Payload     string  `json:"payload"`
-	}
-	if json.Unmarshal(data, &env) == nil && env.PayloadType != nil {
+	signed := env.Signed
+	if env.PayloadType != nil {
 		p, err := decodeB64(env.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("DSSE payload: %v", err)
 		}
-		if err := checkStrictJSON(p); err != nil {
-			return nil, fmt.Errorf("DSSE payload: %w", err)
-		}
+		signed = p
+	}
+	if err := checkInToto(signed); err != nil {
+		return nil, err
 	}
 	tmp, err := os.CreateTemp("", "modelvet-intoto-*.json")
 	if err != nil {
@@ -284,6 +290,32 @@ func loadMetadata(path string) (intoto.Metadata, error) {
 		return nil, err
 	}
 	return intoto.LoadMetadata(tmp.Name())
+}
+
+// checkInToto reads the signed part of a layout or link with the strict
+// reader against in-toto-golang's own type for it, so the fields it
+// decides on (steps, artifact rules, keys, products) are exactly what
+// another in-toto implementation reads from the same bytes.
+func checkInToto(signed []byte) error {
+	var head struct {
+		Type string `json:"_type"`
+	}
+	if err := decodeStrict(signed, &head); err != nil {
+		return err
+	}
+	var t reflect.Type
+	switch head.Type {
+	case "layout":
+		t = reflect.TypeFor[intoto.Layout]()
+	case "link":
+		t = reflect.TypeFor[intoto.Link]()
+	default:
+		return fmt.Errorf("in-toto metadata of _type %q: want a layout or a link", head.Type)
+	}
+	if err := jsonx.Check(signed, t); err != nil {
+		return fmt.Errorf("%s: %w", head.Type, err)
+	}
+	return nil
 }
 
 // readBounded reads a regular file of at most MaxFileSize bytes.

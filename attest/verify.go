@@ -173,12 +173,21 @@ func verifySignatures(it Item, t verify.TrustOptions) (*verify.Envelope, int, in
 		}
 		return env, 1, 1, nil
 	}
+	raw := it.Raw
+	if it.Kind == KindCosignLegacy {
+		// The envelope is verified as a bare one, with a key: the
+		// certificate and Rekor entry beside it are not checked offline.
+		if m, _ := t.Method(); m != verify.MethodKey {
+			return nil, 0, 0, errors.New("a cosign legacy bundle (base64Signature) is verified with --key only; for certificates or keyless, re-create it with \"cosign attest-blob --new-bundle-format\"")
+		}
+		raw = it.Envelope
+	}
 	var env struct {
 		PayloadType string            `json:"payloadType"`
 		Payload     string            `json:"payload"`
 		Signatures  []json.RawMessage `json:"signatures"`
 	}
-	if err := json.Unmarshal(it.Raw, &env); err != nil {
+	if err := decodeStrict(raw, &env); err != nil {
 		return nil, 0, 0, fmt.Errorf("DSSE envelope: %v", err)
 	}
 	n := len(env.Signatures)
@@ -224,6 +233,9 @@ func (c *Checked) lines() []string {
 			s += fmt.Sprintf(" (%d of %d signatures verified)", c.SigsOK, c.SigsTotal)
 		}
 		out = append(out, s)
+		if c.Item.Kind == KindCosignLegacy {
+			out = append(out, "  cosign legacy bundle: its DSSE envelope verified with the key; its certificate and Rekor entry were not checked")
+		}
 		for _, n := range c.Signer.Notes {
 			out = append(out, "  "+n)
 		}

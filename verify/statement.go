@@ -102,7 +102,7 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 		return nil, errors.New("statement has no predicate")
 	}
 	var p predicateJSON
-	if err := json.Unmarshal(st.Predicate, &p); err != nil {
+	if err := strictJSON(st.Predicate, &p); err != nil {
 		return nil, fmt.Errorf("predicate: %v", err)
 	}
 	if p.Serialization == nil {
