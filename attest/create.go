@@ -117,7 +117,12 @@ func Create(o CreateOptions) ([]byte, error) {
 	env := map[string]any{
 		"payload":     base64.StdEncoding.EncodeToString(stmt),
 		"payloadType": InTotoPayloadType,
-		"signatures":  []map[string]string{{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": hint}},
+		// keyid is empty, as cosign writes it: DSSE verifiers (cosign,
+		// go-securesystemslib) skip a signature whose keyid differs from
+		// their own idea of the key's id (an SSH-style fingerprint), so an
+		// OMS hint here made "cosign verify-blob-attestation" fail. The
+		// bundle's publicKey.hint names the key instead (unsigned either way).
+		"signatures": []map[string]string{{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}},
 	}
 	var out any = env
 	switch o.Format {

@@ -179,7 +179,7 @@ func refuseInspections(l intoto.Layout) error {
 		cmds = append(cmds, fmt.Sprintf("%q runs %q", in.Name, strings.Join(in.Run, " ")))
 	}
 	return fmt.Errorf("the layout has %d inspection(s) (%s): inspections are commands run by the verifier, and modelvet never executes what it verifies; "+
-		"verify this layout in a sandbox with the in-toto tools, or drop the inspections and record those checks as signed steps", len(l.Inspect), strings.Join(cmds, "; "))
+		"verify this layout in a sandbox with the in-toto tools, or drop the inspections and record those checks as signed steps", len(l.Inspect), joinSome(cmds, "; ", maxListed))
 }
 
 // validStepName refuses step names that would make link file names
@@ -318,19 +318,28 @@ func checkInToto(signed []byte) error {
 	return nil
 }
 
+// ReadError is a file that could not be read at all (missing, a folder
+// or a FIFO, no permission): the caller's mistake, exit 2. Everything
+// wrong with what a file holds is reported otherwise: a hostile file is
+// a refusal, exit 1, like a hostile signature.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // readBounded reads a regular file of at most MaxFileSize bytes.
 func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, &ReadError{fmt.Errorf("%s is not a regular file", path)}
 	}
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d an attestation, layout or link file may be", path, fi.Size(), MaxFileSize)
@@ -339,7 +348,7 @@ func readBounded(path string) ([]byte, error) {
 	// since Stat.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s is more than the %d bytes an attestation, layout or link file may be", path, MaxFileSize)
@@ -402,10 +411,10 @@ func (r *LayoutResult) CoversModel(m Model) error {
 	sort.Strings(changed)
 	var parts []string
 	if len(changed) > 0 {
-		parts = append(parts, "changed since the pipeline: "+strings.Join(changed, "; "))
+		parts = append(parts, "changed since the pipeline: "+joinSome(changed, "; ", maxListed))
 	}
 	if len(missing) > 0 {
-		parts = append(parts, "not produced by the pipeline's last step: "+strings.Join(missing, ", "))
+		parts = append(parts, "not produced by the pipeline's last step: "+joinSome(missing, ", ", maxListed))
 	}
 	if len(parts) > 0 {
 		return &ErrNotAboutModel{Msg: "the layout's final products are not this model: " + strings.Join(parts, "; ")}

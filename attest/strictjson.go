@@ -1,6 +1,11 @@
 package attest
 
-import "github.com/modelvet/modelvet/internal/jsonx"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/modelvet/modelvet/internal/jsonx"
+)
 
 // Limits on what is read. Each stops a resource-exhaustion input: a file
 // or nesting large enough to exhaust memory or stack before any signature
@@ -27,3 +32,16 @@ func decodeStrict(data []byte, v any) error { return jsonx.Decode(data, v) }
 // checkStrictJSON checks syntax, duplicates, case-folding twins and UTF-8
 // of a document whose shape is checked later (or not at all).
 func checkStrictJSON(data []byte) error { return jsonx.Check(data, nil) }
+
+// maxListed caps the items a refusal message lists: a hostile statement
+// or link can name hundreds of thousands of files, and a message must
+// stay a message.
+const maxListed = 20
+
+// joinSome joins up to n items with sep, then says how many more there are.
+func joinSome(items []string, sep string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, sep)
+	}
+	return fmt.Sprintf("%s%sand %d more", strings.Join(items[:n], sep), sep, len(items)-n)
+}

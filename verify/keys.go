@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -105,6 +106,18 @@ func keyHint(pub crypto.PublicKey) string {
 	}
 	sum := sha256.Sum256(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return hex.EncodeToString(sum[:])
+}
+
+// keyHints are the names writers give pub in a bundle's publicKey.hint:
+// the OMS form (keyHint) and cosign's/sigstore-go's base64 SHA-256 of the
+// DER SubjectPublicKeyInfo.
+func keyHints(pub crypto.PublicKey) []string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(der)
+	return []string{keyHint(pub), base64.StdEncoding.EncodeToString(sum[:])}
 }
 
 // ecHash is the hash the reference tool pairs with each curve (and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,7 +130,7 @@ func (p *parser) typed(t reflect.Type, depth int) {
 		}
 		for n := 0; ; n++ {
 			p.ws()
-			p.path = append(p.path, fmt.Sprint(n))
+			p.path = append(p.path, strconv.Itoa(n))
 			p.typed(elem, depth+1)
 			p.path = p.path[:len(p.path)-1]
 			if p.err != nil {
@@ -179,7 +180,11 @@ func (p *parser) object(t reflect.Type, depth int) {
 		}
 	}
 	p.i++
-	seen := map[string]string{} // folded key -> key as written
+	// Keys seen so far: a slice compared with EqualFold for the small
+	// objects that make up nearly every document, a map of folded keys
+	// beyond.
+	var few []string
+	var seen map[string]string // folded key -> key as written
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
@@ -196,8 +201,18 @@ func (p *parser) object(t reflect.Type, depth int) {
 		if p.err != nil {
 			return
 		}
-		f := foldKey(k)
-		if prev, dup := seen[f]; dup {
+		prev, dup := "", false
+		if seen != nil {
+			prev, dup = seen[foldKey(k)]
+		} else {
+			for _, x := range few {
+				if strings.EqualFold(x, k) {
+					prev, dup = x, true
+					break
+				}
+			}
+		}
+		if dup {
 			if prev == k {
 				p.fail(koff, "%s: duplicate key %q (it appears twice; readers disagree on which one counts)", p.where(), k)
 			} else {
@@ -205,7 +220,17 @@ func (p *parser) object(t reflect.Type, depth int) {
 			}
 			return
 		}
-		seen[f] = k
+		if seen == nil && len(few) >= 16 {
+			seen = make(map[string]string, 32)
+			for _, x := range few {
+				seen[foldKey(x)] = x
+			}
+		}
+		if seen != nil {
+			seen[foldKey(k)] = k
+		} else {
+			few = append(few, k)
+		}
 		var ct reflect.Type
 		switch {
 		case fields != nil:
