@@ -94,4 +94,3 @@ func TestProblemsCapped(t *testing.T) {
 		t.Fatalf("last problem %+v", last)
 	}
 }
-

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
