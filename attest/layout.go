@@ -374,6 +374,57 @@ func loadPublicKey(path string) (intoto.Key, error) {
 	return k, nil
 }
 
+// StripPrefixes applies in-toto's lstrip to the final products: from each
+// product path the first of prefixes it starts with is removed (a link
+// recorded as "model/weights.bin" by a functionary that ran in the parent
+// folder then names "weights.bin"). Two products that strip to the same
+// name are refused, as in-toto refuses them when recording.
+func (r *LayoutResult) StripPrefixes(prefixes []string) error {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(r.Products))
+	for p, h := range r.Products {
+		q := p
+		for _, pre := range prefixes {
+			if pre != "" && strings.HasPrefix(p, pre) {
+				q = strings.TrimPrefix(p, pre)
+				break
+			}
+		}
+		if _, dup := out[q]; dup {
+			return fmt.Errorf("stripping %s from the products makes two of them name %q", strings.Join(prefixes, ", "), q)
+		}
+		out[q] = h
+	}
+	r.Products = out
+	return nil
+}
+
+// prefixHint finds the folder prefix that the products put before the
+// model's missing files, when one prefix explains all of them.
+func (r *LayoutResult) prefixHint(missing []string) string {
+	hint := ""
+	for _, name := range missing {
+		found := ""
+		for p := range r.Products {
+			c := cleanSubjectName(p)
+			if c != "" && strings.HasSuffix(c, "/"+name) {
+				pre := c[:len(c)-len(name)]
+				if found != "" && found != pre {
+					return "" // two candidates: no single suggestion
+				}
+				found = pre
+			}
+		}
+		if found == "" || (hint != "" && hint != found) {
+			return ""
+		}
+		hint = found
+	}
+	return hint
+}
+
 // CoversModel checks that the layout's final products are the model: each
 // file of the model must be a product of the last step with the same
 // sha256. Without this, a valid pipeline run could vouch for a folder
@@ -414,7 +465,11 @@ func (r *LayoutResult) CoversModel(m Model) error {
 		parts = append(parts, "changed since the pipeline: "+joinSome(changed, "; ", maxListed))
 	}
 	if len(missing) > 0 {
-		parts = append(parts, "not produced by the pipeline's last step: "+joinSome(missing, ", ", maxListed))
+		msg := "not produced by the pipeline's last step: " + joinSome(missing, ", ", maxListed)
+		if pre := r.prefixHint(missing); pre != "" {
+			msg += fmt.Sprintf(" (the products name them under the folder %q: if that folder is the model, verify with --strip-prefix %s)", pre, pre)
+		}
+		parts = append(parts, msg)
 	}
 	if len(parts) > 0 {
 		return &ErrNotAboutModel{Msg: "the layout's final products are not this model: " + strings.Join(parts, "; ")}

@@ -203,9 +203,11 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&keys, "layout-key", "PEM public key of the layout owner; the layout must be signed by each (repeatable, required)")
 	links := fs.String("links", "", "folder holding the step links, named STEP.KEYID8.link (required)")
 	model := fs.String("model", "", "also require every file of this model folder to be a final product of the layout, with the same sha256")
+	var strip listFlag
+	fs.Var(&strip, "strip-prefix", "with --model: remove this prefix from product paths before comparing, as in-toto's --lstrip-paths does (e.g. model/ when the functionary recorded the folder; repeatable, first match wins)")
 	format := fs.String("format", "text", "output format: text or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet attestation verify-layout LAYOUT --layout-key KEY --links DIR\n\n"+
+		fmt.Fprintln(stderr, "usage: modelvet attestation verify-layout LAYOUT --layout-key KEY --links DIR [--model DIR [--strip-prefix P]]\n\n"+
 			"Verifies an in-toto layout and its links: layout signature and expiry, functionary signatures and\n"+
 			"thresholds, artifact rules. Layouts with inspections are refused: modelvet never runs commands.\n\nflags:")
 		fs.PrintDefaults()
@@ -219,6 +221,10 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if !textOrJSON(stderr, "modelvet attestation verify-layout", *format) {
+		return exitUsage
+	}
+	if len(strip) > 0 && *model == "" {
+		fmt.Fprintln(stderr, "modelvet attestation verify-layout: --strip-prefix applies to the comparison with --model DIR")
 		return exitUsage
 	}
 	for _, p := range append([]string{pos[0], *links}, keys...) {
@@ -240,7 +246,11 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "modelvet attestation verify-layout:", err)
 				return exitUsage
 			}
-			if err := res.CoversModel(attest.ModelFromManifest(m)); err != nil {
+			err = res.StripPrefixes(strip)
+			if err == nil {
+				err = res.CoversModel(attest.ModelFromManifest(m))
+			}
+			if err != nil {
 				sec.OK = false
 				sec.Lines = append(sec.Lines, "REFUSED: "+err.Error())
 			} else {
