@@ -94,7 +94,7 @@ func checkKey(pub crypto.PublicKey, where string) (crypto.PublicKey, error) {
 		}
 		return k, nil
 	}
-	return nil, fmt.Errorf("%s: unsupported public key type %T", where, pub)
+	return nil, fmt.Errorf("%s: the key is %s; supported public keys are ECDSA (P-256, P-384, P-521), Ed25519 and RSA (2048 bits or more)", where, KeyTypeName(pub))
 }
 
 // keyHint is the OMS v1.1 key identifier: hex SHA-256 of the key's PEM
@@ -162,7 +162,7 @@ func verifySig(pub crypto.PublicKey, msg, sig []byte) error {
 			return nil
 		}
 	default:
-		return fmt.Errorf("unsupported key type %T", pub)
+		return fmt.Errorf("cannot verify with a %s key", KeyTypeName(pub))
 	}
 	return errors.New("signature does not verify")
 }

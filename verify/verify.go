@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,7 +32,7 @@ type Options struct {
 
 // Problem is one reason a model is not verified, in plain words.
 type Problem struct {
-	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned", "omitted"
+	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned", "unsigned-model", "omitted"
 	Resource string `json:"resource,omitempty"`
 	Expected string `json:"expected,omitempty"` // signed digest
 	Actual   string `json:"actual,omitempty"`   // digest now
@@ -81,7 +83,8 @@ func DefaultSignaturePath(model string) string {
 // problems with the request itself; a model that fails verification
 // returns a Result with Verified false and the reasons.
 func Verify(model string, o Options) (*Result, error) {
-	if o.SignaturePath == "" {
+	defaulted := o.SignaturePath == ""
+	if defaulted {
 		o.SignaturePath = DefaultSignaturePath(model)
 	}
 	r := &Result{Model: model, Signature: o.SignaturePath}
@@ -101,6 +104,12 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	st, err := os.Stat(o.SignaturePath)
 	if err != nil {
+		if defaulted && errors.Is(err, fs.ErrNotExist) {
+			// No signature where one belongs: the model is not signed,
+			// which is a verdict (exit 1), not a mistake in the request.
+			r.fail("unsigned-model", "", fmt.Sprintf("%s is not signed: no %s (use --signature FILE if its signature is stored elsewhere)", model, DefaultSignatureName))
+			return r, nil
+		}
 		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
 	}
 	if !st.Mode().IsRegular() {

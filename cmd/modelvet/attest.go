@@ -47,7 +47,8 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("attest", stderr)
 	ptype := fs.String("type", "", "predicate type URI (required), e.g. https://slsa.dev/provenance/v1, or slsa-v1 / slsa-v0.2")
 	predicate := fs.String("predicate", "", "file holding the predicate JSON object (required)")
-	key := fs.String("key", "", "PEM private key to sign with (required; ECDSA P-256/384/521 or ed25519), or cosign's encrypted cosign.key (password from COSIGN_PASSWORD)")
+	key := fs.String("key", "", "PEM private key to sign with (required; ECDSA P-256/384/521, Ed25519 or RSA; PKCS#8, encrypted or not), or cosign's encrypted cosign.key")
+	pwEnv := keyPasswordFlag(fs)
 	output := fs.String("output", "", "write the attestation here (default: standard output)")
 	envelope := fs.String("envelope", attest.FormatBundle, "bundle (Sigstore bundle naming the key by its hint) or dsse (bare DSSE envelope)")
 	signature := fs.String("signature", "", "the model's signature file, left out of the digest (default MODEL/model.sig)")
@@ -83,7 +84,7 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	signer, err := loadSigningKey(*key)
+	signer, err := loadSigningKey(*key, *pwEnv, stderr)
 	if err != nil {
 		return fail(fmt.Errorf("--key: %v", err))
 	}
@@ -179,6 +180,7 @@ func runAttestationVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
 		return exitUsage
 	}
+	trust.warnUnanchored(stderr, "modelvet attestation verify")
 	if o.Require, err = prov.requirements(); err != nil {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
 		return exitUsage

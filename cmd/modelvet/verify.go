@@ -51,6 +51,7 @@ flags:`)
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
+	trust.warnUnanchored(stderr, "modelvet verify")
 	req, err := prov.requirements()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
