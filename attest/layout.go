@@ -258,10 +258,14 @@ func loadMetadata(path string) (intoto.Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The outer shape of both forms (Metablock: signed, signatures;
+	// DSSE: payloadType, payload, signatures), with the signatures typed
+	// so that their keyids are read exactly too.
 	var env struct {
-		PayloadType *string         `json:"payloadType"`
-		Payload     string          `json:"payload"`
-		Signed      json.RawMessage `json:"signed"`
+		PayloadType *string            `json:"payloadType"`
+		Payload     string             `json:"payload"`
+		Signed      json.RawMessage    `json:"signed"`
+		Signatures  []intoto.Signature `json:"signatures"`
 	}
 	if err := decodeStrict(data, &env); err != nil {
 		return nil, err
