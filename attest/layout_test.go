@@ -362,3 +362,34 @@ func TestCoversModelStripPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestLayoutAndLinksReadStrictly: layouts and links are read with the one
+// strict reader before in-toto-golang sees them: a link whose products sit
+// under "productſ" (Go's decoder would take them as "products", Python's
+// in-toto would not) or that names a key twice is refused, naming it.
+func TestLayoutAndLinksReadStrictly(t *testing.T) {
+	cases := []struct {
+		name, from, to, want string
+	}{
+		{"case-folded key in a link", `"products"`, `"productſ"`, `"productſ" differs from "products"`},
+		{"duplicate key in a link", `"_type": "link"`, `"_type": "link", "_type": "link"`, `duplicate key "_type"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newLayoutFixture(t)
+			p := filepath.Join(f.links, fmt.Sprintf(intoto.LinkNameFormat, "package", f.packer.KeyID))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := strings.Replace(string(data), c.from, c.to, 1)
+			if edited == string(data) {
+				t.Fatalf("%s not found in the link: %.200s", c.from, data)
+			}
+			os.WriteFile(p, []byte(edited), 0o644)
+			if _, err := VerifyLayout(f.layoutPath, []string{f.ownerPub}, f.links); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
