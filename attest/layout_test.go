@@ -371,7 +371,7 @@ func TestLayoutAndLinksReadStrictly(t *testing.T) {
 	cases := []struct {
 		name, from, to, want string
 	}{
-		{"case-folded key in a link", `"products"`, `"productſ"`, `"productſ" differs from "products"`},
+		{"case-folded key in a link", `"products"`, `"productſ"`, `"productſ" ("product\u017f") differs from "products"`},
 		{"duplicate key in a link", `"_type": "link"`, `"_type": "link", "_type": "link"`, `duplicate key "_type"`},
 	}
 	for _, c := range cases {

@@ -75,7 +75,7 @@ func ParseStatement(payloadType string, payload []byte) (*Signed, error) {
 	}
 	var st stmtJSON
 	if err := strictJSON(payload, &st); err != nil {
-		return nil, fmt.Errorf("signed statement is not readable JSON: %v", err)
+		return nil, fmt.Errorf("signed statement: %v", err)
 	}
 	if st.Type != StatementTypeV1 {
 		return nil, fmt.Errorf("statement type is %q, want %q", st.Type, StatementTypeV1)

@@ -107,7 +107,7 @@ func (p *parser) typed(t reflect.Type, depth int) {
 	want := expectedKind(t)
 	got := kindAt(c)
 	if want != 0 && got != want {
-		p.fail(start, "%s: %s where the document format has %s", p.where(), article(got), article(want))
+		p.refuse(start, "%s: %s where the document format has %s", p.where(), article(got), article(want))
 		return
 	}
 	switch c {
@@ -214,9 +214,9 @@ func (p *parser) object(t reflect.Type, depth int) {
 		}
 		if dup {
 			if prev == k {
-				p.fail(koff, "%s: duplicate key %q (it appears twice; readers disagree on which one counts)", p.where(), k)
+				p.refuse(koff, "%s: duplicate key %s (it appears twice; readers disagree on which one counts)", p.where(), showKey(k))
 			} else {
-				p.fail(koff, "%s: the keys %q and %q differ only by case (Go reads them as one field, Python as two)", p.where(), prev, k)
+				p.refuse(koff, "%s: the keys %s and %s differ only by case (Go reads them as one field, Python as two)", p.where(), showKey(prev), showKey(k))
 			}
 			return
 		}
@@ -239,7 +239,7 @@ func (p *parser) object(t reflect.Type, depth int) {
 			} else {
 				for name := range fields {
 					if strings.EqualFold(name, k) {
-						p.fail(koff, "%s: the key %q differs from %q only by case: Go's decoder would read it as that field, Python and protobuf readers would not; refused as ambiguous", p.where(), k, name)
+						p.refuse(koff, "%s: the key %s differs from %q only by case: Go's decoder would read it as that field, Python and protobuf readers would not; refused as ambiguous", p.where(), showKey(k), name)
 						return
 					}
 				}
@@ -272,6 +272,38 @@ func (p *parser) object(t reflect.Type, depth int) {
 		p.fail(p.i, "expected ',' or '}' in object, found %s", p.show())
 		return
 	}
+}
+
+// AmbiguousError is valid JSON that Decode refuses because two readers
+// would read it differently: duplicate or case-folded keys, a value of the
+// wrong JSON type. (Syntax errors, invalid UTF-8 and lone surrogates are
+// *Error.)
+type AmbiguousError struct {
+	Off int
+	Msg string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("ambiguous JSON at byte %d: %s", e.Off, e.Msg)
+}
+
+// refuse records valid JSON that Decode will not read.
+func (p *parser) refuse(off int, format string, args ...any) {
+	if p.err == nil {
+		p.err = &AmbiguousError{off, fmt.Sprintf(format, args...)}
+	}
+}
+
+// showKey quotes a key for a message, adding its ASCII-escaped form when
+// it has non-ASCII letters that look like ASCII ones (the Kelvin sign
+// U+212A prints as K).
+func showKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if k[i] >= utf8.RuneSelf {
+			return fmt.Sprintf("%q (%+q)", k, k)
+		}
+	}
+	return fmt.Sprintf("%q", k)
 }
 
 // where names the current position as a JSON pointer.

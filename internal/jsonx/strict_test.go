@@ -41,10 +41,10 @@ func TestDecodeStrict(t *testing.T) {
 		{"unknown keys are ignored", `{"name":"m","extra":{"deep":[1,2]}}`, ""},
 		{"null where a value is absent", `{"name":null,"resources":null,"allow":null}`, ""},
 		// Unicode case folding: Go's decoder fills "resources" from these.
-		{"long s folds to s (reſources)", `{"resources":[],"reſources":[{"digest":"x"}]}`, `"resources" and "reſources" differ only by case`},
-		{"long s alone", `{"reſources":[{"digest":"x"}]}`, `"reſources" differs from "resources"`},
+		{"long s folds to s (reſources)", `{"resources":[],"reſources":[{"digest":"x"}]}`, `"resources" and "reſources" ("re\u017fources") differ only by case`},
+		{"long s alone", `{"reſources":[{"digest":"x"}]}`, `"reſources" ("re\u017fources") differs from "resources"`},
 		{"Kelvin sign folds to k", "{\"\u212aeyid\":\"x\"}", `differs from "keyid"`},
-		{"Kelvin sign in a nested struct", `{"resources":[{"digeſt":"b"}]}`, `"digeſt" differs from "digest"`},
+		{"Kelvin sign in a nested struct", `{"resources":[{"digeſt":"b"}]}`, `"digeſt" ("dige\u017ft") differs from "digest"`},
 		{"ASCII case twin of a field", `{"Name":"x"}`, `"Name" differs from "name"`},
 		{"embedded field case twin", `{"INLINE":"x"}`, `"INLINE" differs from "inline"`},
 		{"case twins in a map", `{"digest":{"sha256":"a","SHA256":"b"}}`, "differ only by case"},
