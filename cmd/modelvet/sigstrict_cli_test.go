@@ -192,3 +192,27 @@ func TestVerifyLayoutStripPrefixNeedsModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
+
+// TestAttestationRefusesFoldedRunDetails: a validly signed SLSA v1
+// statement whose "runDetailſ" names the trusted builder and whose
+// "runDetails" (what Python reads) names another is refused, exit 1.
+func TestAttestationRefusesFoldedRunDetails(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
+	pub := filepath.Join(t.TempDir(), "pub.pem")
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	digest := strings.Repeat("ab", 32)
+	stmt := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"model","digest":{"sha256":"` + digest + `"}}],` +
+		`"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":{"buildType":"https://example.com/t","externalParameters":{}},` +
+		`"runDetails":{"builder":{"id":"https://untrusted.example/builder"}},"runDetailſ":{"builder":{"id":"https://trusted.example/builder"}}}}`)
+	sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, stmt))
+	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
+	env, _ := json.Marshal(map[string]any{"payloadType": verify.InTotoPayloadType, "payload": base64.StdEncoding.EncodeToString(stmt),
+		"signatures": []any{map[string]string{"keyid": "", "sig": base64.StdEncoding.EncodeToString(sig)}}})
+	p := filepath.Join(t.TempDir(), "att.json")
+	os.WriteFile(p, env, 0o644)
+	code, out, errs := runCmd(t, "attestation", "verify", p, "--key", pub, "--subject-digest", "sha256:"+digest, "--builder-id", "https://trusted.example/builder")
+	if code != exitFail || !strings.Contains(out, "runDetailſ") || !strings.Contains(out, "differ only by case") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errs)
+	}
+}
