@@ -99,6 +99,9 @@ func Verify(model string, o Options) (*Result, error) {
 			return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
 		}
 	}
+	if err := o.Trust.CheckMaterial(); err != nil {
+		return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
+	}
 	if _, err := os.Stat(model); err != nil {
 		return nil, &UsageError{fmt.Errorf("model: %v", err)}
 	}

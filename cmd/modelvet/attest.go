@@ -181,6 +181,10 @@ func runAttestationVerify(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	trust.warnUnanchored(stderr, "modelvet attestation verify")
+	if err := o.Trust.CheckMaterial(); err != nil {
+		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
+		return exitUsage
+	}
 	if o.Require, err = prov.requirements(); err != nil {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
 		return exitUsage

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -214,5 +215,37 @@ func TestAttestationRefusesFoldedRunDetails(t *testing.T) {
 	code, out, errs := runCmd(t, "attestation", "verify", p, "--key", pub, "--subject-digest", "sha256:"+digest, "--builder-id", "https://trusted.example/builder")
 	if code != exitFail || !strings.Contains(out, "runDetailſ") || !strings.Contains(out, "differ only by case") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errs)
+	}
+}
+
+// TestVerifyUnusableKeyIsUsageError: a public key that cannot verify
+// model signatures is named in words, with what is supported, exit 2.
+func TestVerifyUnusableKeyIsUsageError(t *testing.T) {
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	cases := []struct {
+		name string
+		pub  any
+		want string
+	}{
+		{"ECDSA P-224", &p224.PublicKey, "elliptic curve P-224 is not supported"},
+		{"X25519", x.PublicKey(), "X25519/ECDH (a key-agreement key, which cannot sign); supported public keys are ECDSA (P-256, P-384, P-521), Ed25519 and RSA"},
+	}
+	dir := newModelDir(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			der, err := x509.MarshalPKIXPublicKey(c.pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "pub.pem")
+			os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+			for _, args := range [][]string{{"verify", dir, "--key", p}, {"attestation", "verify", p, "--key", p}} {
+				code, out, errs := runCmd(t, args...)
+				if code != exitUsage || !strings.Contains(errs, c.want) || strings.Contains(errs, "*ecd") {
+					t.Fatalf("%s: exit %d:\n%s%s", args[0], code, out, errs)
+				}
+			}
+		})
 	}
 }
