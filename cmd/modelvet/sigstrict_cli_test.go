@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,5 +248,45 @@ func TestVerifyUnusableKeyIsUsageError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVerifyOutputCapped: a validly signed statement naming 300 files
+// that are not there prints 50 of them and the count of the rest (text),
+// and at most verify.MaxProblems reasons (JSON).
+func TestVerifyOutputCapped(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
+	pub := filepath.Join(t.TempDir(), "pub.pem")
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	dir := newModelDir(t)
+	m, err := verify.HashModel(dir, verify.HashOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := 0; i < n; i++ {
+		m.Resources = append(m.Resources, verify.Resource{Name: "missing/" + strings.Repeat("x", i%7+1) + string(rune('a'+i%26)) + strings.Repeat("y", i/26), Algorithm: "sha256", Digest: strings.Repeat("a", 64)})
+	}
+	payload, _ := verify.StatementJSON(m)
+	sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, payload))
+	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
+	bundle, _ := json.Marshal(map[string]any{
+		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
+		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": ""}},
+		"dsseEnvelope": map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": verify.InTotoPayloadType,
+			"signatures": []any{map[string]string{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}}},
+	})
+	os.WriteFile(filepath.Join(dir, "model.sig"), bundle, 0o644)
+	code, out, errs := runCmd(t, "verify", dir, "--key", pub)
+	if code != exitFail || strings.Count(out, "FAILED:") != 50 || !strings.Contains(out, fmt.Sprintf("... and %d more problems", n-50)) {
+		t.Fatalf("exit %d, %d FAILED lines:\n%.2000s%s", code, strings.Count(out, "FAILED:"), out, errs)
+	}
+	code, out, _ = runCmd(t, "verify", dir, "--key", pub, "--format", "json")
+	var rep struct {
+		Reasons []any `json:"reasons"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFail || len(rep.Reasons) != verify.MaxProblems+1 {
+		t.Fatalf("exit %d, %d reasons, %v", code, len(rep.Reasons), err)
 	}
 }
