@@ -106,6 +106,10 @@ func (p *parser) typed(t reflect.Type, depth int) {
 	}
 	want := expectedKind(t)
 	got := kindAt(c)
+	if got == 0 {
+		p.fail(p.i, "unexpected %s, a value was expected", p.show())
+		return
+	}
 	if want != 0 && got != want {
 		p.refuse(start, "%s: %s where the document format has %s", p.where(), article(got), article(want))
 		return
@@ -360,8 +364,10 @@ func kindAt(c byte) Kind {
 		return Bool
 	case 'n':
 		return Null
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return Number
 	}
-	return Number
+	return 0
 }
 
 var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type

@@ -61,6 +61,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"bytes as an array", `{"rawBytes":[1,2]}`, "an array where"},
 		{"bool as a string", `{"allow":"true"}`, "a string where"},
 		{"time as a number", `{"when":1}`, "a number where"},
+		{"garbage where a string is meant", `{"name":x}`, "unexpected 'x'"},
 		{"trailing data", `{"name":"a"} {"name":"b"}`, "after the end"},
 		{"truncated", `{"name":"a"`, "expected ',' or '}'"},
 		{"deep nesting", `{"predicate":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "nested deeper"},
