@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	ita "github.com/in-toto/attestation/go/v1"
 	slsa1 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/modelvet/modelvet/attest"
 	"github.com/modelvet/modelvet/verify"
@@ -109,6 +111,14 @@ func TestDifferentialAgainstPython(t *testing.T) {
 			}
 			return map[string]any{"shard_size_type": "str"}
 		},
+		"proto-name-predicate-type": func(b []byte) map[string]any {
+			// protojson, the reader of in-toto statements before this one.
+			var st ita.Statement
+			if (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, &st) != nil {
+				return nil
+			}
+			return map[string]any{"predicateType": st.GetPredicateType()}
+		},
 		"fold-long-s-slsa-run-details": func(b []byte) map[string]any {
 			var d struct {
 				Predicate slsa1.ProvenancePredicate `json:"predicate"`
@@ -133,6 +143,7 @@ func TestDifferentialAgainstPython(t *testing.T) {
 		"invalid-utf8-name":            {omsStatement, "invalid UTF-8"},
 		"lone-surrogate-name":          {omsStatement, "unpaired UTF-16 surrogate"},
 		"shard-size-string":            {omsStatement, "a string where the document format has a number"},
+		"proto-name-predicate-type":    {inTotoStatement, "predicateType is required"},
 		"fold-long-s-slsa-run-details": {slsaStatement, `"runDetails" and "runDetailſ" ("runDetail\u017f") differ only by case`},
 	}
 	if len(cases) != len(refusal) {
@@ -171,6 +182,11 @@ func TestDifferentialAgainstPython(t *testing.T) {
 
 func omsStatement(b []byte) error {
 	_, err := verify.ParseStatement(verify.InTotoPayloadType, b)
+	return err
+}
+
+func inTotoStatement(b []byte) error {
+	_, err := attest.ParseStatement(attest.InTotoPayloadType, b)
 	return err
 }
 

@@ -94,6 +94,16 @@ case("fold-long-s-slsa-run-details",
       '"runDetailſ":{"builder":{"id":"https://trusted.example/builder"}}}}' % REAL).encode("utf-8"),
      lambda d: {"builder": d["predicate"]["runDetails"]["builder"]["id"]})
 
+# protobuf JSON also accepts a field's proto name: protojson (which read
+# in-toto statements before) takes "predicate_type" as predicateType,
+# Python's reader finds no predicateType.
+case("proto-name-predicate-type",
+     ('{"_type":"https://in-toto.io/Statement/v1",'
+      '"subject":[{"name":"model","digest":{"sha256":"%s"}}],'
+      '"predicate_type":"https://slsa.dev/provenance/v1",'
+      '"predicate":{}}' % REAL).encode("utf-8"),
+     lambda d: {"predicateType": d.get("predicateType")})
+
 with open("cases.json", "w") as f:
     json.dump(cases, f, indent=1, ensure_ascii=True)
     f.write("\n")
