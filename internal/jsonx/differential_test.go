@@ -53,7 +53,8 @@ func TestDifferentialAgainstPython(t *testing.T) {
 			} `json:"resources"`
 		} `json:"predicate"`
 	}
-	// goReads is what encoding/json alone reads, in the projection the
+	// goReads is what the Go readers alone (encoding/json; protojson, which
+	// read in-toto statements before) read, in the projection the
 	// script recorded for Python (nil when it refuses the bytes).
 	goReads := map[string]func([]byte) map[string]any{
 		"fold-long-s-resources": func(b []byte) map[string]any {
@@ -165,7 +166,7 @@ func TestDifferentialAgainstPython(t *testing.T) {
 				case c.Python.Error == "" && string(py) == string(gj):
 					t.Fatalf("encoding/json reads what Python reads (%s): not a differential", py)
 				}
-				t.Logf("Python reads %s %s; encoding/json alone reads %s", py, c.Python.Error, gj)
+				t.Logf("Python reads %s %s; the Go reader without the strict check (encoding/json, or protojson) reads %s", py, c.Python.Error, gj)
 			}
 			r, ok := refusal[c.Name]
 			if !ok {
