@@ -32,7 +32,7 @@ func KeyTypeName(k any) string {
 }
 
 // SupportedSigningKeys says what Sign accepts, for messages.
-const SupportedSigningKeys = "ECDSA (P-256, P-384, P-521) or Ed25519, as the reference model_signing tool signs"
+const SupportedSigningKeys = "ECDSA (P-256, P-384, P-521) or Ed25519"
 
 // CheckSigningKey refuses a key Sign cannot use, saying what it is and
 // what is supported (before any hashing, so the mistake is reported as
@@ -47,5 +47,5 @@ func CheckSigningKey(pub any) error {
 	case ed25519.PublicKey:
 		return nil
 	}
-	return fmt.Errorf("the signing key is %s; model signatures are made with %s keys", KeyTypeName(pub), SupportedSigningKeys)
+	return fmt.Errorf("the signing key is %s; model signatures are made with %s keys, as the reference model_signing tool makes them", KeyTypeName(pub), SupportedSigningKeys)
 }
