@@ -63,8 +63,8 @@ func TestKeyHintsNeverRefuse(t *testing.T) {
 	}
 }
 
-// TestProblemsCapped: a validly signed statement listing 200,000 files
-// (a 20 MB signature) that are not there fails with the first MaxProblems and a count, not a
+// TestProblemsCapped: a validly signed statement listing 50,000 files
+// (a 5 MB signature) that are not there fails with the first MaxProblems and a count, not a
 // problem per file.
 func TestProblemsCapped(t *testing.T) {
 	k := newECKey(t, elliptic.P256())
@@ -73,7 +73,7 @@ func TestProblemsCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 200000
+	const n = 50000
 	for i := 0; i < n; i++ {
 		m.Resources = append(m.Resources, Resource{Name: fmt.Sprintf("x%d", i), Algorithm: "sha256", Digest: strings.Repeat("a", 64)})
 	}
