@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,7 +32,7 @@ type Options struct {
 
 // Problem is one reason a model is not verified, in plain words.
 type Problem struct {
-	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned"
+	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned", "unsigned-model", "omitted"
 	Resource string `json:"resource,omitempty"`
 	Expected string `json:"expected,omitempty"` // signed digest
 	Actual   string `json:"actual,omitempty"`   // digest now
@@ -40,16 +42,19 @@ type Problem struct {
 // Result is the outcome of Verify. Verified is true only when every check
 // passed; otherwise Problems say why.
 type Result struct {
-	Verified   bool      `json:"verified"`
-	Model      string    `json:"model"`
-	Signature  string    `json:"signature"`
-	Signer     *Signer   `json:"signer,omitempty"`
-	Signed     *Signed   `json:"signed,omitempty"`
-	Manifest   *Manifest `json:"-"`
-	Resources  int       `json:"resources"` // resources compared
-	Bytes      int64     `json:"bytes"`     // bytes hashed
-	Problems   []Problem `json:"problems,omitempty"`
-	FormatNote string    `json:"format_note,omitempty"`
+	Verified  bool      `json:"verified"`
+	Model     string    `json:"model"`
+	Signature string    `json:"signature"`
+	Signer    *Signer   `json:"signer,omitempty"`
+	Signed    *Signed   `json:"signed,omitempty"`
+	Manifest  *Manifest `json:"-"`
+	Resources int       `json:"resources"` // resources compared
+	Bytes     int64     `json:"bytes"`     // bytes hashed
+	Problems  []Problem `json:"problems,omitempty"`
+	// OmittedProblems counts the problems beyond MaxProblems that are not
+	// listed (the last Problem, of kind "omitted", says so too).
+	OmittedProblems int    `json:"omitted_problems,omitempty"`
+	FormatNote      string `json:"format_note,omitempty"`
 	// NotCovered are files (or whole folders) present in the model that
 	// the signature's own ignore_paths left out. The reference tool
 	// honours those paths too, so they do not fail verification, but
@@ -78,7 +83,8 @@ func DefaultSignaturePath(model string) string {
 // problems with the request itself; a model that fails verification
 // returns a Result with Verified false and the reasons.
 func Verify(model string, o Options) (*Result, error) {
-	if o.SignaturePath == "" {
+	defaulted := o.SignaturePath == ""
+	if defaulted {
 		o.SignaturePath = DefaultSignaturePath(model)
 	}
 	r := &Result{Model: model, Signature: o.SignaturePath}
@@ -93,11 +99,20 @@ func Verify(model string, o Options) (*Result, error) {
 			return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
 		}
 	}
+	if err := o.Trust.CheckMaterial(); err != nil {
+		return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
+	}
 	if _, err := os.Stat(model); err != nil {
 		return nil, &UsageError{fmt.Errorf("model: %v", err)}
 	}
 	st, err := os.Stat(o.SignaturePath)
 	if err != nil {
+		if defaulted && errors.Is(err, fs.ErrNotExist) {
+			// No signature where one belongs: the model is not signed,
+			// which is a verdict (exit 1), not a mistake in the request.
+			r.fail("unsigned-model", "", fmt.Sprintf("%s is not signed: no %s (use --signature FILE if its signature is stored elsewhere)", model, DefaultSignatureName))
+			return r, nil
+		}
 		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
 	}
 	if !st.Mode().IsRegular() {
@@ -157,6 +172,7 @@ func Verify(model string, o Options) (*Result, error) {
 	r.NotCovered = hiddenBySigner(m.Skipped, signed.IgnorePaths, own)
 	compare(r, signed, m, o.IgnoreUnsignedFiles)
 	r.Verified = len(r.Problems) == 0
+	r.capProblems()
 	return r, nil
 }
 
@@ -184,6 +200,24 @@ func ListSome(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// MaxProblems caps the problems a Result lists. A hostile signature can
+// list hundreds of thousands of files that are not there; every report
+// (text, JSON, check reasons) shows the first ones and the count, not
+// megabytes of lines.
+const MaxProblems = 100
+
+// capProblems keeps the first MaxProblems problems and replaces the rest
+// by one of kind "omitted" that counts them.
+func (r *Result) capProblems() {
+	if len(r.Problems) <= MaxProblems {
+		return
+	}
+	n := len(r.Problems) - MaxProblems
+	r.OmittedProblems = n
+	r.Problems = append(r.Problems[:MaxProblems:MaxProblems], Problem{Kind: "omitted",
+		Message: fmt.Sprintf("... and %d more problems not listed (%d in all)", n, n+MaxProblems)})
 }
 
 func (r *Result) fail(kind, res, msg string) {

@@ -51,6 +51,7 @@ flags:`)
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
+	trust.warnUnanchored(stderr, "modelvet verify")
 	req, err := prov.requirements()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
@@ -175,12 +176,21 @@ func SignatureSection(res *verify.Result) report.Section {
 		add("WARNING: %d present but NOT covered by the signature (the signer's ignore_paths left them out; nothing vouches for them): %s", n, verify.ListSome(res.NotCovered, 10))
 	}
 	const maxLines = 50
-	for i, p := range res.Problems {
+	listed := res.Problems
+	if res.OmittedProblems > 0 && len(listed) > 0 {
+		listed = listed[:len(listed)-1] // the "omitted" entry: counted below
+	}
+	for i, p := range listed {
 		if i == maxLines {
-			add("... and %d more problems", len(res.Problems)-maxLines)
 			break
 		}
 		add("FAILED: %s", p.Message)
+	}
+	if more := len(listed) - maxLines + res.OmittedProblems; len(listed) > maxLines || res.OmittedProblems > 0 {
+		if len(listed) <= maxLines {
+			more = res.OmittedProblems
+		}
+		add("... and %d more problems", more)
 	}
 	return s
 }
