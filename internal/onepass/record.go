@@ -26,14 +26,15 @@ type recorder struct {
 	curEnd   int64
 	overflow bool
 	max      int
-	// eofAt is where a read found the end of the file (-1: never). A
-	// reader that saw the file end earlier or later than the hashed bytes
-	// did saw another file.
-	eofMin, eofMax int64
+	// eofMin/eofMax are where short reads found the end of the file
+	// (-1: never); atMost is the lowest offset a read found nothing at
+	// (-1: never), so the file ended there or before. A reader that saw
+	// the end elsewhere than the hashed bytes end saw another file.
+	eofMin, eofMax, atMost int64
 }
 
 func newRecorder(max int) *recorder {
-	return &recorder{max: max, eofMin: -1, eofMax: -1}
+	return &recorder{max: max, eofMin: -1, eofMax: -1, atMost: -1}
 }
 
 func (r *recorder) add(off int64, b []byte) {
@@ -55,7 +56,15 @@ func (r *recorder) add(off int64, b []byte) {
 	r.curOff, r.curEnd = off, off+int64(len(b))
 }
 
-func (r *recorder) eof(at int64) {
+// eof notes a short read of n bytes at off.
+func (r *recorder) eof(off int64, n int) {
+	if n == 0 {
+		if r.atMost < 0 || off < r.atMost {
+			r.atMost = off
+		}
+		return
+	}
+	at := off + int64(n)
 	if r.eofMin < 0 || at < r.eofMin {
 		r.eofMin = at
 	}
@@ -151,6 +160,18 @@ func (c *checker) done(size int64) error {
 	}
 	if len(c.active) > 0 || c.next < len(c.spans) {
 		return fmt.Errorf("the scan read bytes past %d, where the hashed file ends", size)
+	}
+	return nil
+}
+
+// endsAt checks what reads learned about the end of the file against its
+// hashed size.
+func (r *recorder) endsAt(size int64) error {
+	if r.eofMin >= 0 && (r.eofMin != size || r.eofMax != size) {
+		return fmt.Errorf("the scan found the file ending at %d bytes, but it has %d", r.eofMin, size)
+	}
+	if r.atMost >= 0 && size > r.atMost {
+		return fmt.Errorf("the scan found nothing at offset %d, but the file has %d bytes", r.atMost, size)
 	}
 	return nil
 }

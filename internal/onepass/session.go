@@ -60,6 +60,9 @@ type Options struct {
 	// DuringHash is a test hook, called after the first chunk of the
 	// hashing pass of a file larger than one chunk.
 	DuringHash func(path string)
+	// OpenHook is a test hook: an error it returns fails the open (a
+	// permission error cannot be provoked for root in a test).
+	OpenHook func(path string) error
 }
 
 // File is one model file as the check read it.
@@ -146,7 +149,15 @@ func (s *Session) openHandle(path string) (*handle, error) {
 	}
 	s.started = true
 	s.mu.Unlock()
-	f, fi, err := formats.OpenRegular(path)
+	var f *os.File
+	var fi fs.FileInfo
+	var err error
+	if s.opts.OpenHook != nil {
+		err = s.opts.OpenHook(path)
+	}
+	if err == nil {
+		f, fi, err = formats.OpenRegular(path)
+	}
 	if err != nil {
 		s.mu.Lock()
 		s.openErrs[key] = err
@@ -291,7 +302,7 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 	e.mu.Lock()
 	e.rec.add(off, p[:n])
 	if n < len(p) && errors.Is(err, io.EOF) {
-		e.rec.eof(off + int64(n))
+		e.rec.eof(off, n)
 	}
 	e.mu.Unlock()
 	return n, err
@@ -348,7 +359,7 @@ func (s *Session) finish(e *entry) *File {
 	}
 	e.mu.Lock()
 	spans, err := e.rec.sorted()
-	overflow, eofMin, eofMax := e.rec.overflow, e.rec.eofMin, e.rec.eofMax
+	overflow := e.rec.overflow
 	e.mu.Unlock()
 	if err != nil {
 		f.Changed = err
@@ -420,9 +431,9 @@ func (s *Session) finish(e *entry) *File {
 	if err := chk.done(size); err != nil {
 		f.setChanged(err)
 	}
-	if eofMin >= 0 && (eofMin != size || eofMax != size) {
-		f.setChanged(fmt.Errorf("the scan found the file ending at %d bytes, but it has %d", eofMin, size))
-	}
+	e.mu.Lock()
+	f.setChanged(e.rec.endsAt(size))
+	e.mu.Unlock()
 	var one [1]byte
 	if k, _ := e.f.ReadAt(one[:], size); k > 0 {
 		f.setChanged(fmt.Errorf("the file grew during the check (it had %d bytes when opened)", size))
