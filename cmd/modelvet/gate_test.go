@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/modelvet/modelvet/internal/onepass"
+	"github.com/modelvet/modelvet/policy"
+	"github.com/modelvet/modelvet/verify"
+)
+
+// TestOptionalSignatureSemantics: with required: false an absent
+// signature is judged on the scan alone (with a note), and a present one
+// must verify, whatever is wrong with it.
+func TestOptionalSignatureSemantics(t *testing.T) {
+	cases := []struct {
+		name   string
+		edit   func(t *testing.T, model string)
+		exit   int
+		reason string
+	}{
+		{name: "valid signature", edit: func(*testing.T, string) {}, exit: 0},
+		{name: "model.sig deleted: judged on the scan alone", edit: func(t *testing.T, m string) { os.Remove(filepath.Join(m, "model.sig")) }, exit: 0},
+		{name: "model.sig corrupted", edit: func(t *testing.T, m string) {
+			os.WriteFile(filepath.Join(m, "model.sig"), []byte(`{"mediaType":"x"}`), 0o644)
+		}, exit: 1, reason: policy.RuleSignature},
+		{name: "signed file changed, model.sig kept", edit: func(t *testing.T, m string) {
+			os.WriteFile(filepath.Join(m, "config.json"), []byte(`{"model_type":"bert"}`), 0o644)
+		}, exit: 1, reason: policy.RuleSignature},
+		{name: "model.sig is a FIFO (never opened)", edit: func(t *testing.T, m string) {
+			os.Remove(filepath.Join(m, "model.sig"))
+			if err := syscall.Mkfifo(filepath.Join(m, "model.sig"), 0o644); err != nil {
+				t.Skip("no FIFOs here:", err)
+			}
+		}, exit: 1, reason: policy.RuleSignature},
+		{name: "model.sig is a folder", edit: func(t *testing.T, m string) {
+			os.Remove(filepath.Join(m, "model.sig"))
+			os.Mkdir(filepath.Join(m, "model.sig"), 0o755)
+		}, exit: 1, reason: policy.RuleSignature},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			model, pol, _, _ := swapModel(t, true)
+			os.WriteFile(pol, []byte("version: 1\nfail_on: high\nsignature:\n  required: false\n  keys: [publisher.pub]\n"), 0o644)
+			c.edit(t, model)
+			code, out, errOut := runCLI(t, "check", model, "--policy", pol, "--format", "json")
+			if code != c.exit {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.exit, out, errOut)
+			}
+			var rep struct {
+				Reasons []struct{ Rule string } `json:"reasons"`
+			}
+			json.Unmarshal([]byte(out), &rep)
+			if c.reason != "" && (len(rep.Reasons) == 0 || !strings.Contains(out, `"rule": "`+c.reason+`"`)) {
+				t.Errorf("reasons %+v, want %s", rep.Reasons, c.reason)
+			}
+		})
+	}
+}
+
+// TestTrustMaterialErrorsExit2: unusable trust material is the
+// operator's error, never "the signature did not verify".
+func TestTrustMaterialErrorsExit2(t *testing.T) {
+	for name, setup := range map[string]func(dir string) string{
+		"malformed key": func(dir string) string {
+			os.WriteFile(filepath.Join(dir, "publisher.pub"), []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"), 0o644)
+			return "signature:\n  required: true\n  keys: [publisher.pub]\n"
+		},
+		"malformed trusted_root.json": func(dir string) string {
+			os.WriteFile(filepath.Join(dir, "trusted_root.json"), []byte("{\"tlogs\": 5}"), 0o644)
+			return "signature:\n  required: true\n  identities: [a@example.com]\n  issuers: [https://accounts.example.com]\n  trusted_root: trusted_root.json\n"
+		},
+		"trusted_root.json is a folder": func(dir string) string {
+			os.Mkdir(filepath.Join(dir, "trusted_root.json"), 0o755)
+			return "signature:\n  required: true\n  identities: [a@example.com]\n  issuers: [https://accounts.example.com]\n  trusted_root: trusted_root.json\n"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			model, pol, _, _ := swapModel(t, true)
+			os.WriteFile(pol, []byte("version: 1\n"+setup(filepath.Dir(pol))), 0o644)
+			code, out, errOut := runCLI(t, "check", model, "--policy", pol)
+			if code != 2 || !strings.Contains(errOut, "trust material") {
+				t.Fatalf("exit %d, want 2 with a trust-material error\n%s\n%s", code, out, errOut)
+			}
+			p, err := policy.Load(pol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := newGate(p).Check(context.Background(), model); !errors.Is(err, policy.ErrTrustMaterial) {
+				t.Errorf("gate error %v is not policy.ErrTrustMaterial (the service maps it to HTTP 500)", err)
+			}
+		})
+	}
+}
+
+// TestSpecialFilesInModelAreHigh: a FIFO (socket, device) anywhere in a
+// model folder is never opened and rejects, including one named like the
+// weights a loader opens.
+func TestSpecialFilesInModelAreHigh(t *testing.T) {
+	for _, name := range []string{"pytorch_model.bin", filepath.Join("sub", "notes.txt")} {
+		t.Run(name, func(t *testing.T) {
+			model, pol, _, _ := swapModel(t, true)
+			p := filepath.Join(model, name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.Remove(p)
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Skip("no FIFOs here:", err)
+			}
+			for _, args := range [][]string{{"check", model, "--policy", pol, "--format", "json"}, {"scan", model, "--format", "json"}} {
+				code, out, _ := runCLI(t, args...)
+				if code != 1 || !strings.Contains(out, `"rule": "fs/special-file"`) || !strings.Contains(out, `"severity": "high"`) {
+					t.Fatalf("%s: exit %d, want 1 with fs/special-file high\n%s", args[0], code, out)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckSnapshot: the model is copied while it is read once; the
+// verdict and the digests are about the copy.
+func TestCheckSnapshot(t *testing.T) {
+	model, pol, _, _ := swapModel(t, true)
+	snap := filepath.Join(t.TempDir(), "snap")
+	code, out, errOut := runCLI(t, "check", model, "--policy", pol, "--format", "json", "--snapshot", snap)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	fi, err := os.Stat(snap)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("snapshot folder %v %v", fi, err)
+	}
+	for _, n := range []string{"config.json", "pytorch_model.bin", "model.sig"} {
+		a, _ := os.ReadFile(filepath.Join(model, n))
+		b, err := os.ReadFile(filepath.Join(snap, n))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: copy differs (%v)", n, err)
+		}
+	}
+	m, err := verify.HashModel(snap, verify.HashOptions{IgnorePaths: []string{"model.sig", "model.intoto.jsonl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, m.RootDigest()) {
+		t.Errorf("the report does not list the copy's OMS root digest %s:\n%s", m.RootDigest(), out)
+	}
+	if !strings.Contains(out, filepath.Join(snap, "pytorch_model.bin")) {
+		t.Errorf("the report's files are not the copy's")
+	}
+	// An existing folder is refused: it could hold files someone placed.
+	if code, _, errOut := runCLI(t, "check", model, "--policy", pol, "--snapshot", snap); code != 2 || !strings.Contains(errOut, "snapshot") {
+		t.Errorf("existing snapshot folder: exit %d %s", code, errOut)
+	}
+}
+
+// TestUnreadableModelFileExit2: a model file the checker may not read is
+// an unreadable path (exit 2), not a verdict. Root reads everything, so
+// the permission error is injected at the pass's open.
+func TestUnreadableModelFileExit2(t *testing.T) {
+	model, pol, _, _ := swapModel(t, true)
+	g := gateFor(t, pol)
+	g.PassHooks = onepass.Options{OpenHook: func(p string) error {
+		if filepath.Base(p) == "pytorch_model.bin" {
+			return &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+		}
+		return nil
+	}}
+	if _, err := g.Check(context.Background(), model); !errors.Is(err, policy.ErrUnreadable) {
+		t.Fatalf("err %v, want policy.ErrUnreadable", err)
+	}
+}
