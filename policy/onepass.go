@@ -71,12 +71,7 @@ func changedFinding(f *onepass.File) formats.Finding {
 		Message: fmt.Sprintf("the file changed while it was being checked (%v); the verdict cannot be about the bytes a loader will read. Check it again when nothing writes to the folder, or use check --snapshot", f.Changed)}
 }
 
-func abs(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return filepath.Clean(p)
-}
+func abs(p string) string { return onepass.Abs(p) }
 
 // moveTo renames the scan's paths from the model to its snapshot copy:
 // the report is about the copy.

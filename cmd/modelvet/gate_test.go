@@ -176,3 +176,18 @@ func TestUnreadableModelFileExit2(t *testing.T) {
 		t.Fatalf("err %v, want policy.ErrUnreadable", err)
 	}
 }
+
+// TestCheckThroughLinkedModelFolder: a model reached through a link (a
+// Hugging Face cache snapshot, a "current" link) is listed by its real
+// path and read by the link's: the manifest must still find the one
+// pass's digests, so a good signature verifies.
+func TestCheckThroughLinkedModelFolder(t *testing.T) {
+	model, pol, _, _ := swapModel(t, true)
+	link := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(model, link); err != nil {
+		t.Skip(err)
+	}
+	if code, out, errOut := runCLI(t, "check", link, "--policy", pol); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -90,6 +90,7 @@ type Session struct {
 	open   map[string]*entry
 	done   map[string]*File
 	bySnap map[string]*File
+	byReal map[string]*File
 	bytes  map[string][]byte
 	pinned []*handle
 	// OpenErrors are the files that could not be opened, by path.
@@ -125,12 +126,26 @@ func (s *Session) SetShardSize(n int64) error {
 	return nil
 }
 
-func abs(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
+// Abs makes p absolute against the working directory read once per
+// process: filepath.Abs asks the OS for it on every call (three system
+// calls), which a folder of 20,000 files would pay many times over.
+func Abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
 	}
-	return filepath.Clean(p)
+	cwdOnce.Do(func() { cwd, _ = os.Getwd() })
+	if cwd == "" {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(cwd, p)
 }
+
+var (
+	cwdOnce sync.Once
+	cwd     string
+)
+
+func abs(p string) string { return Abs(p) }
 
 // Open opens path for an analyzer (formats.Options.Open). Opens of a path
 // already open share one file and one record; the hashing pass runs when
@@ -235,16 +250,29 @@ func (s *Session) Lookup(path string) (*File, bool) {
 	if f, ok := s.bySnap[key]; ok {
 		return f, true
 	}
-	fi, err := os.Stat(path)
+	// By the real path (links resolved), then by identity; the index of
+	// real paths is built once, on the first miss.
+	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, false
 	}
-	for _, f := range s.done {
-		if os.SameFile(f.info, fi) {
-			return f, true
+	if s.byReal == nil {
+		s.byReal = map[string]*File{}
+		for _, f := range s.done {
+			if r, err := filepath.EvalSymlinks(f.Path); err == nil {
+				s.byReal[r] = f
+			}
 		}
 	}
-	return nil, false
+	f, ok := s.byReal[abs(real)]
+	if !ok {
+		return nil, false
+	}
+	// The path must still name the file that was read.
+	if fi, err := os.Stat(path); err != nil || !os.SameFile(fi, f.info) {
+		return nil, false
+	}
+	return f, true
 }
 
 // Files returns every file read, by path.
@@ -343,6 +371,7 @@ func (h *handle) Close() error {
 		}
 	} else {
 		s.done[f.Path] = f
+		s.byReal = nil
 		if f.Snapshot != "" {
 			s.bySnap[abs(f.Snapshot)] = f
 		}
@@ -434,10 +463,8 @@ func (s *Session) finish(e *entry) *File {
 	e.mu.Lock()
 	f.setChanged(e.rec.endsAt(size))
 	e.mu.Unlock()
-	var one [1]byte
-	if k, _ := e.f.ReadAt(one[:], size); k > 0 {
-		f.setChanged(fmt.Errorf("the file grew during the check (it had %d bytes when opened)", size))
-	}
+	// Growth shows in the size sameIdentity compares (bytes appended
+	// after that were never hashed nor scanned, and are not in the verdict).
 	f.setChanged(sameIdentity(e, size))
 	return f
 }
@@ -457,6 +484,9 @@ func sameIdentity(e *entry, size int64) error {
 		return fmt.Errorf("the open file cannot be examined again: %v", err)
 	}
 	if now.Size() != size || !now.ModTime().Equal(e.info.ModTime()) {
+		if now.Size() > size {
+			return fmt.Errorf("the file grew during the check (it had %d bytes when opened, now %d)", size, now.Size())
+		}
 		return fmt.Errorf("the file was modified during the check (size %d -> %d, modified %s -> %s)", size, now.Size(), e.info.ModTime().UTC().Format("15:04:05.000000000"), now.ModTime().UTC().Format("15:04:05.000000000"))
 	}
 	byName, err := os.Stat(e.path)
