@@ -50,7 +50,8 @@ type OnePass interface {
 	Prepare(ctx context.Context, modelDir string, p *Policy, s *onepass.Session)
 	// Digests returns the report section listing what a loader must see:
 	// the OMS root digest of the model as read.
-	Digests(modelDir string, p *Policy, s *onepass.Session) report.Section
+	// perFile adds each file's SHA-256 (for a snapshot's text report).
+	Digests(modelDir string, p *Policy, s *onepass.Session, perFile bool) report.Section
 }
 
 // ErrTrustMaterial marks errors about the policy's trust material (a key,
@@ -155,7 +156,7 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	d := Decide(p, in)
 	rep := Build(p, in, d)
 	if sess != nil && g.OnePass != nil && (g.Snapshot != "" || g.Hash) {
-		sec := g.OnePass.Digests(checked, p, sess)
+		sec := g.OnePass.Digests(checked, p, sess, g.Snapshot != "")
 		if g.Snapshot != "" {
 			sec.Lines = append([]string{"the model was copied to " + g.Snapshot + " while it was read; this verdict is about that copy, and a loader must see these digests"}, sec.Lines...)
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/modelvet/modelvet/internal/onepass"
@@ -37,7 +36,7 @@ func TestOptionalSignatureSemantics(t *testing.T) {
 		}, exit: 1, reason: policy.RuleSignature},
 		{name: "model.sig is a FIFO (never opened)", edit: func(t *testing.T, m string) {
 			os.Remove(filepath.Join(m, "model.sig"))
-			if err := syscall.Mkfifo(filepath.Join(m, "model.sig"), 0o644); err != nil {
+			if err := mkfifo(filepath.Join(m, "model.sig")); err != nil {
 				t.Skip("no FIFOs here:", err)
 			}
 		}, exit: 1, reason: policy.RuleSignature},
@@ -111,7 +110,7 @@ func TestSpecialFilesInModelAreHigh(t *testing.T) {
 			p := filepath.Join(model, name)
 			os.MkdirAll(filepath.Dir(p), 0o755)
 			os.Remove(p)
-			if err := syscall.Mkfifo(p, 0o644); err != nil {
+			if err := mkfifo(p); err != nil {
 				t.Skip("no FIFOs here:", err)
 			}
 			for _, args := range [][]string{{"check", model, "--policy", pol, "--format", "json"}, {"scan", model, "--format", "json"}} {

@@ -12,6 +12,9 @@ import (
 	"github.com/modelvet/modelvet/verify"
 )
 
+// maxDigestLines caps the per-file lines of the digests section.
+const maxDigestLines = 1000
+
 // OnePass implements policy.OnePass with package verify.
 type OnePass struct{}
 
@@ -40,7 +43,7 @@ func (OnePass) Prepare(ctx context.Context, model string, p *policy.Policy, s *o
 // Digests lists what a loader must see: the OMS root digest (files
 // method, the signature and attestation left out) of the model as read,
 // next to the per-file SHA-256 in the report's files.
-func (OnePass) Digests(model string, p *policy.Policy, s *onepass.Session) report.Section {
+func (OnePass) Digests(model string, p *policy.Policy, s *onepass.Session, perFile bool) report.Section {
 	sec := report.Section{Name: "digests", OK: true}
 	ignore := attest.IgnoresInside(model, sidecar(model, p.Signature.File), sidecar(model, p.Provenance.Attestation))
 	m, err := verify.HashModel(model, verify.HashOptions{IgnorePaths: ignore, Digests: s})
@@ -50,5 +53,14 @@ func (OnePass) Digests(model string, p *policy.Policy, s *onepass.Session) repor
 		return sec
 	}
 	sec.Lines = []string{fmt.Sprintf("OMS root digest (files method, sha256): %s over %d files, %d bytes", m.RootDigest(), len(m.Resources), m.Bytes)}
+	if perFile {
+		for i, r := range m.Resources {
+			if i == maxDigestLines {
+				sec.Lines = append(sec.Lines, fmt.Sprintf("... and %d more (every file's sha256 is in --format json)", len(m.Resources)-i))
+				break
+			}
+			sec.Lines = append(sec.Lines, fmt.Sprintf("sha256 %s  %s", r.Digest, r.Name))
+		}
+	}
 	return sec
 }
