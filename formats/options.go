@@ -28,6 +28,10 @@ type Options struct {
 	// The gate sets it to record what analyzers read, so the hashing pass
 	// can prove the signature was checked over the bytes that were scanned.
 	Open Opener
+	// OpenOther, when set, opens the files an analyzer or folder check
+	// reads besides the one it was given (the shards an index names): the
+	// gate keeps them open for their own scan, so both are one read.
+	OpenOther Opener
 }
 
 // Limits bound what hostile input can make a scan spend.

@@ -116,6 +116,7 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 			g.OnePass.Prepare(ctx, modelDir, p, sess)
 		}
 		opts.Open = sess.Open
+		opts.OpenOther = sess.OpenOther
 		opts.Hash = false // the pass hashes, on the same open file
 		ctx = onepass.NewContext(ctx, sess)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelvet/modelvet/internal/onepass"
@@ -188,5 +189,50 @@ func TestCheckThroughLinkedModelFolder(t *testing.T) {
 	}
 	if code, out, errOut := runCLI(t, "check", link, "--policy", pol); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestEachFileOpenedOnce: a sharded safetensors model, whose index check
+// reads every shard's header before the shards are scanned, a signature
+// read before the scan: under check each file is opened exactly once, so
+// the index check, the scan, the hash and the signature see one read.
+func TestEachFileOpenedOnce(t *testing.T) {
+	model, pol, _, _ := swapModel(t, true)
+	os.Remove(filepath.Join(model, "pytorch_model.bin"))
+	shard := func(name string) []byte {
+		h := `{"` + name + `":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`
+		for len(h)%8 != 0 {
+			h += " "
+		}
+		b := []byte{byte(len(h)), 0, 0, 0, 0, 0, 0, 0}
+		return append(append(b, h...), 0, 0, 128, 63)
+	}
+	os.WriteFile(filepath.Join(model, "model-00001-of-00002.safetensors"), shard("a"), 0o644)
+	os.WriteFile(filepath.Join(model, "model-00002-of-00002.safetensors"), shard("b"), 0o644)
+	os.WriteFile(filepath.Join(model, "model.safetensors.index.json"), []byte(`{"metadata":{"total_size":8},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}`), 0o644)
+	g := gateFor(t, pol)
+	var mu sync.Mutex
+	opens := map[string]int{}
+	g.PassHooks = onepass.Options{OpenHook: func(p string) error {
+		mu.Lock()
+		opens[filepath.Base(p)]++
+		mu.Unlock()
+		return nil
+	}}
+	rep, err := g.Check(context.Background(), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json", "model.sig", "config.json"} {
+		if opens[n] != 1 {
+			t.Errorf("%s opened %d times, want once", n, opens[n])
+		}
+	}
+	// The model changed after signing: rejected by the signature, and
+	// by nothing else (the shards and index are consistent).
+	for _, r := range rep.Reasons {
+		if r.Rule != policy.RuleSignature {
+			t.Errorf("unexpected reason %+v", r)
+		}
 	}
 }

@@ -103,6 +103,9 @@ type entry struct {
 	f    *os.File
 	info fs.FileInfo
 	refs int
+	// hold keeps the file open after its last close: a folder check read
+	// it before the walk's own scan of it, which must share the open.
+	hold bool
 	mu   sync.Mutex
 	rec  *recorder
 }
@@ -151,7 +154,29 @@ func abs(p string) string { return Abs(p) }
 // already open share one file and one record; the hashing pass runs when
 // the last handle is closed.
 func (s *Session) Open(path string) (formats.Handle, error) {
-	return s.openHandle(path)
+	h, err := s.openHandle(path)
+	if err == nil {
+		s.mu.Lock()
+		h.e.hold = false // the scan of the file itself: hash when it is done
+		s.mu.Unlock()
+	}
+	return h, err
+}
+
+// OpenOther opens a file a folder check or analyzer reads besides its
+// own (formats.Options.OpenOther): the open file is kept until the scan
+// of that file closes it, or Finish, so both reads share one open and
+// one record.
+func (s *Session) OpenOther(path string) (formats.Handle, error) {
+	h, err := s.openHandle(path)
+	if err == nil {
+		s.mu.Lock()
+		if h.e.refs == 1 {
+			h.e.hold = true
+		}
+		s.mu.Unlock()
+	}
+	return h, err
 }
 
 func (s *Session) openHandle(path string) (*handle, error) {
@@ -233,6 +258,20 @@ func (s *Session) Finish() {
 	s.mu.Unlock()
 	for _, h := range p {
 		h.Close()
+	}
+	// Files a folder check held for a scan that never came (it was not
+	// listed, or the scan stopped).
+	s.mu.Lock()
+	var held []*entry
+	for k, e := range s.open {
+		if e.refs == 0 {
+			held = append(held, e)
+			delete(s.open, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range held {
+		s.complete(e)
 	}
 }
 
@@ -349,7 +388,7 @@ func (h *handle) Close() error {
 	s := h.s
 	s.mu.Lock()
 	h.e.refs--
-	last := h.e.refs == 0
+	last := h.e.refs == 0 && !h.e.hold
 	if last {
 		delete(s.open, h.e.path)
 	}
@@ -357,8 +396,14 @@ func (h *handle) Close() error {
 	if !last {
 		return nil
 	}
-	f := s.finish(h.e)
-	h.e.f.Close()
+	s.complete(h.e)
+	return nil
+}
+
+// complete runs an entry's pass, closes it and files the result.
+func (s *Session) complete(e *entry) {
+	f := s.finish(e)
+	e.f.Close()
 	s.mu.Lock()
 	if prev, ok := s.done[f.Path]; ok {
 		// Opened twice in one check (a folder check read it before its
@@ -377,7 +422,6 @@ func (h *handle) Close() error {
 		}
 	}
 	s.mu.Unlock()
-	return nil
 }
 
 // finish runs the hashing pass of an entry on its open file.
