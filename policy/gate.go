@@ -94,32 +94,34 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 		root = filepath.Dir(modelDir)
 	}
 	opts := p.ScanOptions()
-	var sess *onepass.Session
 	checked := modelDir // what the signature and provenance checks read
-	if g.onePass() {
-		po := g.PassHooks
-		po.Root = root
-		if g.Snapshot != "" {
-			if err := makePrivateDir(g.Snapshot); err != nil {
-				return nil, err
-			}
-			po.SnapshotDir = g.Snapshot
-			if fi.IsDir() {
-				checked = g.Snapshot
-			} else {
-				checked = filepath.Join(g.Snapshot, filepath.Base(modelDir))
-			}
+	// Every check opens files through a session: never blocking on a
+	// FIFO, a file the checker may not read is exit 2, and a file renamed
+	// over during the scan is refused. Only when digests are needed does
+	// the session hash (and record what the analyzers read).
+	po := g.PassHooks
+	po.Root = root
+	po.NoHash = !g.onePass()
+	if g.Snapshot != "" {
+		if err := makePrivateDir(g.Snapshot); err != nil {
+			return nil, err
 		}
-		sess = onepass.New(po)
-		defer sess.Finish()
-		if g.OnePass != nil {
-			g.OnePass.Prepare(ctx, modelDir, p, sess)
+		po.SnapshotDir = g.Snapshot
+		if fi.IsDir() {
+			checked = g.Snapshot
+		} else {
+			checked = filepath.Join(g.Snapshot, filepath.Base(modelDir))
 		}
-		opts.Open = sess.Open
-		opts.OpenOther = sess.OpenOther
-		opts.Hash = false // the pass hashes, on the same open file
-		ctx = onepass.NewContext(ctx, sess)
 	}
+	sess := onepass.New(po)
+	defer sess.Finish()
+	if g.OnePass != nil && !po.NoHash {
+		g.OnePass.Prepare(ctx, modelDir, p, sess)
+	}
+	opts.Open = sess.Open
+	opts.OpenOther = sess.OpenOther
+	opts.Hash = false // the pass hashes, on the same open file
+	ctx = onepass.NewContext(ctx, sess)
 	res, err := formats.Scan(ctx, []string{modelDir}, opts)
 	if err != nil {
 		return nil, err
@@ -127,15 +129,13 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("the check was stopped before it finished: %w", err)
 	}
-	if sess != nil {
-		sess.Finish()
-		if err := attachPass(res, sess); err != nil {
-			return nil, err
-		}
-		if g.Snapshot != "" {
-			moveTo(res, root, checked, fi.IsDir())
-			root = g.Snapshot
-		}
+	sess.Finish()
+	if err := attachPass(res, sess); err != nil {
+		return nil, err
+	}
+	if g.Snapshot != "" {
+		moveTo(res, root, checked, fi.IsDir())
+		root = g.Snapshot
 	}
 	in := Input{Scan: res, Root: root}
 	if p.Signature.Checked() && g.Signature != nil {
@@ -156,7 +156,7 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	}
 	d := Decide(p, in)
 	rep := Build(p, in, d)
-	if sess != nil && g.OnePass != nil && (g.Snapshot != "" || g.Hash) {
+	if g.OnePass != nil && (g.Snapshot != "" || g.Hash) {
 		sec := g.OnePass.Digests(checked, p, sess, g.Snapshot != "")
 		if g.Snapshot != "" {
 			sec.Lines = append([]string{"the model was copied to " + g.Snapshot + " while it was read; this verdict is about that copy, and a loader must see these digests"}, sec.Lines...)

@@ -164,16 +164,51 @@ func TestCheckSnapshot(t *testing.T) {
 // an unreadable path (exit 2), not a verdict. Root reads everything, so
 // the permission error is injected at the pass's open.
 func TestUnreadableModelFileExit2(t *testing.T) {
-	model, pol, _, _ := swapModel(t, true)
-	g := gateFor(t, pol)
-	g.PassHooks = onepass.Options{OpenHook: func(p string) error {
+	for _, c := range []struct {
+		name string
+		g    func(t *testing.T, pol string) *policy.Gate
+	}{
+		{"signature required (hashing)", gateFor},
+		{"default policy, text report (no hashing)", func(t *testing.T, _ string) *policy.Gate {
+			g := newGate(policy.Default())
+			g.Hash = false
+			return g
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			model, pol, _, _ := swapModel(t, true)
+			g := c.g(t, pol)
+			g.PassHooks = onepass.Options{OpenHook: func(p string) error {
+				if filepath.Base(p) == "pytorch_model.bin" {
+					return &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+				}
+				return nil
+			}}
+			if _, err := g.Check(context.Background(), model); !errors.Is(err, policy.ErrUnreadable) {
+				t.Fatalf("err %v, want policy.ErrUnreadable", err)
+			}
+		})
+	}
+}
+
+// TestRenameDuringTextCheck: a check that hashes nothing (text report,
+// no signature) still refuses a file renamed over while it was scanned.
+func TestRenameDuringTextCheck(t *testing.T) {
+	model, _, _, evil := swapModel(t, true)
+	g := newGate(policy.Default())
+	g.Hash = false
+	g.PassHooks = onepass.Options{BeforeHash: func(p string) {
 		if filepath.Base(p) == "pytorch_model.bin" {
-			return &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission}
+			os.WriteFile(p+".tmp", evil, 0o644)
+			os.Rename(p+".tmp", p)
 		}
-		return nil
 	}}
-	if _, err := g.Check(context.Background(), model); !errors.Is(err, policy.ErrUnreadable) {
-		t.Fatalf("err %v, want policy.ErrUnreadable", err)
+	rep, err := g.Check(context.Background(), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict == policy.Admitted || !hasReason(rep, policy.RuleFileChanged) {
+		t.Fatalf("%s %+v", rep.Verdict, rep.Reasons)
 	}
 }
 
