@@ -102,6 +102,7 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	po := g.PassHooks
 	po.Root = root
 	po.NoHash = !g.onePass()
+	po.Ctx = ctx
 	if g.Snapshot != "" {
 		if err := makePrivateDir(g.Snapshot); err != nil {
 			return nil, err

@@ -52,6 +52,9 @@ type Options struct {
 	// digests of that size. SetShardSize may set it before any file is
 	// opened.
 	ShardSize int64
+	// Ctx, when set, stops hashing passes once it is done (a service's
+	// request timeout); the file then has Err and no digests.
+	Ctx context.Context
 	// NoHash skips the hashing pass and the recording: only the identity
 	// checks run (a text check with nothing to verify reads headers, not
 	// weights, as a scan does).
@@ -230,6 +233,13 @@ func (s *Session) ReadFile(path string, limit int64) ([]byte, error) {
 	if b, ok := s.bytes[key]; ok {
 		s.mu.Unlock()
 		return b, nil
+	}
+	// The snapshot copy of a file read before: the same bytes.
+	if f, ok := s.bySnap[key]; ok {
+		if b, ok := s.bytes[f.Path]; ok {
+			s.mu.Unlock()
+			return b, nil
+		}
 	}
 	s.mu.Unlock()
 	h, err := s.openHandle(path)
@@ -475,6 +485,10 @@ func (s *Session) finish(e *entry) *File {
 	defer formats.PutHashBuf(bp)
 	buf := *bp
 	for pos := int64(0); pos < size; {
+		if s.opts.Ctx != nil && s.opts.Ctx.Err() != nil {
+			f.Err = fmt.Errorf("hashing %s was stopped: %w", e.path, s.opts.Ctx.Err())
+			return f
+		}
 		n, rerr := e.f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
 		b := buf[:n]
 		whole.Write(b)
