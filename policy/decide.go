@@ -87,6 +87,14 @@ func Decide(p *Policy, in Input) Decision {
 	models := 0
 	for _, f := range files {
 		rel := Rel(in.Root, f.Path)
+		// A file that changed while it was checked rejects whatever the
+		// policy says (fail_on, suppress, ignore): the verdict, the
+		// digests and a snapshot would be about bytes nobody scanned.
+		for _, x := range f.Findings {
+			if x.Rule == RuleFileChanged {
+				reject(RuleFileChanged, "(built-in: a file that changed during the check is never admitted)", fmt.Sprintf("%s at %s: %s", x.Severity, where(rel, x), x.Message))
+			}
+		}
 		if pat, ok := p.ignored(rel); ok && f.Format != "folder-check" {
 			d.Notes = append(d.Notes, fmt.Sprintf("%s is ignored by %s; its %d findings do not count", rel, pat.ref, len(f.Findings)))
 			continue
@@ -98,7 +106,7 @@ func Decide(p *Policy, in Input) Decision {
 			}
 		}
 		for _, x := range f.Findings {
-			if x.Severity < p.FailOn {
+			if x.Severity < p.FailOn || x.Rule == RuleFileChanged {
 				continue
 			}
 			if s, ok := p.suppressed(x.Rule, rel); ok {

@@ -46,11 +46,10 @@ func attachPass(res *formats.Result, s *onepass.Session) error {
 			fr.SHA256 = ""
 			fr.Findings = append(fr.Findings, changedFinding(f))
 		case f.Err != nil:
-			if errors.Is(f.Err, fs.ErrPermission) {
-				return fmt.Errorf("%w: %v", ErrUnreadable, f.Err)
-			}
-			fr.Findings = append(fr.Findings, formats.Finding{Rule: "fs/unreadable", Severity: formats.High, Offset: formats.NoOffset,
-				Message: fmt.Sprintf("reading the file to hash it failed (%v); it cannot be shown to be what was scanned", f.Err)})
+			// A read error while hashing (or writing the snapshot): no
+			// digest, possibly a partial copy. No verdict either: exit 2,
+			// as for any path that cannot be read.
+			return fmt.Errorf("%w: %v", ErrUnreadable, f.Err)
 		default:
 			fr.SHA256 = f.SHA256
 		}
@@ -58,6 +57,9 @@ func attachPass(res *formats.Result, s *onepass.Session) error {
 	// A file read only by the checks (or twice) that changed is reported
 	// too, on its own line.
 	for _, f := range s.Files() {
+		if !seen[f] && f.Err != nil && f.Changed == nil {
+			return fmt.Errorf("%w: %v", ErrUnreadable, f.Err)
+		}
 		if seen[f] || f.Changed == nil {
 			continue
 		}
