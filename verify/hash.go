@@ -30,6 +30,9 @@ const (
 	DefaultSignatureName = "model.sig"
 )
 
+// MaxShards caps the shards one model is cut into (shards method).
+const MaxShards = 1 << 20
+
 // DefaultIgnores are left out of every manifest, as the reference tool
 // does: git metadata is not part of a model.
 var DefaultIgnores = []string{".git", ".gitattributes", ".github", ".gitignore"}
@@ -154,6 +157,17 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("model %s contains no regular files after applying exclusions", root)
+	}
+	if o.Method == MethodShards {
+		// A signature names the shard size; a hostile one (1 byte) would
+		// make a work item per byte of the model.
+		var n int64
+		for _, f := range files {
+			n += (f.size + o.ShardSize - 1) / o.ShardSize
+		}
+		if n > MaxShards {
+			return nil, fmt.Errorf("shard size %d cuts this model into %d shards, more than the %d accepted", o.ShardSize, n, MaxShards)
+		}
 	}
 	var units []*work
 	var total int64

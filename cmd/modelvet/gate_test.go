@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -269,5 +274,36 @@ func TestEachFileOpenedOnce(t *testing.T) {
 		if r.Rule != policy.RuleSignature {
 			t.Errorf("unexpected reason %+v", r)
 		}
+	}
+}
+
+// TestCheckShardsSignature: a signature made with the shards method
+// verifies against the shard digests the one pass computed (the gate
+// learns the shard size from the signature before reading the model),
+// and a hostile tiny shard size is refused, not a shard per byte.
+func TestCheckShardsSignature(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		shard int64
+		exit  int
+	}{
+		{"100-byte shards", 100, 0},
+		{"1-byte shards on a 1 KB file (within the cap)", 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			model, pol, _, _ := swapModel(t, true)
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := verify.Sign(model, verify.SignOptions{Key: key, Hash: verify.HashOptions{Method: verify.MethodShards, ShardSize: c.shard}}); err != nil {
+				t.Fatal(err)
+			}
+			der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+			os.WriteFile(filepath.Join(filepath.Dir(pol), "publisher.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+			if code, out, errOut := runCLI(t, "check", model, "--policy", pol); code != c.exit {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.exit, out, errOut)
+			}
+		})
 	}
 }

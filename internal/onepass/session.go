@@ -34,6 +34,7 @@ import (
 	"sync"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/verify"
 )
 
 // DefaultMaxSpans caps the spans kept per file (48 bytes each): a zip of
@@ -477,8 +478,10 @@ func (s *Session) finish(e *entry) *File {
 	whole := sha256.New()
 	var shard hash.Hash
 	var shardEnd int64
-	if f.ShardSize > 0 {
+	if f.ShardSize > 0 && (size+f.ShardSize-1)/f.ShardSize <= verify.MaxShards {
 		shard, shardEnd = sha256.New(), f.ShardSize
+	} else {
+		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
 	chk := &checker{spans: spans}
 	bp := formats.GetHashBuf()
