@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -27,11 +28,13 @@ import (
 // must verify, whatever is wrong with it.
 func TestOptionalSignatureSemantics(t *testing.T) {
 	cases := []struct {
-		name   string
-		edit   func(t *testing.T, model string)
-		exit   int
-		reason string
+		name     string
+		edit     func(t *testing.T, model string)
+		exit     int
+		reason   string
+		required bool
 	}{
+		{name: "required, model.sig deleted", edit: func(t *testing.T, m string) { os.Remove(filepath.Join(m, "model.sig")) }, exit: 1, reason: policy.RuleSignature, required: true},
 		{name: "valid signature", edit: func(*testing.T, string) {}, exit: 0},
 		{name: "model.sig deleted: judged on the scan alone", edit: func(t *testing.T, m string) { os.Remove(filepath.Join(m, "model.sig")) }, exit: 0},
 		{name: "model.sig corrupted", edit: func(t *testing.T, m string) {
@@ -54,7 +57,7 @@ func TestOptionalSignatureSemantics(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			model, pol, _, _ := swapModel(t, true)
-			os.WriteFile(pol, []byte("version: 1\nfail_on: high\nsignature:\n  required: false\n  keys: [publisher.pub]\n"), 0o644)
+			os.WriteFile(pol, []byte("version: 1\nfail_on: high\nsignature:\n  required: "+fmt.Sprint(c.required)+"\n  keys: [publisher.pub]\n"), 0o644)
 			c.edit(t, model)
 			code, out, errOut := runCLI(t, "check", model, "--policy", pol, "--format", "json")
 			if code != c.exit {
