@@ -23,10 +23,10 @@ import (
 	"github.com/modelvet/modelvet/verify"
 )
 
-// TestOptionalSignatureSemantics: with required: false an absent
+// TestSignatureRequiredSemantics: with required: false an absent
 // signature is judged on the scan alone (with a note), and a present one
 // must verify, whatever is wrong with it.
-func TestOptionalSignatureSemantics(t *testing.T) {
+func TestSignatureRequiredSemantics(t *testing.T) {
 	cases := []struct {
 		name     string
 		edit     func(t *testing.T, model string)
