@@ -162,6 +162,10 @@ func TestCheckSnapshot(t *testing.T) {
 	if !strings.Contains(out, filepath.Join(snap, "pytorch_model.bin")) {
 		t.Errorf("the report's files are not the copy's")
 	}
+	// A folder inside the model is refused: the copy would be part of it.
+	if code, _, errOut := runCLI(t, "check", model, "--policy", pol, "--snapshot", filepath.Join(model, "snap")); code != 2 || !strings.Contains(errOut, "outside the model") {
+		t.Errorf("snapshot inside the model: exit %d %s", code, errOut)
+	}
 	// An existing folder is refused: it could hold files someone placed.
 	if code, _, errOut := runCLI(t, "check", model, "--policy", pol, "--snapshot", snap); code != 2 || !strings.Contains(errOut, "snapshot") {
 		t.Errorf("existing snapshot folder: exit %d %s", code, errOut)
