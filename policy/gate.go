@@ -104,7 +104,9 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	po.NoHash = !g.onePass()
 	po.Ctx = ctx
 	if g.Snapshot != "" {
-		if a, b := abs(root), abs(g.Snapshot); formats.Within(a, b) || formats.Within(b, a) {
+		// A one-file model only reads that file (and its signature): a
+		// snapshot beside it is fine.
+		if a, b := abs(modelDir), abs(g.Snapshot); fi.IsDir() && formats.Within(a, b) || formats.Within(b, a) {
 			return nil, fmt.Errorf("snapshot folder %s must be outside the model folder %s (and not hold it): the copy would be read as part of the model", g.Snapshot, root)
 		}
 		if err := makePrivateDir(g.Snapshot); err != nil {
