@@ -83,7 +83,7 @@ func (g *Gate) onePass() bool {
 // Check scans modelDir and decides. The error is for what prevents a
 // decision (the folder cannot be read, trust material is missing); the
 // caller maps it to exit 2 or HTTP 500.
-func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, error) {
+func (g *Gate) Check(ctx context.Context, modelDir string) (_ *report.Report, err error) {
 	p := g.Policy
 	fi, err := os.Stat(modelDir)
 	if err != nil {
@@ -112,6 +112,13 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 		if err := makePrivateDir(g.Snapshot); err != nil {
 			return nil, err
 		}
+		// No verdict, no copy: a partial snapshot must not be mistaken
+		// for a checked one.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(g.Snapshot)
+			}
+		}()
 		po.SnapshotDir = g.Snapshot
 		if fi.IsDir() {
 			checked = g.Snapshot

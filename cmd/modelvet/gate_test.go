@@ -196,8 +196,13 @@ func TestUnreadableModelFileExit2(t *testing.T) {
 				}
 				return nil
 			}}
+			snap := filepath.Join(t.TempDir(), "snap")
+			g.Snapshot = snap
 			if _, err := g.Check(context.Background(), model); !errors.Is(err, policy.ErrUnreadable) {
 				t.Fatalf("err %v, want policy.ErrUnreadable", err)
+			}
+			if _, err := os.Stat(snap); err == nil {
+				t.Error("a check without a verdict left its partial snapshot behind")
 			}
 		})
 	}
