@@ -101,9 +101,8 @@ type Session struct {
 	byReal map[string]*File
 	bytes  map[string][]byte
 	pinned []*handle
-	// OpenErrors are the files that could not be opened, by path.
+	// openErrs are the files that could not be opened, by path.
 	openErrs map[string]error
-	started  bool
 }
 
 type entry struct {
@@ -126,7 +125,9 @@ func New(o Options) *Session {
 	return &Session{opts: o, open: map[string]*entry{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
 }
 
-// SetShardSize sets Options.ShardSize; it fails once files were opened.
+// SetShardSize sets Options.ShardSize. Call it before the scan (the
+// gate does, from the signature it read first): files hashed already keep
+// the size they were hashed with, and FileDigests refuses another.
 func (s *Session) SetShardSize(n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,8 +139,9 @@ func (s *Session) SetShardSize(n int64) error {
 }
 
 // Abs makes p absolute against the working directory read once per
-// process: filepath.Abs asks the OS for it on every call (three system
-// calls), which a folder of 20,000 files would pay many times over.
+// process (which must not change directory meanwhile): filepath.Abs asks
+// the OS for it on every call (three system calls), which a folder of
+// 20,000 files would pay many times over.
 func Abs(p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
@@ -163,12 +165,13 @@ func abs(p string) string { return Abs(p) }
 // the last handle is closed.
 func (s *Session) Open(path string) (formats.Handle, error) {
 	h, err := s.openHandle(path)
-	if err == nil {
-		s.mu.Lock()
-		h.e.hold = false // the scan of the file itself: hash when it is done
-		s.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return h, err
+	s.mu.Lock()
+	h.e.hold = false // the scan of the file itself: hash when it is done
+	s.mu.Unlock()
+	return h, nil
 }
 
 // OpenOther opens a file a folder check or analyzer reads besides its
@@ -177,14 +180,15 @@ func (s *Session) Open(path string) (formats.Handle, error) {
 // one record.
 func (s *Session) OpenOther(path string) (formats.Handle, error) {
 	h, err := s.openHandle(path)
-	if err == nil {
-		s.mu.Lock()
-		if h.e.refs == 1 {
-			h.e.hold = true
-		}
-		s.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return h, err
+	s.mu.Lock()
+	if h.e.refs == 1 {
+		h.e.hold = true
+	}
+	s.mu.Unlock()
+	return h, nil
 }
 
 func (s *Session) openHandle(path string) (*handle, error) {
@@ -195,7 +199,6 @@ func (s *Session) openHandle(path string) (*handle, error) {
 		s.mu.Unlock()
 		return &handle{s: s, e: e}, nil
 	}
-	s.started = true
 	s.mu.Unlock()
 	var f *os.File
 	var fi fs.FileInfo
