@@ -90,39 +90,41 @@ func hasReason(rep *report.Report, rule string) bool {
 // the hashing pass: by rename and by rewriting the same inode in place
 // with the modification time put back.
 func TestSwapBetweenScanAndHashNeverAdmits(t *testing.T) {
-	rename := func(p string, evil []byte) {
+	rename := func(p string, evil []byte) error {
 		os.WriteFile(p+".tmp", evil, 0o644)
-		if err := os.Rename(p+".tmp", p); err != nil {
-			panic(err)
-		}
+		return os.Rename(p+".tmp", p)
 	}
-	inPlace := func(p string, evil []byte) {
+	inPlace := func(p string, evil []byte) error {
 		fi, _ := os.Stat(p)
 		f, err := os.OpenFile(p, os.O_WRONLY, 0)
 		if err != nil {
-			panic(err)
+			return err
 		}
 		f.WriteAt(evil, 0)
 		f.Close()
-		os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		return os.Chtimes(p, fi.ModTime(), fi.ModTime())
 	}
 	for _, c := range []struct {
 		name string
-		swap func(p string, evil []byte)
+		swap func(p string, evil []byte) error
 	}{{"rename swap", rename}, {"in-place rewrite, mtime restored", inPlace}} {
 		t.Run(c.name, func(t *testing.T) {
 			model, pol, _, evil := swapModel(t, false)
 			g := gateFor(t, pol)
 			swapped := false
+			var swapErr error
 			g.PassHooks = onepass.Options{BeforeHash: func(p string) {
 				if filepath.Base(p) == "pytorch_model.bin" {
-					c.swap(p, evil)
+					swapErr = c.swap(p, evil)
 					swapped = true
 				}
 			}}
 			rep, err := g.Check(context.Background(), model)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if swapErr != nil {
+				t.Skipf("this OS refuses the swap while the file is open (%v)", swapErr)
 			}
 			if !swapped {
 				t.Fatal("the hook never ran: the check did not hash pytorch_model.bin")

@@ -64,7 +64,7 @@ func TestPassCatchesChanges(t *testing.T) {
 			before: func(t *testing.T, p string) {
 				os.WriteFile(p+".evil", content(small, 9), 0o644)
 				if err := os.Rename(p+".evil", p); err != nil {
-					t.Fatal(err)
+					t.Skipf("this OS refuses to rename over an open file (%v): the swap cannot happen", err)
 				}
 			}, changed: "renamed over"},
 		{name: "in-place rewrite of scanned bytes, same size, mtime restored", size: small,
@@ -102,7 +102,11 @@ func TestPassCatchesChanges(t *testing.T) {
 				restore(t, p, fi)
 			}, changed: "grew"},
 		{name: "removed before hashing", size: small,
-			before: func(t *testing.T, p string) { os.Remove(p) }, changed: "no longer names a file"},
+			before: func(t *testing.T, p string) {
+				if err := os.Remove(p); err != nil {
+					t.Skipf("this OS refuses to remove an open file (%v)", err)
+				}
+			}, changed: "no longer names a file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
