@@ -303,3 +303,45 @@ func FuzzSpans(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSpansDetect reads as the input dictates, then rewrites one byte the
+// reads returned (same size, modification time put back) before the
+// hashing pass: whatever the read pattern, the pass must see it.
+func FuzzSpansDetect(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 20, 200, 255}, uint16(3))
+	f.Add([]byte{1, 1, 2, 2, 3, 3, 100, 100}, uint16(0))
+	f.Fuzz(func(t *testing.T, ops []byte, pick uint16) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f")
+		data := content(3000, 7)
+		os.WriteFile(p, data, 0o644)
+		var read []int64
+		s := New(Options{Root: dir, BeforeHash: func(string) {
+			if len(read) == 0 {
+				return
+			}
+			off := read[int(pick)%len(read)]
+			fi, _ := os.Stat(p)
+			w, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			w.WriteAt([]byte{data[off] ^ 0xff}, off)
+			w.Close()
+			os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		}})
+		h, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(ops) && i < 100; i += 2 {
+			off, n := int64(ops[i])*13, int(ops[i+1])*3
+			k, _ := h.ReadAt(make([]byte, n), off)
+			for j := 0; j < k; j++ {
+				read = append(read, off+int64(j))
+			}
+		}
+		h.Close()
+		got, _ := s.Lookup(p)
+		if len(read) > 0 && got.Changed == nil {
+			t.Fatalf("a byte the scan read was rewritten and the pass did not notice (%d bytes read)", len(read))
+		}
+	})
+}
