@@ -203,7 +203,8 @@ func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Ou
 	// Hash once; every trust/requirement combination compares against it.
 	h := verify.HashOptions{IgnorePaths: attest.IgnoresInside(model, attPath, sigPath), Digests: digests(ctx)}
 	var items []attest.Item
-	if h.Digests != nil {
+	fromPass := h.Digests != nil
+	if fromPass {
 		data, err := readSidecar(ctx, attPath, maxSidecar)
 		if err == nil {
 			items, err = attest.Split(data)
@@ -231,7 +232,7 @@ func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Ou
 				}
 				var r *attest.Result
 				var err error
-				if items != nil {
+				if fromPass {
 					// The attestation as the one pass read it.
 					md := attest.ModelFromManifest(m)
 					r = attest.VerifyItems(items, attest.Options{Trust: t, Model: &md, Require: attest.Requirements{BuilderID: b, SourceURI: s}})
