@@ -24,6 +24,14 @@ type Options struct {
 	// every byte, which the analyzers themselves avoid for tensor data.
 	Hash   bool
 	Limits Limits
+	// Open, when set, opens each file the walk scans (nil: OpenRegular).
+	// The gate sets it to record what analyzers read, so the hashing pass
+	// can prove the signature was checked over the bytes that were scanned.
+	Open Opener
+	// OpenOther, when set, opens the files an analyzer or folder check
+	// reads besides the one it was given (the shards an index names): the
+	// gate keeps them open for their own scan, so both are one read.
+	OpenOther Opener
 }
 
 // Limits bound what hostile input can make a scan spend.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -160,9 +161,13 @@ func (w *walker) walkDir(root string) error {
 			dirFiles[filepath.Dir(p)] = append(dirFiles[filepath.Dir(p)], d.Name())
 			w.jobs = append(w.jobs, job{path: p, name: p})
 		default:
-			// Opening a FIFO or a device could hang or read forever.
-			w.folderFinding(root, p, Finding{Rule: "fs/special-file", Severity: Medium, Offset: NoOffset,
-				Message: fmt.Sprintf("is a special file (%s), not opened", mode.Type())})
+			// fs/special-file stops a FIFO, socket or device posing as a
+			// model file: opening it could hang the scan or read forever,
+			// and a loader opening it reads whatever a writer feeds it
+			// then, never the bytes that were checked. Never opened, and
+			// high: nothing about what it yields can be shown safe.
+			w.folderFinding(root, p, Finding{Rule: "fs/special-file", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("is a special file (%s), not opened: a loader would read whatever a writer feeds it, so it cannot be shown safe; remove it", mode.Type())})
 		}
 		return nil
 	})
@@ -270,8 +275,14 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 			Message: fmt.Sprintf("the scan was stopped (%v) before this file was read; it cannot be shown safe, scan it again with more time", ctx.Err())})
 		return res
 	}
-	f, err := os.Open(path)
+	f, err := opts.open(path)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			// Swapped for a FIFO or device after the walk listed it.
+			res.Findings = append(res.Findings, Finding{Rule: "fs/special-file", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("was replaced by a special file while the folder was scanned (%v); not read, it cannot be shown safe", err)})
+			return res
+		}
 		res.Findings = append(res.Findings, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
 			Message: fmt.Sprintf("cannot be opened (%v); it was not scanned", err)})
 		return res
@@ -291,8 +302,10 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 	}
 	if opts.Hash {
 		h := sha256.New()
-		buf := make([]byte, 1<<20)
-		if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), buf); err != nil {
+		buf := GetHashBuf()
+		_, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), *buf)
+		PutHashBuf(buf)
+		if err != nil {
 			s.Reportf("fs/unreadable", High, NoOffset, "reading the file to hash it failed: %v", err)
 		} else {
 			res.SHA256 = hex.EncodeToString(h.Sum(nil))

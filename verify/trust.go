@@ -102,25 +102,6 @@ func (t TrustOptions) Method() (string, error) {
 	return got[0], nil
 }
 
-// CheckMaterial reads the trust files a key or certificate-chain method
-// names and says, before any signature is read, when one cannot serve: a
-// key of a type or curve that cannot verify (named in words, with what is
-// supported), a CA file with no certificate. Such a mistake is the
-// caller's (exit 2), not a model that fails to verify.
-func (t TrustOptions) CheckMaterial() error {
-	if t.KeyPath != "" {
-		if _, err := loadPublicKey(t.KeyPath); err != nil {
-			return err
-		}
-	}
-	if len(t.CAChainPaths) > 0 {
-		if _, _, _, err := loadCAs(t.CAChainPaths); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (t TrustOptions) now() time.Time {
 	if t.Now.IsZero() {
 		return time.Now()

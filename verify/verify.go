@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // Options configure Verify. Trust is required; the rest has defaults.
@@ -28,6 +30,12 @@ type Options struct {
 	AllowSymlinks bool
 	Workers       int
 	Progress      io.Writer
+	// SignatureData, when not nil, is the signature's content, already
+	// read (by the gate's one pass); SignaturePath then only names it.
+	SignatureData []byte
+	// Digests, when set, supplies the model's file digests instead of
+	// hashing the files again (see HashOptions.Digests).
+	Digests Digests
 }
 
 // Problem is one reason a model is not verified, in plain words.
@@ -70,6 +78,42 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// TrustError says the trust material (a public key, CA certificates, a
+// trusted_root.json) cannot be used: missing, unreadable or malformed.
+// It is the operator's problem, never the model's: callers map it to exit
+// 2 / HTTP 500, not to "the signature did not verify".
+type TrustError struct{ Err error }
+
+func (e *TrustError) Error() string { return "trust material: " + e.Err.Error() }
+func (e *TrustError) Unwrap() error { return e.Err }
+
+// CheckMaterial loads the trust material t names and returns a
+// *TrustError when any of it cannot be used. Verify calls it before
+// reading a signature, so a broken key is never reported as a bad model.
+func (t TrustOptions) CheckMaterial() error {
+	method, err := t.Method()
+	if err != nil {
+		return &TrustError{err}
+	}
+	switch method {
+	case MethodKey:
+		_, err = loadPublicKey(t.KeyPath)
+	case MethodCertificate:
+		_, _, _, err = loadCAs(t.CAChainPaths)
+	case MethodKeyless:
+		var data []byte
+		if data, err = readSmall(t.TrustedRootPath, "trusted root"); err == nil {
+			if _, perr := root.NewTrustedRootFromJSON(data); perr != nil {
+				err = fmt.Errorf("trusted root %s: %v", t.TrustedRootPath, perr)
+			}
+		}
+	}
+	if err != nil {
+		return &TrustError{err}
+	}
+	return nil
+}
+
 // DefaultSignaturePath is where Verify and Sign look by default.
 func DefaultSignaturePath(model string) string {
 	if st, err := os.Stat(model); err == nil && !st.IsDir() {
@@ -91,40 +135,34 @@ func Verify(model string, o Options) (*Result, error) {
 	if _, err := o.Trust.Method(); err != nil {
 		return nil, &UsageError{err}
 	}
-	for _, p := range append([]string{o.Trust.KeyPath, o.Trust.TrustedRootPath}, o.Trust.CAChainPaths...) {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
-		}
-	}
 	if err := o.Trust.CheckMaterial(); err != nil {
-		return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
+		return nil, &UsageError{err}
 	}
 	if _, err := os.Stat(model); err != nil {
 		return nil, &UsageError{fmt.Errorf("model: %v", err)}
 	}
-	st, err := os.Stat(o.SignaturePath)
-	if err != nil {
-		if defaulted && errors.Is(err, fs.ErrNotExist) {
-			// No signature where one belongs: the model is not signed,
-			// which is a verdict (exit 1), not a mistake in the request.
-			r.fail("unsigned-model", "", fmt.Sprintf("%s is not signed: no %s (use --signature FILE if its signature is stored elsewhere)", model, DefaultSignatureName))
+	data := o.SignatureData
+	if data == nil {
+		st, err := os.Stat(o.SignaturePath)
+		if err != nil {
+			if defaulted && errors.Is(err, fs.ErrNotExist) {
+				// No signature where one belongs: the model is not signed,
+				// which is a verdict (exit 1), not a mistake in the request.
+				r.fail("unsigned-model", "", fmt.Sprintf("%s is not signed: no %s (use --signature FILE if its signature is stored elsewhere)", model, DefaultSignatureName))
+				return r, nil
+			}
+			return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+		}
+		if !st.Mode().IsRegular() {
+			return nil, &UsageError{fmt.Errorf("signature %s is not a regular file", o.SignaturePath)}
+		}
+		if st.Size() > maxBundleSize {
+			r.fail("signature", "", fmt.Sprintf("signature file is %d bytes, more than the %d allowed", st.Size(), maxBundleSize))
 			return r, nil
 		}
-		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &UsageError{fmt.Errorf("signature %s is not a regular file", o.SignaturePath)}
-	}
-	if st.Size() > maxBundleSize {
-		r.fail("signature", "", fmt.Sprintf("signature file is %d bytes, more than the %d allowed", st.Size(), maxBundleSize))
-		return r, nil
-	}
-	data, err := os.ReadFile(o.SignaturePath)
-	if err != nil {
-		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+		if data, err = os.ReadFile(o.SignaturePath); err != nil {
+			return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+		}
 	}
 	env, err := VerifyBundle(data, o.Trust)
 	if err != nil {
@@ -148,6 +186,7 @@ func Verify(model string, o Options) (*Result, error) {
 		AllowSymlinks: o.AllowSymlinks || signed.AllowSymlinks,
 		Workers:       o.Workers,
 		Progress:      o.Progress,
+		Digests:       o.Digests,
 	}
 	// own are the ignores that do not come from the signature: the
 	// caller's and the signature file itself.
@@ -164,6 +203,11 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	m, err := HashModel(model, ho)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			// A file the verifier may not read is the caller's problem
+			// (exit 2, as for any unreadable path), not a bad model.
+			return nil, &UsageError{fmt.Errorf("model: %w", err)}
+		}
 		r.fail("hashing", "", err.Error())
 		return r, nil
 	}
@@ -309,4 +353,24 @@ func relInside(model, p string) (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// PeekShardSize reads, without verifying anything, the shard size a
+// signature says the model was hashed with (0 for the files method or an
+// unreadable signature). The gate's one pass must know which digests to
+// compute before it reads the model; nothing read here is trusted, and a
+// wrong answer only makes verification fail.
+func PeekShardSize(bundle []byte) int64 {
+	b, err := parseBundle(bundle)
+	if err != nil || b.DsseEnvelope == nil {
+		return 0
+	}
+	s, err := ParseStatement(b.DsseEnvelope.PayloadType, b.DsseEnvelope.Payload)
+	if err != nil || s.Method != MethodShards {
+		return 0
+	}
+	if s.ShardSize == 0 {
+		return DefaultShardSize
+	}
+	return s.ShardSize
 }

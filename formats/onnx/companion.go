@@ -89,7 +89,7 @@ func referencedIn(dir string) map[string]bool {
 }
 
 func collectRefs(path string, refs map[string]bool) {
-	f, err := os.Open(path)
+	f, _, err := formats.OpenRegular(path) // never blocks on a FIFO
 	if err != nil {
 		return
 	}
