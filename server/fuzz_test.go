@@ -39,7 +39,7 @@ func FuzzExtractTar(f *testing.F) {
 		base := t.TempDir()
 		dir := filepath.Join(base, "model")
 		os.Mkdir(dir, 0o700)
-		extractTar(bytes.NewReader(data), dir, Limits{MaxUpload: 1 << 20, MaxExtract: 4096, MaxMembers: 16})
+		extractTar(bytes.NewReader(data), int64(len(data)), dir, Limits{MaxUpload: 1 << 20, MaxExtract: 4096, MaxMembers: 16, MaxRatio: 200})
 		ents, _ := os.ReadDir(base)
 		if len(ents) != 1 {
 			t.Fatalf("extraction wrote beside the upload folder: %v", ents)
@@ -56,6 +56,9 @@ func FuzzExtractTar(f *testing.F) {
 		})
 		if total > 4096 {
 			t.Fatalf("extracted %d bytes past the 4096 cap", total)
+		}
+		if total > int64(len(data)) {
+			t.Fatalf("a %d-byte tar extracted to %d bytes", len(data), total)
 		}
 	})
 }

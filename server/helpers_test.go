@@ -222,3 +222,22 @@ func zipOf(t testing.TB, ms ...member) []byte {
 	zw.Close()
 	return b.Bytes()
 }
+
+// privateTemp is a --tmp folder that does not exist yet: the service
+// creates it with mode 0700 (t.TempDir's folders are 0755, which the
+// service refuses).
+func privateTemp(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "tmp")
+}
+
+func hasReason(rep *report.Report, rule string) bool {
+	if rep == nil {
+		return false
+	}
+	for _, r := range rep.Reasons {
+		if r.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
