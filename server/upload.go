@@ -146,14 +146,18 @@ func (x *extractor) file(name string, r io.Reader) error {
 		}
 		return errorf(http.StatusBadRequest, "member %q: %v", name, err)
 	}
-	left := x.budget - x.written
-	n, err := io.Copy(f, io.LimitReader(r, left+1))
+	n, err := io.Copy(f, io.LimitReader(r, x.budget-x.written))
 	x.written += n
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if x.written > x.budget {
-		return errorf(http.StatusRequestEntityTooLarge, "the upload expands past %d bytes (member %q)", x.budget, name)
+	if err == nil && x.written == x.budget {
+		// At the cap: one more byte means the member goes past it. The
+		// probe is read, never written.
+		var probe [1]byte
+		if m, _ := io.ReadFull(r, probe[:]); m > 0 {
+			return errorf(http.StatusRequestEntityTooLarge, "the upload expands past %d bytes (member %q)", x.budget, name)
+		}
 	}
 	if err != nil {
 		return errorf(http.StatusBadRequest, "member %q cannot be read: %v", name, err)
