@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path"
 	"path/filepath"
@@ -59,6 +60,24 @@ func FuzzExtractTar(f *testing.F) {
 		}
 		if total > int64(len(data)) {
 			t.Fatalf("a %d-byte tar extracted to %d bytes", len(data), total)
+		}
+	})
+}
+
+// Whatever the body, parseRequest either refuses it or returns the one
+// "model" string of a single-key object.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{`{"model":"org/name"}`, `{"MODEL":"x"}`, `{"model":"a","model":"b"}`, `{"model":"a"}{}`, `{"mode\u017f":"x"}`, `["x"]`, "{\"model\":\"\xff\"}", `{"model":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, err := parseRequest(b)
+		if err != nil {
+			return
+		}
+		var v map[string]any
+		if json.Unmarshal(b, &v) != nil || len(v) != 1 || v["model"] != name {
+			t.Fatalf("accepted %q as %q", b, name)
 		}
 	})
 }
