@@ -272,6 +272,20 @@ func TestSlowBodies(t *testing.T) {
 			}
 		})
 	}
+	t.Run("body to an endpoint that does not read it, never sent", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nx")
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c) // the answer, then the server closes
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("connection held for %s", d)
+		}
+	})
 	t.Run("headers that never end", func(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {

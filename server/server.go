@@ -178,6 +178,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		// Headers (and a TLS handshake) must arrive within this; bodies
 		// are paced by the handler (BodyLimits).
 		ReadHeaderTimeout: s.cfg.Body.Header,
+		// The default deadline for the rest of a request: a handler that
+		// does not read the body (/healthz, a 405) leaves net/http to
+		// drain it, which must not wait on a slow client forever. Check
+		// bodies move the deadline as they arrive (pacedBody).
+		ReadTimeout: s.cfg.Body.Header + s.cfg.Body.Idle,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          s.cfg.Log,
