@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/internal/jsonx"
 	"github.com/modelvet/modelvet/formats/template"
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // maxJSON caps the JSON files analyzed (tokenizer.json of large

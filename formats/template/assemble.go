@@ -35,6 +35,12 @@ const maxCandidates = 16
 func boundValues(src string, tags []tag) map[string][]string {
 	vals := map[string][]string{}
 	add := func(name, v string) {
+		// Long values are followed by the value-flow evaluator (flow.go),
+		// which bounds them; here they would make chains of
+		// {% set a2 = a1 ~ 'x' %} cost quadratic time.
+		if len(v) > maxStrLen {
+			v = v[:maxStrLen]
+		}
 		if len(vals[name]) < maxCandidates {
 			vals[name] = append(vals[name], v)
 		}

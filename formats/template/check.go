@@ -170,6 +170,7 @@ func Check(src string) []formats.Finding {
 	bound := boundNames(lr.tags)
 	vals := boundValues(src, lr.tags)
 	c.blockText(src, lr.tags, vals)
+	c.analyzeFlow(src, lr.tags)
 	var all []token
 	for _, t := range lr.tags {
 		n := len(c.out)
@@ -457,7 +458,12 @@ func hidden(raw string) bool {
 		case '\\':
 			i++
 			continue
-		case 'x', 'u', 'U', 'N':
+		case 'N':
+			// \N{name} can spell any character by its Unicode name
+			// (aliases and any case included); chat templates never
+			// need one.
+			return true
+		case 'x', 'u', 'U':
 			dec = unescape(raw[i:min(len(raw), i+12)])
 		default:
 			if raw[i+1] >= '0' && raw[i+1] <= '7' {

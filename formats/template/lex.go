@@ -234,6 +234,13 @@ func findEndraw(src string, i int) int {
 // unicode-escape): \x5f, \u005f, \U0000005f, octal \137 and \N{LOW LINE}
 // all spell '_', and attackers use them to hide "__globals__".
 func unescape(s string) string {
+	// Jinja normalizes newlines inside a string literal before decoding
+	// escapes, so a backslash before CR or CRLF is a line continuation
+	// that disappears, exactly like one before LF: '__cla\<CR>ss__'
+	// is "__class__".
+	if strings.Contains(s, "\r") {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	}
 	if !strings.Contains(s, `\`) {
 		return s
 	}
