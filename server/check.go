@@ -68,7 +68,15 @@ func (s *Server) checkByName(ctx context.Context, w http.ResponseWriter, r *http
 		m.close()
 		return nil, err
 	}
-	return s.runCheck(ctx, m.path, name, tm, func() error { return m.unchanged(name) }, func() { m.close(); release() })
+	rep, err := s.runCheck(ctx, m.path, name, tm, func() error { return m.unchanged(name) }, func() { m.close(); release() })
+	sig := s.cfg.Gate.Policy.Signature
+	if err != nil && vanished(err, append(append(append([]string{}, sig.Keys...), sig.CAChains...), sig.TrustedRoot)) {
+		// The check failed because the folder's own path stopped
+		// existing mid-check (moved away and back: the name-based
+		// comparison after the check cannot see that).
+		return nil, errChanged(name)
+	}
+	return rep, err
 }
 
 // runCheck runs the gate on dir. cleanup (which releases the slot and
@@ -89,8 +97,13 @@ func (s *Server) runCheck(ctx context.Context, dir, display string, tm *timing, 
 	owned := false // the goroutine cleans up: the request has gone
 	go func() {
 		rep, err := g.Check(ctx, dir)
-		if err == nil && after != nil {
-			err = after()
+		if after != nil && ctx.Err() == nil {
+			// A name swapped during the check explains a failed check
+			// too (a folder gone mid-walk): that is a conflict, not the
+			// service's failure.
+			if aerr := after(); aerr != nil {
+				rep, err = nil, aerr
+			}
 		}
 		done <- result{rep, err}
 		mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -378,5 +379,30 @@ func TestMetricsAndErrors(t *testing.T) {
 	}
 	if int(total) != sent+1 {
 		t.Errorf("responses counted %d, requests sent %d", total, sent+1)
+	}
+}
+
+// A file that vanished under a pinned model is a conflict (the model
+// changed); a missing key or trusted root stays the service's failure.
+func TestVanishedVersusTrust(t *testing.T) {
+	trust := []string{"/etc/modelvet/publisher.pub", "/etc/modelvet/trusted_root.json"}
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"model folder moved mid-walk", &os.PathError{Op: "lstat", Path: "/srv/models/org/m", Err: os.ErrNotExist}, true},
+		{"file deleted mid-check, wrapped", fmt.Errorf("cannot read the model: %w", &os.PathError{Op: "open", Path: "/proc/self/fd/9/w.bin", Err: os.ErrNotExist}), true},
+		{"missing public key", fmt.Errorf("signature check: %w", &os.PathError{Op: "open", Path: "/etc/modelvet/publisher.pub", Err: os.ErrNotExist}), false},
+		{"missing trusted root", &os.PathError{Op: "open", Path: "/etc/modelvet/trusted_root.json", Err: os.ErrNotExist}, false},
+		{"unreadable model (permissions)", &os.PathError{Op: "open", Path: "/srv/models/org/m/w.bin", Err: os.ErrPermission}, false},
+		{"malformed trusted root", errors.New("trusted_root.json: invalid JSON"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := vanished(c.err, trust); got != c.want {
+				t.Errorf("vanished = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

@@ -406,6 +406,7 @@ func TestNameSwapRace(t *testing.T) {
 		at := filepath.Join(org, "race")
 		for ctx.Err() == nil {
 			os.Rename(filepath.Join(org, "race-real"), at)
+			time.Sleep(200 * time.Microsecond) // long enough for some requests to find it
 			os.Rename(at, filepath.Join(org, "race-real"))
 			os.Rename(filepath.Join(org, "race-link"), at)
 			os.Rename(at, filepath.Join(org, "race-link"))
@@ -427,6 +428,9 @@ func TestNameSwapRace(t *testing.T) {
 				}
 				mu.Lock()
 				codes[a.code]++
+				if a.code == 500 && codes[500] <= 3 {
+					t.Logf("500: %s", a.err)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -435,7 +439,7 @@ func TestNameSwapRace(t *testing.T) {
 	cancel()
 	t.Logf("400 requests during %d swaps: %v", swaps.Load(), codes)
 	for c := range codes {
-		if c != 200 && c != 403 && c != 404 {
+		if c != 200 && c != 403 && c != 404 && c != 409 {
 			t.Errorf("unexpected status %d", c)
 		}
 	}

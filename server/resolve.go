@@ -171,6 +171,33 @@ func checkModelFolder(dir *os.File, name string) error {
 	}
 }
 
+// vanished reports whether a failed check of a pinned folder failed
+// because something under it stopped existing while it was read: the
+// scanner resolves links and its containment root through the folder's
+// current name, which a writer can move away and back, and files inside
+// can be deleted mid-check. Either way the model changed under the check
+// (409), which is not the service's failure. A missing trust file (key,
+// certificate chain, trusted root) keeps its 500.
+func vanished(err error, trust []string) bool {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	p := filepath.Clean(pe.Path)
+	for _, t := range trust {
+		if filepath.Clean(t) == p {
+			return false
+		}
+	}
+	return true
+}
+
+// errChanged refuses an answer about a folder whose name was moved or
+// replaced while it was checked.
+func errChanged(name string) error {
+	return errorf(http.StatusConflict, "%q changed (a folder was moved or replaced) while it was checked; the verdict could be about something else, so there is none: retry", name)
+}
+
 // openByPath is the resolution where a descriptor cannot stand for a
 // path (Windows, no /proc): each component is checked not to be a link,
 // and after the check every component must still be the same file, or
@@ -207,7 +234,7 @@ func (mr *modelRoot) openByPath(name string, comps []string, anyFolder bool) (*p
 			p = filepath.Join(p, c)
 			fi, err := os.Lstat(p)
 			if err != nil || !os.SameFile(fi, infos[i]) {
-				return errorf(http.StatusConflict, "%q changed (a folder was moved or replaced) while it was checked; the verdict would be about something else, so there is none: retry", name)
+				return errChanged(name)
 			}
 		}
 		return nil

@@ -46,10 +46,30 @@ func (p *rootPin) open(mr *modelRoot, name string, comps []string, anyFolder boo
 			return nil, err
 		}
 	}
+	var pinned syscall.Stat_t
+	if err := syscall.Fstat(dirfd, &pinned); err != nil {
+		f.Close()
+		return nil, mr.refusal(name, comps, len(comps)-1, err)
+	}
 	// The gate opens files as /proc/self/fd/N/...: the kernel resolves
-	// that through the descriptor, to the folder opened above even if
-	// its name now leads elsewhere.
-	return &pinnedModel{path: fmt.Sprintf("/proc/self/fd/%d", dirfd), close: func() { f.Close() }, unchanged: func(string) error { return nil }}, nil
+	// that through the descriptor, to the folder opened above even if its
+	// name now leads elsewhere. What the scanner resolves as a path (a
+	// link's target, and the folder links may point into) goes through
+	// the folder's current name, so after the check the name must still
+	// lead, without links, to the same folder, or there is no answer.
+	unchanged := func(name string) error {
+		again, err := p.open(mr, name, comps, true)
+		if err == nil {
+			var now syscall.Stat_t
+			err = syscall.Stat(again.path, &now)
+			again.close()
+			if err == nil && now.Dev == pinned.Dev && now.Ino == pinned.Ino {
+				return nil
+			}
+		}
+		return errChanged(name)
+	}
+	return &pinnedModel{path: fmt.Sprintf("/proc/self/fd/%d", dirfd), close: func() { f.Close() }, unchanged: unchanged}, nil
 }
 
 func openat(dirfd int, name string) (int, error) {

@@ -182,10 +182,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		// does not read the body (/healthz, a 405) leaves net/http to
 		// drain it, which must not wait on a slow client forever. Check
 		// bodies move the deadline as they arrive (pacedBody).
-		ReadTimeout: s.cfg.Body.Header + s.cfg.Body.Idle,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          s.cfg.Log,
+		ReadTimeout:    s.cfg.Body.Header + s.cfg.Body.Idle,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       s.cfg.Log,
 		// A slow reader of the answer cannot hold a goroutine and a
 		// connection forever: the whole request has Timeout, the write a
 		// little more.
