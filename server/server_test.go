@@ -143,6 +143,9 @@ func TestUploads(t *testing.T) {
 			if c.verdict != "" && a.rep.Verdict != c.verdict {
 				t.Errorf("verdict %s, want %s: %+v", a.rep.Verdict, c.verdict, a.rep.Reasons)
 			}
+			if c.code == 200 && a.uploadSum != sha256Hex(c.body) {
+				t.Errorf("X-Modelvet-Upload-SHA256 %q is not the body's digest", a.uploadSum)
+			}
 			if c.rule != "" && !hasReason(a.rep, c.rule) {
 				t.Errorf("no reason %s: %+v", c.rule, a.rep.Reasons)
 			}

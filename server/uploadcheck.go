@@ -55,6 +55,9 @@ func (s *Server) checkUpload(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return nil, err
 	}
+	// The verdict is about these bytes: a registry stores the archive
+	// whose digest matches, not whatever it holds under the same name.
+	w.Header().Set("X-Modelvet-Upload-SHA256", sum)
 	if rep, err := s.checkArchive(spool, kind, size, sum); rep != nil || err != nil {
 		return rep, err
 	}
