@@ -512,3 +512,24 @@ func TestPathFallbackDetectsSwap(t *testing.T) {
 		t.Error("a folder swapped for a link was not noticed")
 	}
 }
+
+// The pacing is per read: an upload that keeps arriving is not cut off by
+// the server's default read deadline, however long it takes in total.
+func TestSteadyUploadOutlivesReadTimeout(t *testing.T) {
+	f := newFixture(t)
+	url, _ := startServer(t, Config{Gate: realGate(f.policy), TempDir: privateTemp(t),
+		Body: BodyLimits{Header: 200 * time.Millisecond, Idle: 300 * time.Millisecond, MinRate: 1, Grace: time.Minute}})
+	upload := tarOf(t, folderMembers(t, filepath.Join(f.root, "org", "clean"))...)
+	conn := rawRequest(t, strings.TrimPrefix(url, "http://"), "", "application/x-tar", len(upload), nil)
+	defer conn.Close()
+	chunk := len(upload)/20 + 1
+	for off := 0; off < len(upload); off += chunk {
+		time.Sleep(100 * time.Millisecond) // 2 s in all, 4x the default read deadline
+		if _, err := conn.Write(upload[off:min(off+chunk, len(upload))]); err != nil {
+			t.Fatalf("cut off after %d bytes: %v", off, err)
+		}
+	}
+	if code := readStatus(conn, 10*time.Second); code != 200 {
+		t.Errorf("status %d, want 200", code)
+	}
+}
