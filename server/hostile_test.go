@@ -213,6 +213,19 @@ func rawRequest(t testing.TB, addr, from, ctype string, length int, first []byte
 	return c
 }
 
+// needLoopbackAliases skips a test that tells clients apart by source
+// address when 127.0.0.2 and 127.0.0.3 cannot be used (Linux routes all
+// of 127/8 to the loopback; macOS needs aliases configured).
+func needLoopbackAliases(t testing.TB) {
+	for _, ip := range []string{"127.0.0.2", "127.0.0.3"} {
+		l, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Skipf("no loopback address %s: %v", ip, err)
+		}
+		l.Close()
+	}
+}
+
 // readStatus reads the status code the server answers on c, or 0 if it
 // closes the connection first.
 func readStatus(c net.Conn, within time.Duration) int {
@@ -305,6 +318,7 @@ func TestSlowBodies(t *testing.T) {
 // Two clients uploading slowly (within the pace limits) hold no check
 // slot: a third client's check finishes while they are still sending.
 func TestSlowClientsDoNotBlockOthers(t *testing.T) {
+	needLoopbackAliases(t)
 	f := newFixture(t)
 	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, TempDir: privateTemp(t), MaxConcurrent: 1,
 		Body: BodyLimits{Idle: 5 * time.Second, MinRate: 1, Grace: time.Minute}})
@@ -351,6 +365,7 @@ func TestSlowClientsDoNotBlockOthers(t *testing.T) {
 // most the per-client share of connections: the service keeps its file
 // descriptors, and another client is answered.
 func TestConnectionFlood(t *testing.T) {
+	needLoopbackAliases(t)
 	f := newFixture(t)
 	url, s := startServer(t, Config{Gate: realGate(f.policy), Root: f.root,
 		Conns: ConnLimits{Max: 256, PerClient: 64}, Body: BodyLimits{Idle: 20 * time.Second, Grace: time.Minute, MinRate: 1}})
