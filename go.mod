@@ -3,6 +3,7 @@ module github.com/modelvet/modelvet
 go 1.26
 
 require (
+	github.com/CycloneDX/cyclonedx-go v0.12.0
 	github.com/bodgit/sevenzip v1.6.5
 	github.com/go-openapi/runtime v0.33.0
 	github.com/google/go-containerregistry v0.21.7
@@ -11,6 +12,7 @@ require (
 	github.com/klauspost/compress v1.19.0
 	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/pierrec/lz4/v4 v4.1.33
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/secure-systems-lab/go-securesystemslib v0.11.0
 	github.com/sigstore/cosign/v2 v2.6.5
 	github.com/sigstore/rekor v1.5.3

@@ -17,7 +17,7 @@ func init() {
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("scan", stderr)
-	format := fs.String("format", "text", "output format: text, json, sarif or html")
+	format := fs.String("format", "text", "output format: text, json, sarif, html or cyclonedx (a CycloneDX 1.6 ML-BOM)")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	profile := fs.String("profile", "strict", "pickle import profile: strict (unknown imports fail) or permissive (unknown imports are medium)")
 	var allow listFlag
@@ -60,9 +60,9 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Only the json and html reports carry digests; hashing reads every
 	// byte of every tensor, which the analyzers themselves never do, so
 	// a text scan of a 2 GB model costs what its headers cost.
-	opts.Hash = !*noHash && (*format == "json" || *format == "html")
-	if *format != "text" && *format != "json" && *format != "sarif" && *format != "html" {
-		fmt.Fprintf(stderr, "modelvet scan: --format %q: want text, json, sarif or html\n", *format)
+	opts.Hash = !*noHash && (*format == "json" || *format == "html" || *format == "cyclonedx")
+	if *format != "text" && *format != "json" && *format != "sarif" && *format != "html" && *format != "cyclonedx" {
+		fmt.Fprintf(stderr, "modelvet scan: --format %q: want text, json, sarif, html or cyclonedx\n", *format)
 		return exitUsage
 	}
 	local, pulls, err := pullOCI(context.Background(), paths, *insecureReg, stderr)
