@@ -17,14 +17,15 @@ func init() {
 
 func runScan(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("scan", stderr)
-	format := fs.String("format", "text", "output format: text, json, sarif or html")
+	format := fs.String("format", "text", "output format: text, json, sarif, html or cyclonedx (a CycloneDX 1.6 ML-BOM)")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical")
 	profile := fs.String("profile", "strict", "pickle import profile: strict (unknown imports fail) or permissive (unknown imports are medium)")
 	var allow listFlag
 	fs.Var(&allow, "allow", "trust this pickle global too, as module.name or module.* (repeatable)")
+	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for oci:// registries")
 	noHash := fs.Bool("no-hash", false, "leave out each file's SHA-256 from json and html output (hashing is the only step that reads tensor data)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet scan [flags] PATH...\n\nScans files and folders (recursively). Exit 0: nothing at or above --fail-on; 1: findings; 2: usage error or unreadable path.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet scan [flags] PATH|oci://REGISTRY/REPO[:TAG|@DIGEST]...\n\nScans files and folders (recursively), and model artifacts in OCI registries. Exit 0: nothing at or above --fail-on; 1: findings; 2: usage error or unreadable path.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -59,16 +60,23 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	// Only the json and html reports carry digests; hashing reads every
 	// byte of every tensor, which the analyzers themselves never do, so
 	// a text scan of a 2 GB model costs what its headers cost.
-	opts.Hash = !*noHash && (*format == "json" || *format == "html")
-	if *format != "text" && *format != "json" && *format != "sarif" && *format != "html" {
-		fmt.Fprintf(stderr, "modelvet scan: --format %q: want text, json, sarif or html\n", *format)
+	opts.Hash = !*noHash && (*format == "json" || *format == "html" || *format == "cyclonedx")
+	if *format != "text" && *format != "json" && *format != "sarif" && *format != "html" && *format != "cyclonedx" {
+		fmt.Fprintf(stderr, "modelvet scan: --format %q: want text, json, sarif, html or cyclonedx\n", *format)
 		return exitUsage
 	}
-	res, err := formats.Scan(context.Background(), paths, opts)
+	local, pulls, err := pullOCI(context.Background(), paths, *insecureReg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet scan:", err)
 		return exitUsage
 	}
+	defer pulls.close()
+	res, err := formats.Scan(context.Background(), local, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet scan:", err)
+		return exitUsage
+	}
+	pulls.relabel(res)
 	rep := report.FromScan(res, sev)
 	if len(res.Files) == 0 {
 		// An empty folder passes, but a user who mistyped a path or

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/attest"
+	"github.com/modelvet/modelvet/oci"
 	"github.com/modelvet/modelvet/report"
 	"github.com/modelvet/modelvet/verify"
 )
@@ -25,6 +26,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	ignoreUnsigned := fs.Bool("ignore-unsigned-files", false, "let files that the signature does not list pass (only signed files are checked)")
 	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links inside the model (links out of it are always refused)")
 	format := fs.String("format", "text", "output format: text or json")
+	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for an oci:// model")
 	attestation := fs.String("attestation", "", "also verify this provenance file (Sigstore bundle or DSSE, JSON or JSON Lines) against the model, with the same trust flags")
 	var prov provenanceFlags
 	prov.register(fs)
@@ -45,6 +47,9 @@ flags:`)
 	}
 	if !textOrJSON(stderr, "modelvet verify", *format) {
 		return exitUsage
+	}
+	if oci.IsRef(pos[0]) {
+		return runVerifyOCI(pos[0], &trust, ociVerifyFlags{sig: *sig, ignore: ignore, ignoreUnsigned: *ignoreUnsigned, format: *format, insecure: *insecureReg}, stdout, stderr)
 	}
 	to, err := trust.options()
 	if err != nil {
