@@ -79,7 +79,7 @@ func Bind(st *Statement, m Model) (Binding, error) {
 		}
 	}
 	if len(mismatch) > 0 {
-		return Binding{}, &ErrNotAboutModel{Msg: "the attestation is about other content than the model's files: " + strings.Join(mismatch, "; ")}
+		return Binding{}, &ErrNotAboutModel{Msg: "the attestation is about other content than the model's files: " + joinSome(mismatch, "; ", maxListed)}
 	}
 	if len(covered) > 0 && len(covered) == len(m.Files) {
 		files := make([]string, 0, len(covered))

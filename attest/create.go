@@ -117,7 +117,12 @@ func Create(o CreateOptions) ([]byte, error) {
 	env := map[string]any{
 		"payload":     base64.StdEncoding.EncodeToString(stmt),
 		"payloadType": InTotoPayloadType,
-		"signatures":  []map[string]string{{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": hint}},
+		// keyid is empty, as cosign writes it: DSSE verifiers (cosign,
+		// go-securesystemslib) skip a signature whose keyid differs from
+		// their own idea of the key's id (an SSH-style fingerprint), so an
+		// OMS hint here made "cosign verify-blob-attestation" fail. The
+		// bundle's publicKey.hint names the key instead (unsigned either way).
+		"signatures": []map[string]string{{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}},
 	}
 	var out any = env
 	switch o.Format {
@@ -185,7 +190,7 @@ func parsePrivateKey(data []byte) (crypto.Signer, error) {
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("signing key: unsupported key type %T", k)
+	return nil, fmt.Errorf("signing key: the key is %s; attestations are signed with ECDSA (P-256, P-384, P-521), Ed25519 or RSA (2048 bits or more) keys", verify.KeyTypeName(k))
 }
 
 // signPAE signs msg as package verify checks it: ECDSA with the curve's
@@ -215,7 +220,7 @@ func signPAE(s crypto.Signer, msg []byte) ([]byte, error) {
 		sum := sha256.Sum256(msg)
 		return s.Sign(rand.Reader, sum[:], crypto.SHA256)
 	}
-	return nil, fmt.Errorf("unsupported key type %T", s.Public())
+	return nil, fmt.Errorf("cannot sign with a %s key", verify.KeyTypeName(s.Public()))
 }
 
 // keyHint is the OpenSSF model-signing key identifier package verify

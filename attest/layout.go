@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
+
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // MaxLinks caps the link files read for one layout.
@@ -176,7 +179,7 @@ func refuseInspections(l intoto.Layout) error {
 		cmds = append(cmds, fmt.Sprintf("%q runs %q", in.Name, strings.Join(in.Run, " ")))
 	}
 	return fmt.Errorf("the layout has %d inspection(s) (%s): inspections are commands run by the verifier, and modelvet never executes what it verifies; "+
-		"verify this layout in a sandbox with the in-toto tools, or drop the inspections and record those checks as signed steps", len(l.Inspect), strings.Join(cmds, "; "))
+		"verify this layout in a sandbox with the in-toto tools, or drop the inspections and record those checks as signed steps", len(l.Inspect), joinSome(cmds, "; ", maxListed))
 }
 
 // validStepName refuses step names that would make link file names
@@ -255,21 +258,28 @@ func loadMetadata(path string) (intoto.Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStrictJSON(data); err != nil {
+	// The outer shape of both forms (Metablock: signed, signatures;
+	// DSSE: payloadType, payload, signatures), with the signatures typed
+	// so that their keyids are read exactly too.
+	var env struct {
+		PayloadType *string            `json:"payloadType"`
+		Payload     string             `json:"payload"`
+		Signed      json.RawMessage    `json:"signed"`
+		Signatures  []intoto.Signature `json:"signatures"`
+	}
+	if err := decodeStrict(data, &env); err != nil {
 		return nil, err
 	}
-	var env struct {
-		PayloadType *string `json:"payloadType"`
-		Payload     string  `json:"payload"`
-	}
-	if json.Unmarshal(data, &env) == nil && env.PayloadType != nil {
+	signed := env.Signed
+	if env.PayloadType != nil {
 		p, err := decodeB64(env.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("DSSE payload: %v", err)
 		}
-		if err := checkStrictJSON(p); err != nil {
-			return nil, fmt.Errorf("DSSE payload: %w", err)
-		}
+		signed = p
+	}
+	if err := checkInToto(signed); err != nil {
+		return nil, err
 	}
 	tmp, err := os.CreateTemp("", "modelvet-intoto-*.json")
 	if err != nil {
@@ -286,19 +296,54 @@ func loadMetadata(path string) (intoto.Metadata, error) {
 	return intoto.LoadMetadata(tmp.Name())
 }
 
+// checkInToto reads the signed part of a layout or link with the strict
+// reader against in-toto-golang's own type for it, so the fields it
+// decides on (steps, artifact rules, keys, products) are exactly what
+// another in-toto implementation reads from the same bytes.
+func checkInToto(signed []byte) error {
+	var head struct {
+		Type string `json:"_type"`
+	}
+	if err := decodeStrict(signed, &head); err != nil {
+		return err
+	}
+	var t reflect.Type
+	switch head.Type {
+	case "layout":
+		t = reflect.TypeFor[intoto.Layout]()
+	case "link":
+		t = reflect.TypeFor[intoto.Link]()
+	default:
+		return fmt.Errorf("in-toto metadata of _type %q: want a layout or a link", head.Type)
+	}
+	if err := jsonx.Check(signed, t); err != nil {
+		return fmt.Errorf("%s: %w", head.Type, err)
+	}
+	return nil
+}
+
+// ReadError is a file that could not be read at all (missing, a folder
+// or a FIFO, no permission): the caller's mistake, exit 2. Everything
+// wrong with what a file holds is reported otherwise: a hostile file is
+// a refusal, exit 1, like a hostile signature.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // readBounded reads a regular file of at most MaxFileSize bytes.
 func readBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
+		return nil, &ReadError{fmt.Errorf("%s is not a regular file", path)}
 	}
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d an attestation, layout or link file may be", path, fi.Size(), MaxFileSize)
@@ -307,7 +352,7 @@ func readBounded(path string) ([]byte, error) {
 	// since Stat.
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, err
+		return nil, &ReadError{err}
 	}
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%s is more than the %d bytes an attestation, layout or link file may be", path, MaxFileSize)
@@ -331,6 +376,57 @@ func loadPublicKey(path string) (intoto.Key, error) {
 		return intoto.Key{}, errors.New("this is a private key; give the layout owner's PUBLIC key")
 	}
 	return k, nil
+}
+
+// StripPrefixes applies in-toto's lstrip to the final products: from each
+// product path the first of prefixes it starts with is removed (a link
+// recorded as "model/weights.bin" by a functionary that ran in the parent
+// folder then names "weights.bin"). Two products that strip to the same
+// name are refused, as in-toto refuses them when recording.
+func (r *LayoutResult) StripPrefixes(prefixes []string) error {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(r.Products))
+	for p, h := range r.Products {
+		q := p
+		for _, pre := range prefixes {
+			if pre != "" && strings.HasPrefix(p, pre) {
+				q = strings.TrimPrefix(p, pre)
+				break
+			}
+		}
+		if _, dup := out[q]; dup {
+			return fmt.Errorf("stripping %s from the products makes two of them name %q", strings.Join(prefixes, ", "), q)
+		}
+		out[q] = h
+	}
+	r.Products = out
+	return nil
+}
+
+// prefixHint finds the folder prefix that the products put before the
+// model's missing files, when one prefix explains all of them.
+func (r *LayoutResult) prefixHint(missing []string) string {
+	hint := ""
+	for _, name := range missing {
+		found := ""
+		for p := range r.Products {
+			c := cleanSubjectName(p)
+			if c != "" && strings.HasSuffix(c, "/"+name) {
+				pre := c[:len(c)-len(name)]
+				if found != "" && found != pre {
+					return "" // two candidates: no single suggestion
+				}
+				found = pre
+			}
+		}
+		if found == "" || (hint != "" && hint != found) {
+			return ""
+		}
+		hint = found
+	}
+	return hint
 }
 
 // CoversModel checks that the layout's final products are the model: each
@@ -370,10 +466,14 @@ func (r *LayoutResult) CoversModel(m Model) error {
 	sort.Strings(changed)
 	var parts []string
 	if len(changed) > 0 {
-		parts = append(parts, "changed since the pipeline: "+strings.Join(changed, "; "))
+		parts = append(parts, "changed since the pipeline: "+joinSome(changed, "; ", maxListed))
 	}
 	if len(missing) > 0 {
-		parts = append(parts, "not produced by the pipeline's last step: "+strings.Join(missing, ", "))
+		msg := "not produced by the pipeline's last step: " + joinSome(missing, ", ", maxListed)
+		if pre := r.prefixHint(missing); pre != "" {
+			msg += fmt.Sprintf(" (the products name them under the folder %q: if that folder is the model, verify with --strip-prefix %s)", pre, pre)
+		}
+		parts = append(parts, msg)
 	}
 	if len(parts) > 0 {
 		return &ErrNotAboutModel{Msg: "the layout's final products are not this model: " + strings.Join(parts, "; ")}

@@ -312,3 +312,84 @@ func TestCoversModelAmbiguousProducts(t *testing.T) {
 		}
 	}
 }
+
+// TestCoversModelStripPrefix: links recorded by a functionary that ran in
+// the model's parent folder name "model/weights.bin". Without a prefix to
+// strip the model is refused with the prefix suggested; with in-toto's
+// lstrip it is accepted; a strip that merges two products is refused.
+func TestCoversModelStripPrefix(t *testing.T) {
+	products := func() *LayoutResult {
+		return &LayoutResult{Products: map[string]map[string]string{
+			"model/model.safetensors": {"sha256": hexA},
+			"model/config.json":       {"sha256": hexB},
+		}}
+	}
+	m := Model{Files: map[string]Digest{"model.safetensors": {"sha256", hexA}, "config.json": {"sha256", hexB}}}
+	cases := []struct {
+		name   string
+		strip  []string
+		extra  map[string]map[string]string
+		want   string
+		strErr string
+	}{
+		{"folder prefix, no strip: refused with a hint", nil, nil, "--strip-prefix model/", ""},
+		{"strip the folder prefix", []string{"model/"}, nil, "", ""},
+		{"first matching prefix wins", []string{"nothing/", "model/", "mod"}, nil, "", ""},
+		{"wrong prefix", []string{"weights/"}, nil, "not produced by the pipeline's last step", ""},
+		{"strip merges two products", []string{"model/", "other/"}, map[string]map[string]string{"other/config.json": {"sha256": hexC}}, "", `two of them name "config.json"`},
+		{"prefixed product with another digest still refused", []string{"model/"}, map[string]map[string]string{"model/model.safetensors": {"sha256": hexC}}, "model.safetensors is sha256:" + hexA, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := products()
+			for k, v := range c.extra {
+				r.Products[k] = v
+			}
+			err := r.StripPrefixes(c.strip)
+			if c.strErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.strErr) {
+					t.Fatalf("strip: %v, want %q", err, c.strErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.CoversModel(m)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestLayoutAndLinksReadStrictly: layouts and links are read with the one
+// strict reader before in-toto-golang sees them: a link whose products sit
+// under "productſ" (Go's decoder would take them as "products", Python's
+// in-toto would not) or that names a key twice is refused, naming it.
+func TestLayoutAndLinksReadStrictly(t *testing.T) {
+	cases := []struct {
+		name, from, to, want string
+	}{
+		{"case-folded key in a link", `"products"`, `"productſ"`, `"productſ" ("product\u017f") differs from "products"`},
+		{"duplicate key in a link", `"_type": "link"`, `"_type": "link", "_type": "link"`, `duplicate key "_type"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newLayoutFixture(t)
+			p := filepath.Join(f.links, fmt.Sprintf(intoto.LinkNameFormat, "package", f.packer.KeyID))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := strings.Replace(string(data), c.from, c.to, 1)
+			if edited == string(data) {
+				t.Fatalf("%s not found in the link: %.200s", c.from, data)
+			}
+			os.WriteFile(p, []byte(edited), 0o644)
+			if _, err := VerifyLayout(f.layoutPath, []string{f.ownerPub}, f.links); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -19,6 +19,11 @@ const (
 	// KindDSSE is a bare DSSE envelope (signed with a key or a
 	// certificate, no transparency log).
 	KindDSSE
+	// KindCosignLegacy is what cosign v2 "attest-blob --bundle" writes
+	// without --new-bundle-format: {"base64Signature": base64 of a DSSE
+	// envelope, "cert", "rekorBundle"}. Its envelope is verified as a
+	// bare DSSE envelope.
+	KindCosignLegacy
 )
 
 func (k Kind) String() string {
@@ -27,6 +32,8 @@ func (k Kind) String() string {
 		return "Sigstore bundle"
 	case KindDSSE:
 		return "DSSE envelope"
+	case KindCosignLegacy:
+		return "cosign legacy bundle"
 	}
 	return "unknown"
 }
@@ -39,6 +46,9 @@ type Item struct {
 	Index int    // 1-based position in the file (the line, for JSON Lines)
 	Kind  Kind   // bundle or bare envelope
 	Raw   []byte // the JSON of this attestation alone
+	// Envelope is the DSSE envelope JSON a cosign legacy bundle carries
+	// in base64Signature (nil for the other kinds).
+	Envelope []byte
 }
 
 // Name says where the item is, for messages.
@@ -84,11 +94,11 @@ func Split(data []byte) ([]Item, error) {
 		if err := checkStrictJSON(raw); err != nil {
 			return items, fmt.Errorf("%s: %w", it.Name(), err)
 		}
-		k, err := sniff(raw)
+		k, env, err := sniff(raw)
 		if err != nil {
 			return items, fmt.Errorf("attestation #%d: %w", it.Index, err)
 		}
-		it.Kind = k
+		it.Kind, it.Envelope = k, env
 		items = append(items, it)
 	}
 	if len(items) == 0 {
@@ -97,33 +107,62 @@ func Split(data []byte) ([]Item, error) {
 	return items, nil
 }
 
-// sniff tells a bundle from a bare envelope by their required fields.
-func sniff(raw []byte) (Kind, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return 0, errors.New("not a JSON object: want a Sigstore bundle or a DSSE envelope")
+// probeJSON holds the fields that tell the containers apart.
+type probeJSON struct {
+	MediaType        *string         `json:"mediaType"`
+	DsseEnvelope     json.RawMessage `json:"dsseEnvelope"`
+	MessageSignature json.RawMessage `json:"messageSignature"`
+	PayloadType      *string         `json:"payloadType"`
+	Payload          *string         `json:"payload"`
+	Signatures       json.RawMessage `json:"signatures"`
+	Base64Signature  *string         `json:"base64Signature"`
+	Cert             *string         `json:"cert"`
+	RekorBundle      json.RawMessage `json:"rekorBundle"`
+}
+
+// sniff tells a bundle from a bare envelope (or a cosign legacy bundle,
+// whose envelope it returns) by their required fields.
+func sniff(raw []byte) (Kind, []byte, error) {
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return 0, nil, errors.New("not a JSON object: want a Sigstore bundle or a DSSE envelope")
 	}
-	if mt, ok := probe["mediaType"]; ok {
-		var s string
-		_ = json.Unmarshal(mt, &s)
+	var probe probeJSON
+	if err := decodeStrict(raw, &probe); err != nil {
+		return 0, nil, err
+	}
+	if probe.MediaType != nil {
+		s := *probe.MediaType
 		if !strings.HasPrefix(s, "application/vnd.dev.sigstore.bundle") {
-			return 0, fmt.Errorf("mediaType %q is not a Sigstore bundle", s)
+			return 0, nil, fmt.Errorf("mediaType %q is not a Sigstore bundle", s)
 		}
-		if _, ok := probe["dsseEnvelope"]; !ok {
-			if _, ok := probe["messageSignature"]; ok {
-				return 0, errors.New("the Sigstore bundle signs a file (messageSignature), not an attestation: it holds no DSSE envelope")
+		if probe.DsseEnvelope == nil {
+			if probe.MessageSignature != nil {
+				return 0, nil, errors.New("the Sigstore bundle signs a file (messageSignature), not an attestation: it holds no DSSE envelope")
 			}
-			return 0, errors.New("the Sigstore bundle holds no dsseEnvelope")
+			return 0, nil, errors.New("the Sigstore bundle holds no dsseEnvelope")
 		}
-		return KindBundle, nil
+		return KindBundle, nil, nil
 	}
-	_, hasType := probe["payloadType"]
-	_, hasPayload := probe["payload"]
-	_, hasSigs := probe["signatures"]
-	if hasType && hasPayload && hasSigs {
-		return KindDSSE, nil
+	if probe.Base64Signature != nil {
+		env, err := decodeB64(*probe.Base64Signature)
+		if err != nil {
+			return 0, nil, errors.New("cosign legacy bundle: base64Signature is not base64")
+		}
+		if t := bytes.TrimLeft(env, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+			return 0, nil, errors.New("cosign legacy bundle from \"cosign sign-blob\": it signs a file, not an attestation (want the bundle of \"cosign attest-blob\")")
+		}
+		if err := checkStrictJSON(env); err != nil {
+			return 0, nil, fmt.Errorf("cosign legacy bundle: the DSSE envelope in base64Signature: %w", err)
+		}
+		if k, _, err := sniff(env); err != nil || k != KindDSSE {
+			return 0, nil, errors.New("cosign legacy bundle: base64Signature does not hold a DSSE envelope")
+		}
+		return KindCosignLegacy, env, nil
 	}
-	return 0, errors.New("neither a Sigstore bundle (mediaType, dsseEnvelope) nor a DSSE envelope (payloadType, payload, signatures)")
+	if probe.PayloadType != nil && probe.Payload != nil && probe.Signatures != nil {
+		return KindDSSE, nil, nil
+	}
+	return 0, nil, errors.New("neither a Sigstore bundle (mediaType, dsseEnvelope), a DSSE envelope (payloadType, payload, signatures) nor a cosign legacy bundle (base64Signature)")
 }
 
 // dsseJSON is the DSSE envelope as written on disk.
@@ -141,17 +180,20 @@ type dsseJSON struct {
 // messages only; a verdict must come from Verify.
 func UnverifiedPayload(it Item) (string, []byte, error) {
 	raw := it.Raw
-	if it.Kind == KindBundle {
+	switch it.Kind {
+	case KindBundle:
 		var b struct {
 			DSSE json.RawMessage `json:"dsseEnvelope"`
 		}
-		if err := json.Unmarshal(raw, &b); err != nil {
+		if err := decodeStrict(raw, &b); err != nil {
 			return "", nil, err
 		}
 		raw = b.DSSE
+	case KindCosignLegacy:
+		raw = it.Envelope
 	}
 	var env dsseJSON
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if err := decodeStrict(raw, &env); err != nil {
 		return "", nil, fmt.Errorf("DSSE envelope: %v", err)
 	}
 	p, err := decodeB64(env.Payload)

@@ -70,9 +70,48 @@ func ParseProvenance(st *Statement) (*Provenance, error) {
 	return nil, fmt.Errorf("predicate %q is not SLSA provenance v0.2 or v1", st.PredicateType)
 }
 
+// slsaV02JSON is the SLSA v0.2 predicate with the spec's key names.
+// The spec spells metadata.buildInvocationId so (sigstore-js writes it),
+// but in-toto-golang's type, and the Go generators that use it
+// (slsa-github-generator), write "buildInvocationID". The strict reader
+// refuses a key that matches a field only by case folding, so both
+// spellings are declared; a document with both is refused as twins.
+type slsaV02JSON struct {
+	Builder struct {
+		ID string `json:"id"`
+	} `json:"builder"`
+	BuildType  string `json:"buildType"`
+	Invocation struct {
+		ConfigSource struct {
+			URI        string            `json:"uri"`
+			Digest     map[string]string `json:"digest"`
+			EntryPoint string            `json:"entryPoint"`
+		} `json:"configSource"`
+		Parameters  any `json:"parameters"`
+		Environment any `json:"environment"`
+	} `json:"invocation"`
+	BuildConfig any `json:"buildConfig"`
+	Metadata    *struct {
+		BuildInvocationID string     `json:"buildInvocationID"`
+		BuildInvocationId string     `json:"buildInvocationId"` //nolint:revive // the spec's spelling
+		BuildStartedOn    *time.Time `json:"buildStartedOn"`
+		BuildFinishedOn   *time.Time `json:"buildFinishedOn"`
+		Completeness      struct {
+			Parameters  bool `json:"parameters"`
+			Environment bool `json:"environment"`
+			Materials   bool `json:"materials"`
+		} `json:"completeness"`
+		Reproducible bool `json:"reproducible"`
+	} `json:"metadata"`
+	Materials []struct {
+		URI    string            `json:"uri"`
+		Digest map[string]string `json:"digest"`
+	} `json:"materials"`
+}
+
 func parseV02(raw json.RawMessage) (*Provenance, error) {
-	var p slsa02.ProvenancePredicate
-	if err := json.Unmarshal(raw, &p); err != nil {
+	var p slsaV02JSON
+	if err := decodeStrict(raw, &p); err != nil {
 		return nil, fmt.Errorf("SLSA v0.2 predicate: %v", err)
 	}
 	if p.Builder.ID == "" {
@@ -87,7 +126,7 @@ func parseV02(raw json.RawMessage) (*Provenance, error) {
 		EntryPoint:    p.Invocation.ConfigSource.EntryPoint,
 	}
 	if p.Metadata != nil {
-		out.InvocationID = p.Metadata.BuildInvocationID
+		out.InvocationID = p.Metadata.BuildInvocationID + p.Metadata.BuildInvocationId // at most one is set
 		out.StartedOn, out.FinishedOn = p.Metadata.BuildStartedOn, p.Metadata.BuildFinishedOn
 	}
 	for _, m := range p.Materials {
@@ -103,7 +142,7 @@ func parseV02(raw json.RawMessage) (*Provenance, error) {
 
 func parseV1(raw json.RawMessage) (*Provenance, error) {
 	var p slsa1.ProvenancePredicate
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := decodeStrict(raw, &p); err != nil {
 		return nil, fmt.Errorf("SLSA v1 predicate: %v", err)
 	}
 	if p.RunDetails.Builder.ID == "" {

@@ -1,6 +1,7 @@
 package attest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"strings"
 
 	ita "github.com/in-toto/attestation/go/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Statement type URIs this package reads.
@@ -33,6 +33,19 @@ type Statement struct {
 	Predicate json.RawMessage
 }
 
+// inTotoStatement is an in-toto statement (v0.1 and v1 share these
+// fields) with the resource-descriptor fields of its subjects.
+type inTotoStatement struct {
+	Type    string `json:"_type"`
+	Subject []struct {
+		Name   string            `json:"name"`
+		URI    string            `json:"uri"`
+		Digest map[string]string `json:"digest"`
+	} `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
 // ParseStatement reads an in-toto Statement v0.1 or v1 from a DSSE
 // payload. Anything else is refused: an unknown statement type could
 // carry a subject field that means something else.
@@ -43,44 +56,46 @@ func ParseStatement(payloadType string, payload []byte) (*Statement, error) {
 	if len(payload) > MaxFileSize {
 		return nil, fmt.Errorf("the statement is %d bytes, more than %d", len(payload), MaxFileSize)
 	}
-	if err := checkStrictJSON(payload); err != nil {
+	// One strict reading (see decodeStrict); protojson is not used: it
+	// also accepts the proto field names ("predicate_type"), which
+	// Python's json and this package would not read.
+	var head inTotoStatement
+	if err := decodeStrict(payload, &head); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
-	}
-	var head struct {
-		Type          string          `json:"_type"`
-		PredicateType string          `json:"predicateType"`
-		Subject       json.RawMessage `json:"subject"`
-		Predicate     json.RawMessage `json:"predicate"`
-	}
-	if err := json.Unmarshal(payload, &head); err != nil {
-		return nil, fmt.Errorf("statement: %v", err)
 	}
 	if head.Type != StatementV01 && head.Type != StatementV1 {
 		return nil, fmt.Errorf("statement _type %q is not an in-toto Statement v0.1 or v1", head.Type)
 	}
-	var st ita.Statement
-	// Unknown fields are ignored, as the in-toto spec asks of consumers;
-	// duplicate and case-twin keys were refused above, so protojson and
-	// encoding/json cannot disagree on what a field holds.
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true, RecursionLimit: MaxDepth}).Unmarshal(payload, &st); err != nil {
-		return nil, fmt.Errorf("statement: %v", err)
+	if len(head.Subject) == 0 {
+		return nil, errors.New("statement: the statement has no subject")
 	}
-	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("statement: %v", err)
+	if len(head.Subject) > MaxSubjects {
+		return nil, fmt.Errorf("statement has %d subjects, more than %d", len(head.Subject), MaxSubjects)
 	}
-	if len(st.GetSubject()) > MaxSubjects {
-		return nil, fmt.Errorf("statement has %d subjects, more than %d", len(st.GetSubject()), MaxSubjects)
+	if head.PredicateType == "" {
+		return nil, errors.New("statement: predicateType is required")
 	}
-	out := &Statement{Type: head.Type, PredicateType: st.GetPredicateType(), Predicate: head.Predicate}
-	for i, rd := range st.GetSubject() {
-		s := Subject{Name: rd.GetName(), Digest: map[string]string{}}
-		for alg, h := range rd.GetDigest() {
+	out := &Statement{Type: head.Type, PredicateType: head.PredicateType, Predicate: head.Predicate}
+	for i, rd := range head.Subject {
+		// in-toto's own rules for a resource descriptor (hex digests of
+		// the right length for the algorithms it knows).
+		if err := (&ita.ResourceDescriptor{Name: rd.Name, Uri: rd.URI, Digest: rd.Digest}).Validate(); err != nil {
+			return nil, fmt.Errorf("statement subject #%d (%q): %v", i+1, rd.Name, err)
+		}
+		if len(rd.Digest) == 0 {
+			return nil, fmt.Errorf("statement subject #%d (%q) has no digest", i+1, rd.Name)
+		}
+		s := Subject{Name: rd.Name, Digest: map[string]string{}}
+		for alg, h := range rd.Digest {
 			if h == "" {
 				return nil, fmt.Errorf("statement subject #%d (%q): empty %s digest", i+1, s.Name, alg)
 			}
 			s.Digest[alg] = strings.ToLower(h)
 		}
 		out.Subjects = append(out.Subjects, s)
+	}
+	if p := bytes.TrimLeft(out.Predicate, " \t\r\n"); len(p) > 0 && p[0] != '{' && string(p) != "null" {
+		return nil, errors.New("statement: the predicate is not a JSON object")
 	}
 	if len(out.Predicate) == 0 || string(out.Predicate) == "null" {
 		return nil, errors.New("statement has no predicate")

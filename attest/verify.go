@@ -70,14 +70,25 @@ func (r *Result) Reasons() []report.Reason {
 }
 
 // VerifyFile reads an attestation file and verifies every attestation in
-// it. The error is for an unreadable or unparsable file (a usage-level
-// problem); a verification failure is reported in the Result.
+// it. The error is a *ReadError for a file that cannot be read (a usage
+// problem); a file that is read but malformed, oversized or hostile is a
+// refusal in the Result, as a verification failure is.
 func VerifyFile(path string, o Options) (*Result, error) {
 	items, err := ReadFile(path)
 	if err != nil {
-		return nil, err
+		return unreadable(err)
 	}
 	return VerifyItems(items, o), nil
+}
+
+// unreadable turns a ReadFile error into a refusal, unless the file could
+// not be read at all.
+func unreadable(err error) (*Result, error) {
+	var re *ReadError
+	if errors.As(err, &re) {
+		return nil, err
+	}
+	return &Result{Failures: []string{err.Error()}}, nil
 }
 
 // VerifyItems verifies attestations. Policy, fail closed:
@@ -173,12 +184,21 @@ func verifySignatures(it Item, t verify.TrustOptions) (*verify.Envelope, int, in
 		}
 		return env, 1, 1, nil
 	}
+	raw := it.Raw
+	if it.Kind == KindCosignLegacy {
+		// The envelope is verified as a bare one, with a key: the
+		// certificate and Rekor entry beside it are not checked offline.
+		if m, _ := t.Method(); m != verify.MethodKey {
+			return nil, 0, 0, errors.New("a cosign legacy bundle (base64Signature) is verified with --key only; for certificates or keyless, re-create it with \"cosign attest-blob --new-bundle-format\"")
+		}
+		raw = it.Envelope
+	}
 	var env struct {
 		PayloadType string            `json:"payloadType"`
 		Payload     string            `json:"payload"`
 		Signatures  []json.RawMessage `json:"signatures"`
 	}
-	if err := json.Unmarshal(it.Raw, &env); err != nil {
+	if err := decodeStrict(raw, &env); err != nil {
 		return nil, 0, 0, fmt.Errorf("DSSE envelope: %v", err)
 	}
 	n := len(env.Signatures)
@@ -224,6 +244,9 @@ func (c *Checked) lines() []string {
 			s += fmt.Sprintf(" (%d of %d signatures verified)", c.SigsOK, c.SigsTotal)
 		}
 		out = append(out, s)
+		if c.Item.Kind == KindCosignLegacy {
+			out = append(out, "  cosign legacy bundle: its DSSE envelope verified with the key; its certificate and Rekor entry were not checked")
+		}
 		for _, n := range c.Signer.Notes {
 			out = append(out, "  "+n)
 		}
@@ -288,11 +311,12 @@ type ModelOptions struct {
 // VerifyForModel verifies the attestations in attestationPath and that
 // each is about the model at modelPath (its OMS root digest, or all its
 // files by name and sha256), and meets o.Require. The error is for
-// unreadable input (exit 2); a refusal is a Result with OK false.
+// unreadable input (exit 2); a refusal, including a malformed or hostile
+// attestation file, is a Result with OK false.
 func VerifyForModel(modelPath, attestationPath string, o ModelOptions) (*Result, error) {
 	items, err := ReadFile(attestationPath)
 	if err != nil {
-		return nil, err
+		return unreadable(err)
 	}
 	m := o.Manifest
 	if m == nil {

@@ -38,7 +38,9 @@ type Analyzer struct {
 	// Priority orders sniffing: a higher value is asked first. Specific
 	// formats (pytorch zip) outrank generic ones (zip).
 	Priority int
-	// Sniff reports whether the content is this format.
+	// Sniff reports whether the content is this format. It may read
+	// through p.R and look beside p.Path (companion files); like Analyze it
+	// runs under guard, so a panic is a finding on the file, not a crash.
 	Sniff func(p *Probe) bool
 	// Analyze reports findings to s. It must not panic on any input; a
 	// panic is caught and reported as an analyzer failure.
@@ -55,7 +57,8 @@ var (
 func Register(a *Analyzer) {
 	regMu.Lock()
 	defer regMu.Unlock()
-	analyzers = append(analyzers, a)
+	// A fresh slice each time: sniff iterates a snapshot without the lock.
+	analyzers = append(analyzers[:len(analyzers):len(analyzers)], a)
 	sort.SliceStable(analyzers, func(i, j int) bool { return analyzers[i].Priority > analyzers[j].Priority })
 }
 
@@ -71,16 +74,35 @@ func Lookup(name string) *Analyzer {
 	return nil
 }
 
-// Sniff returns the analyzer whose format the content is, or nil.
+// Sniff returns the analyzer whose format the content is, or nil. A
+// sniffer that panics counts as "not this format"; the scan itself (which
+// reports the panic) goes through sniff.
 func Sniff(p *Probe) *Analyzer {
+	a, _ := sniff(p)
+	return a
+}
+
+// sniff asks every analyzer in priority order, each under guard, and
+// returns the first that claims the content with the panics met on the way.
+func sniff(p *Probe) (*Analyzer, []*caught) {
 	regMu.RLock()
-	defer regMu.RUnlock()
-	for _, a := range analyzers {
-		if a.Sniff != nil && a.Sniff(p) {
-			return a
+	list := analyzers
+	regMu.RUnlock()
+	var failed []*caught
+	for _, a := range list {
+		if a.Sniff == nil {
+			continue
+		}
+		hit := false
+		if c := guard("sniffer", a.Name, func() { hit = a.Sniff(p) }); c != nil {
+			failed = append(failed, c)
+			continue
+		}
+		if hit {
+			return a, failed
 		}
 	}
-	return nil
+	return nil, failed
 }
 
 // extensionOwner returns the analyzer that claims ext, or nil.
@@ -106,12 +128,14 @@ var modelExtensions = map[string]bool{
 	".ckpt": true, ".joblib": true, ".npy": true, ".npz": true,
 	".safetensors": true, ".onnx": true, ".keras": true, ".h5": true,
 	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".mar": true,
-	".ggml": true,
+	".ggml": true, ".tflite": true, ".pte": true, ".ort": true, ".pdmodel": true,
+	".pdparams": true, ".pdiparams": true, ".mlmodel": true, ".ubj": true,
 	// Not here on purpose: ".model" (every Llama-style folder ships a
 	// SentencePiece tokenizer.model, a protobuf that runs nothing), ".sav"
 	// (SPSS and IDL data files use it; a pickled .sav is still sniffed as
-	// the pickle it is) and ".tflite" (a flatbuffer no analyzer reads yet;
-	// calling every TFLite model unreadable would make the rule noise).
+	// the pickle it is), ".engine"/".plan" (ordinary words for other files;
+	// a TensorRT engine is sniffed by its magic) and ".json"/".xml"/".txt"
+	// (config and text files beside every model).
 }
 
 // IsModelName reports whether a file name promises model content.
@@ -125,7 +149,8 @@ type DirCheck struct {
 	Name string
 	// Check is given the folder (an OS path) and the names of the regular
 	// files directly inside it. It reports with report(relPath, finding),
-	// where relPath is relative to dir ("" for the folder itself).
+	// where relPath is relative to dir ("" for the folder itself). It runs
+	// under guard: a panic is a finding on the folder.
 	Check func(dir string, files []string, opts *Options, report func(rel string, f Finding))
 }
 

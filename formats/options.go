@@ -29,6 +29,14 @@ type Options struct {
 	// goroutine at a time and must return quickly (the CLI draws a
 	// progress line on a terminal from it).
 	Progress func(Progress)
+	// Open, when set, opens each file the walk scans (nil: OpenRegular).
+	// The gate sets it to record what analyzers read, so the hashing pass
+	// can prove the signature was checked over the bytes that were scanned.
+	Open Opener
+	// OpenOther, when set, opens the files an analyzer or folder check
+	// reads besides the one it was given (the shards an index names): the
+	// gate keeps them open for their own scan, so both are one read.
+	OpenOther Opener
 }
 
 // Progress is how far a scan is.

@@ -1,10 +1,8 @@
 package formats
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sync"
 )
 
@@ -53,6 +51,11 @@ func (s *Scope) TopLevel() bool { return s.depth == 0 }
 // OnDisk reports whether the scope is a file on disk (not a member, not an
 // upload or test vector), i.e. whether files beside Path are real files.
 func (s *Scope) OnDisk() bool { return s.depth == 0 && s.onDisk }
+
+// RootOnDisk reports whether the top-level file is on disk, at any depth:
+// a loader that opens files beside the one it was given (joblib's legacy
+// side files, read from the compressed file's folder) looks beside Path.
+func (s *Scope) RootOnDisk() bool { return s.onDisk }
 
 // Report records a finding, placing it under this scope's member.
 func (s *Scope) Report(f Finding) {
@@ -183,7 +186,10 @@ func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
 	if s.depth == 0 && s.onDisk {
 		p.Path = s.path
 	}
-	a := Sniff(p)
+	a, failed := sniff(p)
+	for _, c := range failed {
+		s.reportCaught(c)
+	}
 	if a == nil {
 		if IsModelName(name) {
 			s.Reportf("formats/unrecognized", High, 0,
@@ -212,15 +218,17 @@ func claims(a *Analyzer, ext string) bool {
 // run calls the analyzer, turning a panic into a finding: a crash must not
 // turn into a pass, and must not take the other files down with it.
 func (s *Scope) run(a *Analyzer, r io.ReaderAt, size int64) {
-	defer func() {
-		if v := recover(); v != nil {
-			stack := debug.Stack()
-			if i := bytes.Index(stack, []byte("panic(")); i > 0 {
-				stack = stack[i:]
-			}
-			s.Reportf("formats/analyzer-failure", High, NoOffset,
-				"the %s analyzer failed on this content (%v); it cannot be shown safe. Please report this with the file: %.600s", a.Name, v, stack)
-		}
-	}()
-	a.Analyze(s, r, size)
+	if c := guard("analyzer", a.Name, func() { a.Analyze(s, r, size) }); c != nil {
+		s.reportCaught(c)
+	}
+}
+
+// reportCaught reports a caught panic on this scope's file or member.
+func (s *Scope) reportCaught(c *caught) {
+	where := s.path
+	if s.member != "" {
+		where += "!" + s.member
+	}
+	s.Report(c.finding(where))
+	s.Detail(c.detailKey(), c.stack)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -161,9 +162,13 @@ func (w *walker) walkDir(root string) error {
 			dirFiles[filepath.Dir(p)] = append(dirFiles[filepath.Dir(p)], d.Name())
 			w.jobs = append(w.jobs, job{path: p, name: p})
 		default:
-			// Opening a FIFO or a device could hang or read forever.
-			w.folderFinding(root, p, Finding{Rule: "fs/special-file", Severity: Medium, Offset: NoOffset,
-				Message: fmt.Sprintf("is a special file (%s), not opened", mode.Type())})
+			// fs/special-file stops a FIFO, socket or device posing as a
+			// model file: opening it could hang the scan or read forever,
+			// and a loader opening it reads whatever a writer feeds it
+			// then, never the bytes that were checked. Never opened, and
+			// high: nothing about what it yields can be shown safe.
+			w.folderFinding(root, p, Finding{Rule: "fs/special-file", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("is a special file (%s), not opened: a loader would read whatever a writer feeds it, so it cannot be shown safe; remove it", mode.Type())})
 		}
 		return nil
 	})
@@ -182,17 +187,19 @@ func (w *walker) walkDir(root string) error {
 		files := dirFiles[d]
 		sort.Strings(files)
 		for _, c := range checks {
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						w.folderFinding(root, d, Finding{Rule: "formats/analyzer-failure", Severity: High, Offset: NoOffset,
-							Message: fmt.Sprintf("the %s folder check failed (%v); the folder cannot be shown safe", c.Name, v)})
-					}
-				}()
+			if p := guard("folder check", c.Name, func() {
 				c.Check(d, files, w.opts, func(rel string, f Finding) {
 					w.folderFinding(root, filepath.Join(d, rel), f)
 				})
-			}()
+			}); p != nil {
+				r := w.folderFinding(root, d, p.finding(d))
+				w.mu.Lock()
+				if r.Details == nil {
+					r.Details = map[string]string{}
+				}
+				r.Details[p.detailKey()] = p.stack
+				w.mu.Unlock()
+			}
 		}
 	}
 	return nil
@@ -200,7 +207,7 @@ func (w *walker) walkDir(root string) error {
 
 // folderFinding attaches a finding to a path that is not (or not only) a
 // scanned file: a link, a folder, a shard index.
-func (w *walker) folderFinding(root, p string, f Finding) {
+func (w *walker) folderFinding(root, p string, f Finding) *FileResult {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.dirs == nil {
@@ -213,6 +220,7 @@ func (w *walker) folderFinding(root, p string, f Finding) {
 		w.results = append(w.results, r)
 	}
 	r.Findings = append(r.Findings, f)
+	return r
 }
 
 func (w *walker) run() {
@@ -274,8 +282,14 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 			Message: fmt.Sprintf("the scan was stopped (%v) before this file was read; it cannot be shown safe, scan it again with more time", ctx.Err())})
 		return res
 	}
-	f, err := os.Open(path)
+	f, err := opts.open(path)
 	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			// Swapped for a FIFO or device after the walk listed it.
+			res.Findings = append(res.Findings, Finding{Rule: "fs/special-file", Severity: High, Offset: NoOffset,
+				Message: fmt.Sprintf("was replaced by a special file while the folder was scanned (%v); not read, it cannot be shown safe", err)})
+			return res
+		}
 		res.Findings = append(res.Findings, Finding{Rule: "fs/unreadable", Severity: High, Offset: NoOffset,
 			Message: fmt.Sprintf("cannot be opened (%v); it was not scanned", err)})
 		return res
@@ -295,10 +309,10 @@ func ScanFile(ctx context.Context, path, name string, opts *Options) *FileResult
 	}
 	if opts.Hash {
 		h := sha256.New()
-		// A buffer no larger than the file: a 1 MiB buffer per file made
-		// a JSON scan of 5,000 small files allocate 5 GB (15 s instead of 1).
-		buf := make([]byte, min(1<<20, fi.Size()+1))
-		if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), buf); err != nil {
+		buf := GetHashBuf()
+		_, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), *buf)
+		PutHashBuf(buf)
+		if err != nil {
 			s.Reportf("fs/unreadable", High, NoOffset, "reading the file to hash it failed: %v", err)
 		} else {
 			res.SHA256 = hex.EncodeToString(h.Sum(nil))

@@ -68,7 +68,17 @@ type Decision struct {
 	Marks []report.Mark
 }
 
-// Decide applies the policy. It is pure: the same inputs always give the
+// Decide applies the policy.
+//
+// Signatures and provenance follow one rule each (policy/signature,
+// policy/provenance): when the policy checks them, a file that is present
+// must verify and meet the policy, whether or not it is required — a
+// corrupted, unreadable, non-file or foreign model.sig rejects; an absent
+// one rejects only when required, and is otherwise a note (optional means
+// "judged on the scan alone", and deleting the file is all it takes to get
+// there, so only required: true protects against tampering).
+//
+// It is pure: the same inputs always give the
 // same decision, and it reads nothing but its arguments. Anything it
 // cannot account for rejects: a model is admitted only when every check
 // the policy asks for passed.
@@ -89,6 +99,14 @@ func Decide(p *Policy, in Input) Decision {
 	models := 0
 	for _, f := range files {
 		rel := Rel(in.Root, f.Path)
+		// A file that changed while it was checked rejects whatever the
+		// policy says (fail_on, suppress, ignore): the verdict, the
+		// digests and a snapshot would be about bytes nobody scanned.
+		for _, x := range f.Findings {
+			if x.Rule == RuleFileChanged {
+				reject(RuleFileChanged, "(built-in: a file that changed during the check is never admitted)", fmt.Sprintf("%s at %s: %s", x.Severity, where(rel, x), x.Message))
+			}
+		}
 		if pat, ok := p.ignored(rel); ok && f.Format != "folder-check" {
 			d.Notes = append(d.Notes, fmt.Sprintf("%s is ignored by %s; its %d findings do not count", rel, pat.ref, len(f.Findings)))
 			d.Marks = append(d.Marks, report.Mark{Path: f.Path, Index: -1, Kind: report.MarkIgnored, Policy: pat.ref})
@@ -107,7 +125,7 @@ func Decide(p *Policy, in Input) Decision {
 				// the policy set aside as if it were live.
 				d.Marks = append(d.Marks, report.Mark{Path: f.Path, Index: i, Kind: report.MarkSuppressed, Policy: s.ref, Reason: s.Reason})
 			}
-			if x.Severity < p.FailOn {
+			if x.Severity < p.FailOn || x.Rule == RuleFileChanged {
 				continue
 			}
 			if suppressed {
@@ -136,7 +154,11 @@ func Decide(p *Policy, in Input) Decision {
 			rejectAt(filepath.Join(in.Root, p.Signature.File), RuleSignature, ref, "no signature ("+p.Signature.File+") was found"+firstLine(o))
 		case o.Present && !o.OK:
 			rejectAt(filepath.Join(in.Root, p.Signature.File), RuleSignature, ref, "the signature did not verify"+firstLine(o))
-		case o.Present && o.OK, !o.Present && !p.Signature.Required:
+		case o.Present && o.OK:
+		case !o.Present && !p.Signature.Required:
+			// Optional means "judged on the scan alone when absent": the
+			// report says so, since deleting model.sig is all it takes.
+			d.Notes = append(d.Notes, fmt.Sprintf("no signature (%s): admitted on the scan alone because the signature is not required (%s); anyone who can change the model can delete its signature, so set signature.required: true to depend on it", p.Signature.File, p.Ref("signature.required")))
 		default:
 			reject(RuleSignature, ref, "the signature check gave no result")
 		}
@@ -153,6 +175,8 @@ func Decide(p *Policy, in Input) Decision {
 			rejectAt(filepath.Join(in.Root, p.Provenance.Attestation), RuleProvenance, ref, "no provenance attestation ("+p.Provenance.Attestation+") was found"+firstLine(o))
 		case o.Present && !o.OK:
 			rejectAt(filepath.Join(in.Root, p.Provenance.Attestation), RuleProvenance, p.provenanceRef(o), "the provenance does not meet the policy"+firstLine(o))
+		case !o.Present:
+			d.Notes = append(d.Notes, fmt.Sprintf("no provenance (%s): admitted without it because provenance is not required (%s)", p.Provenance.Attestation, p.Ref("provenance.required")))
 		}
 	}
 	if len(d.Reasons) > 0 {

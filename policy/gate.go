@@ -2,12 +2,14 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/internal/onepass"
 	"github.com/modelvet/modelvet/report"
 )
 
@@ -26,18 +28,115 @@ type Gate struct {
 	DisplayRoot string
 	// Progress, when set, is told how far the scan is (formats.Options).
 	Progress func(formats.Progress)
+	// Hash makes the check compute each file's SHA-256 for the report
+	// even when no signature or provenance needs the digests.
+	Hash bool
+	// Snapshot, when set, is a folder that must not exist yet: the check
+	// creates it (0700), copies the model into it from the bytes of its
+	// one pass, and the verdict is about the copy (see Check).
+	Snapshot string
+	// OnePass connects the one pass to the signature machinery (set by
+	// checks.OnePass); nil still reads each file once, without preparing
+	// shard digests or reporting the OMS root digest.
+	OnePass OnePass
+	// PassHooks are test hooks of the one pass (BeforeHash, DuringHash).
+	PassHooks onepass.Options
+}
+
+// OnePass is what the gate needs around its one pass from the packages
+// that verify signatures, which this package does not know.
+type OnePass interface {
+	// Prepare reads, before the scan, the small files the checks will
+	// need (signature, attestation) through s, and tells s which digests
+	// to compute (the shard size a signature names).
+	Prepare(ctx context.Context, modelDir string, p *Policy, s *onepass.Session)
+	// Digests returns the report section listing what a loader must see:
+	// the OMS root digest of the model as read.
+	// perFile adds each file's SHA-256 (for a snapshot's text report).
+	Digests(modelDir string, p *Policy, s *onepass.Session, perFile bool) report.Section
+}
+
+// ErrTrustMaterial marks errors about the policy's trust material (a key,
+// certificates, trusted_root.json that is missing, unreadable or
+// malformed): the operator's problem, exit 2 / HTTP 500, never a verdict
+// about the model.
+var ErrTrustMaterial = errors.New("the policy's trust material cannot be used")
+
+// ErrUnreadable marks a model file the check is not permitted to read:
+// exit 2 (an unreadable path), as for the model folder itself.
+var ErrUnreadable = errors.New("a model file cannot be read")
+
+// Sidecar returns the path of a file the policy names inside the model
+// folder (or beside a one-file model): model.sig, the attestation.
+func Sidecar(model, name string) string {
+	if st, err := os.Stat(model); err == nil && !st.IsDir() {
+		return filepath.Join(filepath.Dir(model), name)
+	}
+	return filepath.Join(model, name)
+}
+
+// onePass reports whether the check needs digests: then every file is
+// read once, scanned and hashed from the same open file.
+func (g *Gate) onePass() bool {
+	p := g.Policy
+	return g.Hash || g.Snapshot != "" || p.Signature.Checked() || p.Provenance.Checked()
 }
 
 // Check scans modelDir and decides. The error is for what prevents a
 // decision (the folder cannot be read, trust material is missing); the
 // caller maps it to exit 2 or HTTP 500.
-func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, error) {
+func (g *Gate) Check(ctx context.Context, modelDir string) (_ *report.Report, err error) {
 	p := g.Policy
 	fi, err := os.Stat(modelDir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the model: %w", err)
 	}
+	root := modelDir
+	if !fi.IsDir() {
+		root = filepath.Dir(modelDir)
+	}
 	opts := p.ScanOptions()
+	checked := modelDir // what the signature and provenance checks read
+	// Every check opens files through a session: never blocking on a
+	// FIFO, a file the checker may not read is exit 2, and a file renamed
+	// over during the scan is refused. Only when digests are needed does
+	// the session hash (and record what the analyzers read).
+	po := g.PassHooks
+	po.Root = root
+	po.NoHash = !g.onePass()
+	po.Ctx = ctx
+	if g.Snapshot != "" {
+		// A one-file model only reads that file (and its signature): a
+		// snapshot beside it is fine.
+		if a, b := abs(modelDir), abs(g.Snapshot); fi.IsDir() && formats.Within(a, b) || formats.Within(b, a) {
+			return nil, fmt.Errorf("snapshot folder %s must be outside the model folder %s (and not hold it): the copy would be read as part of the model", g.Snapshot, root)
+		}
+		if err := makePrivateDir(g.Snapshot); err != nil {
+			return nil, err
+		}
+		// No verdict, no copy: a partial snapshot must not be mistaken
+		// for a checked one.
+		defer func() {
+			if err != nil {
+				os.RemoveAll(g.Snapshot)
+			}
+		}()
+		po.SnapshotDir = g.Snapshot
+		if fi.IsDir() {
+			checked = g.Snapshot
+		} else {
+			checked = filepath.Join(g.Snapshot, filepath.Base(modelDir))
+		}
+	}
+	sess := onepass.New(po)
+	defer sess.Finish()
+	if g.OnePass != nil && !po.NoHash {
+		g.OnePass.Prepare(ctx, modelDir, p, sess)
+	}
+	opts.Open = sess.Open
+	opts.OpenOther = sess.OpenOther
+	opts.Hash = false // the pass hashes, on the same open file
+	ctx = onepass.NewContext(ctx, sess)
 	opts.Progress = g.Progress
 	res, err := formats.Scan(ctx, []string{modelDir}, opts)
 	if err != nil {
@@ -46,13 +145,17 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("the check was stopped before it finished: %w", err)
 	}
-	root := modelDir
-	if !fi.IsDir() {
-		root = filepath.Dir(modelDir)
+	sess.Finish()
+	if err := attachPass(res, sess); err != nil {
+		return nil, err
+	}
+	if g.Snapshot != "" {
+		moveTo(res, root, checked, fi.IsDir())
+		root = g.Snapshot
 	}
 	in := Input{Scan: res, Root: root}
 	if p.Signature.Checked() && g.Signature != nil {
-		o, err := g.Signature(ctx, modelDir, p)
+		o, err := g.Signature(ctx, checked, p)
 		if err != nil {
 			return nil, fmt.Errorf("signature check: %w", err)
 		}
@@ -60,7 +163,7 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 		in.Signature = o
 	}
 	if p.Provenance.Checked() && g.Provenance != nil {
-		o, err := g.Provenance(ctx, modelDir, p)
+		o, err := g.Provenance(ctx, checked, p)
 		if err != nil {
 			return nil, fmt.Errorf("provenance check: %w", err)
 		}
@@ -69,6 +172,13 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (*report.Report, erro
 	}
 	d := Decide(p, in)
 	rep := Build(p, in, d)
+	if g.OnePass != nil && (g.Snapshot != "" || g.Hash) {
+		sec := g.OnePass.Digests(checked, p, sess, g.Snapshot != "")
+		if g.Snapshot != "" {
+			sec.Lines = append([]string{"the model was copied to " + g.Snapshot + " while it was read; this verdict is about that copy, and a loader must see these digests"}, sec.Lines...)
+		}
+		rep.Sections = append(rep.Sections, sec)
+	}
 	if g.DisplayRoot != "" {
 		for _, f := range rep.Files {
 			f.Path = displayPath(g.DisplayRoot, root, f.Path)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path"
 	"path/filepath"
@@ -39,7 +40,7 @@ func FuzzExtractTar(f *testing.F) {
 		base := t.TempDir()
 		dir := filepath.Join(base, "model")
 		os.Mkdir(dir, 0o700)
-		extractTar(bytes.NewReader(data), dir, Limits{MaxUpload: 1 << 20, MaxExtract: 4096, MaxMembers: 16})
+		extractTar(bytes.NewReader(data), int64(len(data)), dir, Limits{MaxUpload: 1 << 20, MaxExtract: 4096, MaxMembers: 16, MaxRatio: 200})
 		ents, _ := os.ReadDir(base)
 		if len(ents) != 1 {
 			t.Fatalf("extraction wrote beside the upload folder: %v", ents)
@@ -56,6 +57,27 @@ func FuzzExtractTar(f *testing.F) {
 		})
 		if total > 4096 {
 			t.Fatalf("extracted %d bytes past the 4096 cap", total)
+		}
+		if total > int64(len(data)) {
+			t.Fatalf("a %d-byte tar extracted to %d bytes", len(data), total)
+		}
+	})
+}
+
+// Whatever the body, parseRequest either refuses it or returns the one
+// "model" string of a single-key object.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{`{"model":"org/name"}`, `{"MODEL":"x"}`, `{"model":"a","model":"b"}`, `{"model":"a"}{}`, `{"mode\u017f":"x"}`, `["x"]`, "{\"model\":\"\xff\"}", `{"model":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, err := parseRequest(b)
+		if err != nil {
+			return
+		}
+		var v map[string]any
+		if json.Unmarshal(b, &v) != nil || len(v) != 1 || v["model"] != name {
+			t.Fatalf("accepted %q as %q", b, name)
 		}
 	})
 }

@@ -8,7 +8,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -125,10 +127,11 @@ func startServer(t testing.TB, cfg Config) (string, *Server) {
 }
 
 type answer struct {
-	code int
-	rep  *report.Report
-	err  string
-	raw  []byte
+	code      int
+	uploadSum string // X-Modelvet-Upload-SHA256
+	rep       *report.Report
+	err       string
+	raw       []byte
 }
 
 var client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -142,7 +145,7 @@ func post(t testing.TB, url, ctype string, body []byte) answer {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	a := answer{code: resp.StatusCode, raw: raw}
+	a := answer{code: resp.StatusCode, raw: raw, uploadSum: resp.Header.Get("X-Modelvet-Upload-SHA256")}
 	if resp.StatusCode == http.StatusOK {
 		a.rep = &report.Report{}
 		if err := json.Unmarshal(raw, a.rep); err != nil {
@@ -221,4 +224,28 @@ func zipOf(t testing.TB, ms ...member) []byte {
 	}
 	zw.Close()
 	return b.Bytes()
+}
+
+// privateTemp is a --tmp folder that does not exist yet: the service
+// creates it with mode 0700 (t.TempDir's folders are 0755, which the
+// service refuses).
+func privateTemp(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "tmp")
+}
+
+func hasReason(rep *report.Report, rule string) bool {
+	if rep == nil {
+		return false
+	}
+	for _, r := range rep.Reasons {
+		if r.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

@@ -21,38 +21,71 @@ type metrics struct {
 	verdicts map[string]uint64 // checks by verdict
 	codes    map[int]uint64    // responses to /v1/check by HTTP status
 	errors   uint64            // checks that ended without a verdict
-	buckets  []uint64          // cumulative at write time; per-bucket here
-	count    uint64
-	sum      float64
+	check    histogram         // slot taken to verdict
+	queue    histogram         // waiting for a slot
 
-	inFlight atomic.Int64 // checks running
-	queued   atomic.Int64 // requests waiting for a slot
+	inFlight     atomic.Int64 // checks running
+	queued       atomic.Int64 // requests waiting for a slot
+	uploading    atomic.Int64 // uploads being received, extracted or checked
+	connsOpen    atomic.Int64 // connections open
+	connsRefused atomic.Int64 // connections closed at accept (over a cap)
 }
 
-func newMetrics() *metrics {
-	return &metrics{verdicts: map[string]uint64{}, codes: map[int]uint64{}, buckets: make([]uint64, len(durationBuckets))}
+type histogram struct {
+	buckets []uint64 // per bucket here; cumulative at write time
+	count   uint64
+	sum     float64
 }
 
-func (m *metrics) observe(verdict string, code int, d time.Duration, failed bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.codes[code]++
-	if failed {
-		m.errors++
+func (h *histogram) add(d time.Duration) {
+	if h.buckets == nil {
+		h.buckets = make([]uint64, len(durationBuckets))
 	}
-	if verdict == "" {
-		return
-	}
-	m.verdicts[verdict]++
 	s := d.Seconds()
-	m.count++
-	m.sum += s
+	h.count++
+	h.sum += s
 	for i, b := range durationBuckets {
 		if s <= b {
-			m.buckets[i]++
+			h.buckets[i]++
 			break
 		}
 	}
+}
+
+func (h *histogram) write(w io.Writer, name, help string) {
+	fmt.Fprintf(w, "# HELP %s %s\n", name, help)
+	fmt.Fprintf(w, "# TYPE %s histogram\n", name)
+	var cum uint64
+	for i, b := range durationBuckets {
+		if h.buckets != nil {
+			cum += h.buckets[i]
+		}
+		fmt.Fprintf(w, "%s_bucket{le=\"%g\"} %d\n", name, b, cum)
+	}
+	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n", name, h.count)
+	fmt.Fprintf(w, "%s_sum %g\n", name, h.sum)
+	fmt.Fprintf(w, "%s_count %d\n", name, h.count)
+}
+
+func newMetrics() *metrics {
+	return &metrics{verdicts: map[string]uint64{}, codes: map[int]uint64{}}
+}
+
+// observe counts one answered (or abandoned) /v1/check request, once:
+// the response counters add up to the requests received.
+func (m *metrics) observe(verdict string, code int, tm *timing) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.codes[code]++
+	if !tm.slot.IsZero() {
+		m.queue.add(tm.queued)
+	}
+	if verdict == "" {
+		m.errors++
+		return
+	}
+	m.verdicts[verdict]++
+	m.check.add(tm.check)
 }
 
 func (m *metrics) write(w io.Writer) {
@@ -63,10 +96,10 @@ func (m *metrics) write(w io.Writer) {
 	for _, v := range []string{"admitted", "rejected"} {
 		fmt.Fprintf(w, "modelvet_checks_total{verdict=%q} %d\n", v, m.verdicts[v])
 	}
-	fmt.Fprintln(w, "# HELP modelvet_check_errors_total Check requests that ended without a verdict (bad request, refused path, timeout, internal error).")
+	fmt.Fprintln(w, "# HELP modelvet_check_errors_total Check requests that ended without a verdict (bad request, refused path, limit, timeout, client gone, internal error).")
 	fmt.Fprintln(w, "# TYPE modelvet_check_errors_total counter")
 	fmt.Fprintf(w, "modelvet_check_errors_total %d\n", m.errors)
-	fmt.Fprintln(w, "# HELP modelvet_check_responses_total Responses to /v1/check by HTTP status code.")
+	fmt.Fprintln(w, "# HELP modelvet_check_responses_total Requests to /v1/check by HTTP status code answered; 499 counts clients that went away before the answer.")
 	fmt.Fprintln(w, "# TYPE modelvet_check_responses_total counter")
 	codes := make([]int, 0, len(m.codes))
 	for c := range m.codes {
@@ -76,20 +109,21 @@ func (m *metrics) write(w io.Writer) {
 	for _, c := range codes {
 		fmt.Fprintf(w, "modelvet_check_responses_total{code=\"%d\"} %d\n", c, m.codes[c])
 	}
-	fmt.Fprintln(w, "# HELP modelvet_check_duration_seconds Time from taking a slot to the verdict.")
-	fmt.Fprintln(w, "# TYPE modelvet_check_duration_seconds histogram")
-	var cum uint64
-	for i, b := range durationBuckets {
-		cum += m.buckets[i]
-		fmt.Fprintf(w, "modelvet_check_duration_seconds_bucket{le=\"%g\"} %d\n", b, cum)
-	}
-	fmt.Fprintf(w, "modelvet_check_duration_seconds_bucket{le=\"+Inf\"} %d\n", m.count)
-	fmt.Fprintf(w, "modelvet_check_duration_seconds_sum %g\n", m.sum)
-	fmt.Fprintf(w, "modelvet_check_duration_seconds_count %d\n", m.count)
+	m.check.write(w, "modelvet_check_duration_seconds", "Time from taking a check slot to the verdict (upload and queueing excluded).")
+	m.queue.write(w, "modelvet_check_queue_seconds", "Time a request whose body was read waited for a check slot.")
 	fmt.Fprintln(w, "# HELP modelvet_checks_in_flight Checks running now.")
 	fmt.Fprintln(w, "# TYPE modelvet_checks_in_flight gauge")
 	fmt.Fprintf(w, "modelvet_checks_in_flight %d\n", m.inFlight.Load())
 	fmt.Fprintln(w, "# HELP modelvet_checks_queued Check requests waiting for a slot.")
 	fmt.Fprintln(w, "# TYPE modelvet_checks_queued gauge")
 	fmt.Fprintf(w, "modelvet_checks_queued %d\n", m.queued.Load())
+	fmt.Fprintln(w, "# HELP modelvet_uploads_in_progress Uploads being received, extracted or checked.")
+	fmt.Fprintln(w, "# TYPE modelvet_uploads_in_progress gauge")
+	fmt.Fprintf(w, "modelvet_uploads_in_progress %d\n", m.uploading.Load())
+	fmt.Fprintln(w, "# HELP modelvet_connections_open Client connections open.")
+	fmt.Fprintln(w, "# TYPE modelvet_connections_open gauge")
+	fmt.Fprintf(w, "modelvet_connections_open %d\n", m.connsOpen.Load())
+	fmt.Fprintln(w, "# HELP modelvet_connections_refused_total Connections closed when accepted, over the global or per-client cap.")
+	fmt.Fprintln(w, "# TYPE modelvet_connections_refused_total counter")
+	fmt.Fprintf(w, "modelvet_connections_refused_total %d\n", m.connsRefused.Load())
 }

@@ -7,22 +7,25 @@
 //	POST /v1/check   Content-Type: application/zip
 //	GET  /healthz
 //	GET  /metrics    Prometheus text format
+//
+// A hostile client is the design case: bodies are read (at a minimum
+// rate, within caps) into the private temporary folder before a check slot
+// is taken, connections are capped globally and per client, names are
+// resolved under the root without following links, and uploaded archives
+// are checked as archives before anything is extracted.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"mime"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/modelvet/modelvet/policy"
@@ -36,19 +39,41 @@ type Config struct {
 	// Root is the folder models may be named under. "" refuses named
 	// models (uploads only).
 	Root string
-	// TempDir holds uploads while they are checked (default os.TempDir()).
+	// AnyFolder lets a name select any folder under Root, including a
+	// parent of several models. By default a named folder must hold a
+	// model file or a JSON config at its top level, so that one request
+	// cannot list (and hash) a whole organization's tree.
+	AnyFolder bool
+	// TempDir is the private folder (mode 0700, created if missing) that
+	// holds uploads while they are checked. "" refuses uploads: they are
+	// never written to the shared system temporary folder.
 	TempDir string
 	// MaxConcurrent checks run at once (default GOMAXPROCS).
 	MaxConcurrent int
 	// MaxQueue requests wait for a slot; beyond it the answer is 429
 	// (default 256).
 	MaxQueue int
+	// MaxUploads are received, extracted or checked at once; beyond it the
+	// answer is 429 (default 4 x MaxConcurrent, at least 8). With Limits it
+	// bounds the disk the temporary folder can take.
+	MaxUploads int
 	// Timeout bounds one request, queueing, upload and check together
 	// (default 10 minutes).
 	Timeout time.Duration
 	// Limits bound uploads (defaults: 8 GiB body, 16 GiB extracted,
-	// 100000 members).
+	// 100000 members, ratio 200).
 	Limits Limits
+	// Body paces request bodies (slowloris).
+	Body BodyLimits
+	// Conns caps open connections (file descriptors).
+	Conns ConnLimits
+	// Clients bound what one client (token, certificate or address) may
+	// ask at once and per second.
+	Clients ClientLimits
+	// TLS, when set, serves HTTPS with it (see TLSConfig).
+	TLS *tls.Config
+	// Tokens, when set, are the bearer tokens accepted (see LoadTokens).
+	Tokens []string
 	// Log receives one line per request (default: discard).
 	Log *log.Logger
 }
@@ -58,13 +83,18 @@ const maxJSONBody = 64 << 10
 
 // Server is the admission service.
 type Server struct {
-	cfg      Config
-	realRoot string
-	slots    chan struct{}
-	m        *metrics
+	cfg     Config
+	root    *modelRoot
+	tmp     string
+	slots   chan struct{}
+	uploads chan struct{}
+	clients *clientLimiter
+	tokens  *tokenSet
+	m       *metrics
 }
 
-// New checks the configuration and returns a service.
+// New checks the configuration, prepares the temporary folder (removing
+// what an earlier run left there) and returns a service.
 func New(cfg Config) (*Server, error) {
 	if cfg.Gate == nil || cfg.Gate.Policy == nil {
 		return nil, errors.New("server: no policy")
@@ -75,46 +105,48 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 256
 	}
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = max(8, 4*cfg.MaxConcurrent)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
 	}
-	if cfg.Limits.MaxUpload <= 0 {
-		cfg.Limits.MaxUpload = 8 << 30
-	}
-	if cfg.Limits.MaxExtract <= 0 {
-		cfg.Limits.MaxExtract = 16 << 30
-	}
-	if cfg.Limits.MaxMembers <= 0 {
-		cfg.Limits.MaxMembers = 100_000
-	}
-	if cfg.TempDir == "" {
-		cfg.TempDir = os.TempDir()
-	}
+	cfg.Limits.defaults()
+	cfg.Body.defaults()
+	cfg.Conns.defaults()
+	cfg.Clients.defaults()
 	if cfg.Log == nil {
 		cfg.Log = log.New(io.Discard, "", 0)
 	}
-	s := &Server{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), m: newMetrics()}
-	if cfg.Root != "" {
-		abs, err := filepath.Abs(cfg.Root)
+	s := &Server{cfg: cfg, slots: make(chan struct{}, cfg.MaxConcurrent), uploads: make(chan struct{}, cfg.MaxUploads),
+		clients: newClientLimiter(cfg.Clients), m: newMetrics()}
+	if len(cfg.Tokens) > 0 {
+		ts, err := newTokenSet(cfg.Tokens)
 		if err != nil {
-			return nil, fmt.Errorf("server: models root: %w", err)
+			return nil, err
 		}
-		real, err := filepath.EvalSymlinks(abs)
-		if err != nil {
-			return nil, fmt.Errorf("server: models root: %w", err)
-		}
-		if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("server: models root %s is not a folder", cfg.Root)
-		}
-		s.realRoot = real
+		s.tokens = ts
 	}
-	if fi, err := os.Stat(cfg.TempDir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("server: temporary folder %s is not usable", cfg.TempDir)
+	if cfg.Root != "" {
+		r, err := openModelRoot(cfg.Root)
+		if err != nil {
+			return nil, err
+		}
+		s.root = r
+	}
+	if cfg.TempDir != "" {
+		tmp, err := prepareTemp(cfg.TempDir, cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		s.tmp = tmp
 	}
 	return s, nil
 }
 
-// Handler routes the service's endpoints.
+// Handler routes the service's endpoints. /healthz answers anyone (load
+// balancers probe it); /metrics and /v1/check need the credentials the
+// service was started with.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/check", s.handleCheck)
@@ -123,6 +155,10 @@ func (s *Server) Handler() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authenticate(r); err != nil {
+			s.refuseAuth(w, err)
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		s.m.write(w)
 	})
@@ -130,14 +166,30 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Serve answers on l until ctx ends, then stops accepting, lets running
-// checks finish (up to grace) and returns.
+// checks finish (up to grace) and returns. Connections beyond the limits
+// are closed as they are accepted; with TLS configured, l carries TLS.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
+	l = newConnLimiter(l, s.cfg.Conns, s.m)
+	if s.cfg.TLS != nil {
+		l = tls.NewListener(l, s.cfg.TLS)
+	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          s.cfg.Log,
+		Handler: s.Handler(),
+		// Headers (and a TLS handshake) must arrive within this; bodies
+		// are paced by the handler (BodyLimits).
+		ReadHeaderTimeout: s.cfg.Body.Header,
+		// The default deadline for the rest of a request: a handler that
+		// does not read the body (/healthz, a 405) leaves net/http to
+		// drain it, which must not wait on a slow client forever. Check
+		// bodies move the deadline as they arrive (pacedBody).
+		ReadTimeout:    s.cfg.Body.Header + s.cfg.Body.Idle,
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       s.cfg.Log,
+		// A slow reader of the answer cannot hold a goroutine and a
+		// connection forever: the whole request has Timeout, the write a
+		// little more.
+		WriteTimeout: s.cfg.Timeout + 30*time.Second,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
@@ -159,11 +211,17 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// statusClientGone is logged and counted for a request whose client went
+// away before the answer (nginx's 499): it is not the service's error and
+// must not show as a 500.
+const statusClientGone = 499
+
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
-	rep, err := s.check(ctx, w, r)
+	tm := &timing{}
+	rep, err := s.serveCheck(ctx, w, r, tm)
 	code := http.StatusOK
 	verdict := ""
 	if err != nil {
@@ -171,22 +229,28 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &he):
 			code = he.code
+		case r.Context().Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+			code = statusClientGone
 		case errors.Is(err, context.DeadlineExceeded):
 			code = http.StatusGatewayTimeout
 			err = fmt.Errorf("the check took longer than %s: %w", s.cfg.Timeout, err)
 		default:
+			// Unusable trust material, an unreadable model: the service
+			// cannot decide, which is its problem, not a verdict.
 			code = http.StatusInternalServerError
 		}
 		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "5")
 		}
-		writeJSON(w, code, errorBody{Error: err.Error()})
+		if code != statusClientGone {
+			writeJSON(w, code, errorBody{Error: err.Error()})
+		}
 	} else {
 		verdict = rep.Verdict
 		w.Header().Set("X-Modelvet-Verdict", rep.Verdict)
 		writeJSON(w, code, rep)
 	}
-	s.m.observe(verdict, code, time.Since(start), err != nil)
+	s.m.observe(verdict, code, tm)
 	s.cfg.Log.Printf("%s %s %s %d %s %s", r.RemoteAddr, r.Method, r.URL.Path, code, verdict, time.Since(start).Round(time.Millisecond))
 }
 
@@ -203,135 +267,25 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 // acquire waits for a check slot. The queue is bounded: past MaxQueue
 // waiting requests the answer is 429 at once, so a burst cannot pile up
-// goroutines and uploads without limit.
-func (s *Server) acquire(ctx context.Context) (func(), error) {
+// goroutines without limit. Only requests whose body is already read
+// wait here: a slow client never holds or blocks a slot.
+func (s *Server) acquire(ctx context.Context, tm *timing) (func(), error) {
 	if s.m.queued.Add(1) > int64(s.cfg.MaxQueue) {
 		s.m.queued.Add(-1)
 		return nil, errorf(http.StatusTooManyRequests, "the service is busy (%d checks running, %d waiting); retry later", s.cfg.MaxConcurrent, s.cfg.MaxQueue)
 	}
 	defer s.m.queued.Add(-1)
+	start := time.Now()
 	select {
 	case s.slots <- struct{}{}:
+		tm.queued = time.Since(start)
+		tm.slot = time.Now()
 		s.m.inFlight.Add(1)
 		return func() { s.m.inFlight.Add(-1); <-s.slots }, nil
 	case <-ctx.Done():
-		return nil, errorf(http.StatusServiceUnavailable, "no check slot became free before the request ended: %v", ctx.Err())
-	}
-}
-
-func (s *Server) check(ctx context.Context, w http.ResponseWriter, r *http.Request) (rep *report.Report, err error) {
-	// A slow client must not hold a slot past the request's time limit.
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.Timeout))
-	// cleanups release the slot and delete the upload. They run when check
-	// returns, unless a check outlived the time limit: then the goroutine
-	// still running it owns them, so the slot stays taken (the bound on
-	// concurrent work holds) and the files stay until it is done with them.
-	var cleanups []func()
-	owned := false
-	defer func() {
-		if !owned {
-			for i := len(cleanups) - 1; i >= 0; i-- {
-				cleanups[i]()
-			}
-		}
-	}()
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		ct = ""
-	}
-	var modelDir, display string
-	switch ct {
-	case "application/json":
-		r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-		var req struct {
-			Model string `json:"model"`
-		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return nil, errorf(http.StatusBadRequest, `the body must be {"model": "folder/under/the/root"}: %v`, err)
-		}
-		if s.realRoot == "" {
-			return nil, errorf(http.StatusForbidden, "this service was started without --root; upload the model as a tar or zip instead")
-		}
-		if modelDir, err = resolveModel(s.realRoot, req.Model); err != nil {
-			return nil, err
-		}
-		display = req.Model
-		release, err := s.acquire(ctx)
-		if err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, release)
-	case "application/x-tar", "application/tar", "application/zip":
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxUpload)
-		// The slot is taken before the upload is written: the temporary
-		// area then holds at most MaxConcurrent uploads.
-		release, err := s.acquire(ctx)
-		if err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, release)
-		tmp, err := os.MkdirTemp(s.cfg.TempDir, "modelvet-upload-")
-		if err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, func() { os.RemoveAll(tmp) })
-		modelDir = filepath.Join(tmp, "model")
-		if err := os.Mkdir(modelDir, 0o700); err != nil {
-			return nil, err
-		}
-		if ct == "application/zip" {
-			err = extractZip(r.Body, modelDir, filepath.Join(tmp, "upload.zip"), s.cfg.Limits)
-		} else {
-			err = extractTar(r.Body, modelDir, s.cfg.Limits)
-		}
-		if err != nil {
-			return nil, err
-		}
-		display = "upload"
-	default:
-		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Type %q: send application/json naming a model, or the model as application/x-tar or application/zip", r.Header.Get("Content-Type"))
-	}
-	g := *s.cfg.Gate
-	g.DisplayRoot = display
-	type result struct {
-		rep *report.Report
-		err error
-	}
-	done := make(chan result, 1)
-	var mu sync.Mutex
-	go func() {
-		rep, err := g.Check(ctx, modelDir)
-		done <- result{rep, err}
-		mu.Lock()
-		defer mu.Unlock()
-		if owned {
-			for i := len(cleanups) - 1; i >= 0; i-- {
-				cleanups[i]()
-			}
-		}
-	}()
-	select {
-	case res := <-done:
-		if res.err != nil && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return res.rep, res.err
-	case <-ctx.Done():
-		// The analyzers and hashing stop at their next context check; the
-		// client gets its answer now.
-		mu.Lock()
-		select {
-		case res := <-done: // finished meanwhile: clean up here as usual
-			mu.Unlock()
-			if res.err != nil {
-				return nil, ctx.Err()
-			}
-			return res.rep, nil
-		default:
-			owned = true
-			mu.Unlock()
+		tm.queued = time.Since(start)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, errorf(http.StatusServiceUnavailable, "no check slot became free before the request's time limit")
 		}
 		return nil, ctx.Err()
 	}

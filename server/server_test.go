@@ -26,7 +26,7 @@ import (
 // reason, traced to the policy), and names leaving the root are refused.
 func TestEndToEnd(t *testing.T) {
 	f := newFixture(t)
-	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, TempDir: t.TempDir()})
+	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, TempDir: privateTemp(t)})
 	cases := []struct {
 		name       string
 		model      string
@@ -87,7 +87,7 @@ func TestEndToEnd(t *testing.T) {
 // An upload is checked like a folder and leaves nothing behind.
 func TestUploads(t *testing.T) {
 	f := newFixture(t)
-	tmp := t.TempDir()
+	tmp := privateTemp(t)
 	url, _ := startServer(t, Config{Gate: realGate(f.policy), TempDir: tmp,
 		Limits: Limits{MaxUpload: 1 << 20, MaxExtract: 2 << 20, MaxMembers: 20}})
 	clean := folderMembers(t, filepath.Join(f.root, "org", "clean"))
@@ -97,35 +97,42 @@ func TestUploads(t *testing.T) {
 	for i := range many {
 		many[i] = member{name: "f" + string(rune('a'+i)) + ".txt", body: []byte("x")}
 	}
+	// Archives that formats/archive flags at high are rejected as they
+	// stand (200, verdict rejected, the archive rule as the reason), as
+	// `modelvet scan` of the same file would; what only extraction
+	// refuses is a 4xx.
+	const tarCT, zipCT = "application/x-tar", "application/zip"
 	cases := []struct {
 		name    string
 		ctype   string
 		body    []byte
 		code    int
 		verdict string
+		rule    string
 	}{
-		{"tar of the clean signed model", "application/x-tar", tarOf(t, clean...), 200, policy.Admitted},
-		{"zip of the clean signed model", "application/zip", zipOf(t, clean...), 200, policy.Admitted},
-		{"tar of the malicious model", "application/x-tar", tarOf(t, bad...), 200, policy.Rejected},
-		{"zip of the unsigned model", "application/zip", zipOf(t, unsigned...), 200, policy.Rejected},
-		{"tar member climbing out", "application/x-tar", tarOf(t, member{name: "../../etc/cron.d/x", body: []byte("x")}), 400, ""},
-		{"zip member climbing out", "application/zip", zipOf(t, member{name: "../x.bin", body: []byte("x")}), 400, ""},
-		{"absolute member", "application/x-tar", tarOf(t, member{name: "/etc/passwd", body: []byte("x")}), 400, ""},
-		{"windows-style member", "application/zip", zipOf(t, member{name: `..\..\x.bin`, body: []byte("x")}), 400, ""},
-		{"reserved device name", "application/x-tar", tarOf(t, member{name: "sub/NUL.bin", body: []byte("x")}), 400, ""},
-		{"symlink member", "application/x-tar", tarOf(t, member{name: "model.bin", typeflag: '2', link: "/etc/shadow"}), 400, ""},
-		{"hard link member", "application/x-tar", tarOf(t, member{name: "model.bin", typeflag: '1', link: "../x"}), 400, ""},
-		{"device member", "application/x-tar", tarOf(t, member{name: "dev", typeflag: '3'}), 400, ""},
-		{"duplicate member", "application/x-tar", tarOf(t, member{name: "a.bin", body: []byte("1")}, member{name: "a.bin", body: []byte("2")}), 400, ""},
-		{"members differing in case", "application/zip", zipOf(t, member{name: "model.bin", body: []byte("1")}, member{name: "Model.bin", body: []byte("2")}), 400, ""},
-		{"too many members", "application/x-tar", tarOf(t, many...), 413, ""},
-		{"body over the cap", "application/x-tar", tarOf(t, member{name: "big.bin", body: make([]byte, 1<<20+10)}), 413, ""},
-		{"zip bomb past the extract cap", "application/zip", zipOf(t, member{name: "bomb.bin", body: make([]byte, 3<<20)}), 413, ""},
-		{"not a tar", "application/x-tar", []byte("hello"), 400, ""},
-		{"not a zip", "application/zip", []byte("hello"), 400, ""},
-		{"unknown content type", "text/plain", []byte("hello"), 415, ""},
-		{"json with unknown field", "application/json", []byte(`{"model":"x","extra":1}`), 400, ""},
-		{"json without root configured", "application/json", byName("org/clean"), 403, ""},
+		{"tar of the clean signed model", tarCT, tarOf(t, clean...), 200, policy.Admitted, ""},
+		{"zip of the clean signed model", zipCT, zipOf(t, clean...), 200, policy.Admitted, ""},
+		{"tar of the malicious model", tarCT, tarOf(t, bad...), 200, policy.Rejected, "pickle/dangerous-import"},
+		{"zip of the unsigned model", zipCT, zipOf(t, unsigned...), 200, policy.Rejected, policy.RuleSignature},
+		{"tar member climbing out", tarCT, tarOf(t, member{name: "../../etc/cron.d/x", body: []byte("x")}), 200, policy.Rejected, "archive/path-escape"},
+		{"zip member climbing out", zipCT, zipOf(t, member{name: "../x.bin", body: []byte("x")}), 200, policy.Rejected, "archive/path-escape"},
+		{"absolute member", tarCT, tarOf(t, member{name: "/etc/passwd", body: []byte("x")}), 200, policy.Rejected, "archive/path-escape"},
+		{"windows-style member", zipCT, zipOf(t, member{name: `..\..\x.bin`, body: []byte("x")}), 200, policy.Rejected, "archive/path-escape"},
+		{"reserved device name", tarCT, tarOf(t, member{name: "sub/NUL.bin", body: []byte("x")}), 200, policy.Rejected, "archive/path-escape"},
+		{"symlink member", tarCT, tarOf(t, member{name: "model.bin", typeflag: '2', link: "/etc/shadow"}), 200, policy.Rejected, "archive/path-escape"},
+		{"symlink member pointing inside", tarCT, tarOf(t, member{name: "config.json", body: []byte("{}")}, member{name: "model.bin", typeflag: '2', link: "config.json"}), 400, "", ""},
+		{"hard link member", tarCT, tarOf(t, member{name: "model.bin", typeflag: '1', link: "../x"}), 200, policy.Rejected, "archive/path-escape"},
+		{"device member", tarCT, tarOf(t, member{name: "dev", typeflag: '3'}), 400, "", ""},
+		{"duplicate member", tarCT, tarOf(t, member{name: "a.bin", body: []byte("1")}, member{name: "a.bin", body: []byte("2")}), 200, policy.Rejected, "archive/duplicate-name"},
+		{"members differing in case", zipCT, zipOf(t, member{name: "model.bin", body: []byte("1")}, member{name: "Model.bin", body: []byte("2")}), 400, "", ""},
+		{"too many members", tarCT, tarOf(t, many...), 413, "", ""},
+		{"body over the cap", tarCT, tarOf(t, member{name: "big.bin", body: make([]byte, 1<<20+10)}), 413, "", ""},
+		{"zip bomb past the extract cap", zipCT, zipOf(t, member{name: "bomb.bin", body: make([]byte, 3<<20)}), 413, "", ""},
+		{"not a tar", tarCT, []byte("hello"), 400, "", ""},
+		{"not a zip", zipCT, []byte("hello"), 400, "", ""},
+		{"unknown content type", "text/plain", []byte("hello"), 415, "", ""},
+		{"json with unknown field", "application/json", []byte(`{"model":"x","extra":1}`), 400, "", ""},
+		{"json without root configured", "application/json", byName("org/clean"), 403, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,6 +142,12 @@ func TestUploads(t *testing.T) {
 			}
 			if c.verdict != "" && a.rep.Verdict != c.verdict {
 				t.Errorf("verdict %s, want %s: %+v", a.rep.Verdict, c.verdict, a.rep.Reasons)
+			}
+			if c.code == 200 && a.uploadSum != sha256Hex(c.body) {
+				t.Errorf("X-Modelvet-Upload-SHA256 %q is not the body's digest", a.uploadSum)
+			}
+			if c.rule != "" && !hasReason(a.rep, c.rule) {
+				t.Errorf("no reason %s: %+v", c.rule, a.rep.Reasons)
 			}
 			if a.rep != nil {
 				for _, fr := range a.rep.Files {
@@ -340,9 +353,11 @@ func TestConcurrentLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping 200 concurrent checks")
 	}
+	const n = 200
 	f := newFixture(t)
-	tmp := t.TempDir()
-	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, TempDir: tmp, MaxConcurrent: 4})
+	tmp := privateTemp(t)
+	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, TempDir: tmp, MaxConcurrent: 4, MaxUploads: n,
+		Clients: ClientLimits{Concurrent: n, Rate: 1e6}, Conns: ConnLimits{Max: 2 * n, PerClient: 2 * n}})
 	cleanTar := tarOf(t, folderMembers(t, filepath.Join(f.root, "org", "clean"))...)
 	type req struct {
 		ctype   string
@@ -384,7 +399,6 @@ func TestConcurrentLoad(t *testing.T) {
 			}
 		}
 	}()
-	const n = 200
 	var wg sync.WaitGroup
 	var failures atomic.Int32
 	start := time.Now()
@@ -430,14 +444,22 @@ func TestResolveModelUnit(t *testing.T) {
 	root := t.TempDir()
 	real, _ := filepath.EvalSymlinks(root)
 	os.MkdirAll(filepath.Join(real, "a", "b"), 0o755)
-	for name, wantErr := range map[string]bool{"a/b": false, "a/./b": false, "a/b/../b": false, "a/../../x": true, "/etc": true, "a\x00b": true} {
-		_, err := resolveModel(real, name)
+	os.WriteFile(filepath.Join(real, "a", "b", "config.json"), []byte("{}"), 0o644)
+	mr, err := openModelRoot(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wantErr := range map[string]bool{"a/b": false, "a/./b": false, "a/b/../b": false, "a/../../x": true, "/etc": true, "a\x00b": true, "a": true, "a/b/config.json": true} {
+		m, err := mr.open(name, false)
 		if (err != nil) != wantErr {
 			t.Errorf("%q: err %v, want error %v", name, err, wantErr)
 		}
 		var he *httpError
 		if err != nil && !errors.As(err, &he) {
 			t.Errorf("%q: %v is not an HTTP error", name, err)
+		}
+		if m != nil {
+			m.close()
 		}
 	}
 	_ = bytes.MinRead

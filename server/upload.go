@@ -24,6 +24,29 @@ type Limits struct {
 	MaxExtract int64
 	// MaxMembers is the most entries (files and folders) one upload may hold.
 	MaxMembers int
+	// MaxRatio is the most a zip member may expand (uncompressed over
+	// compressed size, beyond ratioSlack). A tar cannot expand at all: it
+	// extracts to at most its own size, whatever a sparse map claims.
+	MaxRatio int64
+}
+
+// ratioSlack lets tiny members (a 2 KB config of repeated keys compresses
+// past any ratio) through the ratio cap: it bounds amplification, not size.
+const ratioSlack = 1 << 20
+
+func (l *Limits) defaults() {
+	if l.MaxUpload <= 0 {
+		l.MaxUpload = 8 << 30
+	}
+	if l.MaxExtract <= 0 {
+		l.MaxExtract = 16 << 30
+	}
+	if l.MaxMembers <= 0 {
+		l.MaxMembers = 100_000
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = 200
+	}
 }
 
 // memberName checks an archive member's name and returns it as a clean
@@ -67,7 +90,10 @@ type extractor struct {
 	lim     Limits
 	members int
 	written int64
-	lower   map[string]string
+	// budget is the most bytes this archive may extract to: MaxExtract,
+	// and for a tar its own size.
+	budget int64
+	lower  map[string]string
 }
 
 func (x *extractor) count() error {
@@ -99,7 +125,7 @@ func (x *extractor) mkdir(name string) error {
 	if err != nil || p == "" {
 		return err
 	}
-	return os.MkdirAll(p, 0o755)
+	return os.MkdirAll(p, 0o700)
 }
 
 func (x *extractor) file(name string, r io.Reader) error {
@@ -110,65 +136,78 @@ func (x *extractor) file(name string, r io.Reader) error {
 	if rel == "" {
 		return errorf(http.StatusBadRequest, "a file member has an empty name")
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return errorf(http.StatusBadRequest, "member %q: %v", name, err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return errorf(http.StatusBadRequest, "member %q appears twice; which copy a loader sees would be ambiguous", name)
 		}
 		return errorf(http.StatusBadRequest, "member %q: %v", name, err)
 	}
-	left := x.lim.MaxExtract - x.written
-	n, err := io.Copy(f, io.LimitReader(r, left+1))
+	n, err := io.Copy(f, io.LimitReader(r, x.budget-x.written))
 	x.written += n
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if x.written > x.lim.MaxExtract {
-		return errorf(http.StatusRequestEntityTooLarge, "the upload expands past %d bytes (member %q)", x.lim.MaxExtract, name)
+	if err == nil && x.written == x.budget {
+		// At the cap: one more byte means the member goes past it. The
+		// probe is read, never written.
+		var probe [1]byte
+		if m, _ := io.ReadFull(r, probe[:]); m > 0 {
+			return errorf(http.StatusRequestEntityTooLarge, "the upload expands past %d bytes (member %q)", x.budget, name)
+		}
 	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "the upload is larger than %d bytes", mbe.Limit)
-		}
 		return errorf(http.StatusBadRequest, "member %q cannot be read: %v", name, err)
 	}
 	return nil
 }
 
-// extractTar streams a tar into dir: nothing is buffered beyond one
-// member's copy buffer.
-func extractTar(body io.Reader, dir string, lim Limits) error {
-	x := &extractor{dir: dir, lim: lim, lower: map[string]string{}}
-	tr := tar.NewReader(body)
+// isSparse reports a sparse tar member: old GNU ('S') or PAX GNU.sparse.*
+// records. Its map can claim gigabytes of zeros from a few bytes; no model
+// ships as one, so it is refused rather than expanded.
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// extractTar extracts a spooled tar into dir. It writes at most the tar's
+// own size: a tar stores every byte it extracts.
+func extractTar(r io.Reader, size int64, dir string, lim Limits) error {
+	x := &extractor{dir: dir, lim: lim, lower: map[string]string{}, budget: min(lim.MaxExtract, size)}
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return errorf(http.StatusRequestEntityTooLarge, "the upload is larger than %d bytes", mbe.Limit)
-			}
 			return errorf(http.StatusBadRequest, "not a readable tar: %v", err)
 		}
 		if err := x.count(); err != nil {
 			return err
 		}
-		switch h.Typeflag {
-		case tar.TypeDir:
+		switch {
+		case isSparse(h):
+			err = errorf(http.StatusBadRequest, "member %q is a sparse file; sparse members are not accepted (they can claim any size from a few bytes)", h.Name)
+		case h.Typeflag == tar.TypeDir:
 			err = x.mkdir(h.Name)
-		case tar.TypeReg:
+		case h.Typeflag == tar.TypeReg:
 			err = x.file(h.Name, tr)
-		case tar.TypeSymlink, tar.TypeLink:
+		case h.Typeflag == tar.TypeSymlink, h.Typeflag == tar.TypeLink:
 			// A link can point anywhere, including at the host's files; an
 			// upload is self-contained or it is refused.
 			err = errorf(http.StatusBadRequest, "member %q is a link (to %q); links are not accepted in uploads", h.Name, h.Linkname)
-		case tar.TypeXGlobalHeader:
+		case h.Typeflag == tar.TypeXGlobalHeader:
 			continue
 		default:
 			err = errorf(http.StatusBadRequest, "member %q is a special file (tar type %q); only files and folders are accepted", h.Name, h.Typeflag)
@@ -183,30 +222,18 @@ func extractTar(body io.Reader, dir string, lim Limits) error {
 	return nil
 }
 
-// extractZip spools the body to disk (a zip is read from its end) within
-// MaxUpload, then extracts it.
-func extractZip(body io.Reader, dir, spool string, lim Limits) error {
-	f, err := os.Create(spool)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	n, err := io.Copy(f, body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "the upload is larger than %d bytes", mbe.Limit)
-		}
-		return errorf(http.StatusBadRequest, "reading the upload: %v", err)
-	}
-	zr, err := zip.NewReader(f, n)
+// extractZip extracts a spooled zip. Each compressed member may expand at
+// most MaxRatio times (plus ratioSlack) as its header declares, and
+// archive/zip holds the member to the size it declared.
+func extractZip(r io.ReaderAt, size int64, dir string, lim Limits) error {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "not a readable zip: %v", err)
 	}
 	if len(zr.File) > lim.MaxMembers {
 		return errorf(http.StatusRequestEntityTooLarge, "the upload has %d members, more than %d", len(zr.File), lim.MaxMembers)
 	}
-	x := &extractor{dir: dir, lim: lim, lower: map[string]string{}}
+	x := &extractor{dir: dir, lim: lim, lower: map[string]string{}, budget: lim.MaxExtract}
 	for _, zf := range zr.File {
 		if err := x.count(); err != nil {
 			return err
@@ -219,6 +246,10 @@ func extractZip(body io.Reader, dir, spool string, lim Limits) error {
 			err = x.mkdir(zf.Name)
 		case !mode.IsRegular():
 			err = errorf(http.StatusBadRequest, "member %q is a special file (%s)", zf.Name, mode.Type())
+		case zf.CompressedSize64 > uint64(size):
+			err = errorf(http.StatusBadRequest, "member %q declares %d compressed bytes, more than the %d-byte upload", zf.Name, zf.CompressedSize64, size)
+		case zf.Method != zip.Store && zf.UncompressedSize64 > uint64(lim.MaxRatio)*zf.CompressedSize64+ratioSlack:
+			err = errorf(http.StatusRequestEntityTooLarge, "member %q expands from %d to %d bytes, more than %d times: a decompression bomb", zf.Name, zf.CompressedSize64, zf.UncompressedSize64, lim.MaxRatio)
 		default:
 			var rc io.ReadCloser
 			if rc, err = zf.Open(); err != nil {

@@ -1,11 +1,11 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
 // maxBundleSize caps a signature file. Real model.sig files are a few KB
@@ -133,105 +133,12 @@ func (e *rawEnvelope) check() error {
 	return nil
 }
 
-// strictJSON decodes one JSON value and refuses trailing data and
-// duplicate keys at any level, so that two readers (ours and sigstore-go,
-// or Python's json) cannot see different documents in the same bytes.
-func strictJSON(data []byte, v any) error {
-	if err := checkNoDuplicateKeys(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON document")
-	}
-	if _, err := dec.Token(); err == nil {
-		return errors.New("trailing data after the JSON document")
-	}
-	return nil
-}
-
-// knownKeys are the field names this package reads. Go's decoder matches
-// struct fields case-insensitively ("DIGEST" fills Digest) while Python's
-// json and protobuf readers do not, so a key that differs from one of
-// these only by case is refused: two verifiers must read the same
-// document the same way.
-var knownKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"_type", "subject", "predicateType", "predicate", "name", "digest",
-		"serialization", "resources", "method", "hash_type", "allow_symlinks", "shard_size", "ignore_paths",
-		"algorithm", "mediaType", "verificationMaterial", "publicKey", "rawBytes", "keyDetails", "hint",
-		"x509CertificateChain", "certificates", "certificate", "tlogEntries", "timestampVerificationData",
-		"dsseEnvelope", "messageSignature", "payload", "payloadType", "signatures", "sig", "keyid"} {
-		m[strings.ToLower(k)] = k
-	}
-	return m
-}()
-
-// maxJSONDepth bounds nesting (a stack per level).
-const maxJSONDepth = 64
-
-func checkNoDuplicateKeys(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	type frame struct {
-		obj    bool
-		keys   map[string]bool
-		expect bool // next string token in an object is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			if err.Error() == "EOF" {
-				return nil
-			}
-			return err
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if top != nil && top.obj {
-					top.expect = true
-				}
-				if len(stack) >= maxJSONDepth {
-					return fmt.Errorf("JSON nested deeper than %d levels", maxJSONDepth)
-				}
-				stack = append(stack, &frame{obj: t == '{', keys: map[string]bool{}, expect: true})
-			default:
-				stack = stack[:len(stack)-1]
-				if len(stack) == 0 {
-					return nil
-				}
-			}
-		default:
-			if top != nil && top.obj {
-				if top.expect {
-					k, _ := t.(string)
-					if top.keys[k] {
-						return fmt.Errorf("duplicate JSON key %q", k)
-					}
-					// "keyId" is a real field of Rekor's logId; the DSSE
-					// keyid it case-folds to is not used for any decision.
-					if want, ok := knownKeys[strings.ToLower(k)]; ok && want != k && k != "keyId" {
-						return fmt.Errorf("JSON key %q differs from %q only by case", k, want)
-					}
-					top.keys[k] = true
-					top.expect = false
-				} else {
-					top.expect = true
-				}
-			}
-		}
-	}
-}
+// strictJSON decodes a signed document with the project's one strict
+// reader (internal/jsonx): exact keys, no case-folding twins, no
+// duplicates, valid UTF-8, numbers where numbers are meant, nothing after
+// the document. Two verifiers (this one, sigstore-go, Python's json)
+// therefore cannot read different documents from the same bytes.
+func strictJSON(data []byte, v any) error { return jsonx.Decode(data, v) }
 
 // keylessMaterial reports whether the bundle looks like a Sigstore
 // keyless one (a Fulcio-style certificate plus log entries).

@@ -30,6 +30,9 @@ const (
 	DefaultSignatureName = "model.sig"
 )
 
+// MaxShards caps the shards one model is cut into (shards method).
+const MaxShards = 1 << 20
+
 // DefaultIgnores are left out of every manifest, as the reference tool
 // does: git metadata is not part of a model.
 var DefaultIgnores = []string{".git", ".gitattributes", ".github", ".gitignore"}
@@ -57,6 +60,19 @@ type HashOptions struct {
 	// hash in a blink and a progress line would only be noise.
 	Progress         io.Writer
 	ProgressMinBytes int64
+	// Digests, when set, supplies the digests instead of reading the
+	// files: the gate's one pass (internal/onepass) read and hashed every
+	// file while it was scanned, and the manifest must be built from those
+	// bytes, never from a second read a writer could race.
+	Digests Digests
+}
+
+// Digests supplies file digests computed elsewhere.
+type Digests interface {
+	// FileDigests returns the size and SHA-256 of the file at path and,
+	// when shardSize > 0, the SHA-256 of each shardSize piece; an error
+	// when it has none (the file was not read, or changed meanwhile).
+	FileDigests(path string, shardSize int64) (size int64, whole string, shards []string, err error)
 }
 
 // Resource is one manifest entry: a file or a shard and its digest.
@@ -142,6 +158,17 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("model %s contains no regular files after applying exclusions", root)
 	}
+	if o.Method == MethodShards {
+		// A signature names the shard size; a hostile one (1 byte) would
+		// make a work item per byte of the model.
+		var n int64
+		for _, f := range files {
+			n += (f.size + o.ShardSize - 1) / o.ShardSize
+		}
+		if n > MaxShards {
+			return nil, fmt.Errorf("shard size %d cuts this model into %d shards, more than the %d accepted", o.ShardSize, n, MaxShards)
+		}
+	}
 	var units []*work
 	var total int64
 	for _, f := range files {
@@ -156,7 +183,11 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 			units = append(units, &work{rel: f.rel, path: f.path, start: start, end: end, size: f.size})
 		}
 	}
-	if err := hashUnits(units, total, o); err != nil {
+	if o.Digests != nil {
+		if err := fromDigests(units, o); err != nil {
+			return nil, err
+		}
+	} else if err := hashUnits(units, total, o); err != nil {
 		return nil, err
 	}
 	m := &Manifest{
@@ -392,6 +423,35 @@ func within(root, p string) bool {
 		return false
 	}
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel))
+}
+
+// fromDigests fills the units from o.Digests. A size that differs from
+// the listing means the file changed after it was read: an error, never a
+// manifest mixing two versions.
+func fromDigests(units []*work, o HashOptions) error {
+	shardSize := int64(0)
+	if o.Method == MethodShards {
+		shardSize = o.ShardSize
+	}
+	for _, u := range units {
+		size, whole, shards, err := o.Digests.FileDigests(u.path, shardSize)
+		if err != nil {
+			return err
+		}
+		if size != u.size {
+			return fmt.Errorf("%s: %d bytes were read, but the folder now lists %d; check the model again when nothing writes to it", u.path, size, u.size)
+		}
+		if shardSize == 0 {
+			u.digest = whole
+			continue
+		}
+		i := u.start / shardSize
+		if i >= int64(len(shards)) {
+			return fmt.Errorf("%s: shard at %d was not hashed", u.path, u.start)
+		}
+		u.digest = shards[i]
+	}
+	return nil
 }
 
 // hashBuf is the read size: large reads keep syscalls off the profile.

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -93,7 +94,7 @@ func checkKey(pub crypto.PublicKey, where string) (crypto.PublicKey, error) {
 		}
 		return k, nil
 	}
-	return nil, fmt.Errorf("%s: unsupported public key type %T", where, pub)
+	return nil, fmt.Errorf("%s: the key is %s; supported public keys are ECDSA (P-256, P-384, P-521), Ed25519 and RSA (2048 bits or more)", where, KeyTypeName(pub))
 }
 
 // keyHint is the OMS v1.1 key identifier: hex SHA-256 of the key's PEM
@@ -105,6 +106,18 @@ func keyHint(pub crypto.PublicKey) string {
 	}
 	sum := sha256.Sum256(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return hex.EncodeToString(sum[:])
+}
+
+// keyHints are the names writers give pub in a bundle's publicKey.hint:
+// the OMS form (keyHint) and cosign's/sigstore-go's base64 SHA-256 of the
+// DER SubjectPublicKeyInfo.
+func keyHints(pub crypto.PublicKey) []string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(der)
+	return []string{keyHint(pub), base64.StdEncoding.EncodeToString(sum[:])}
 }
 
 // ecHash is the hash the reference tool pairs with each curve (and
@@ -149,7 +162,7 @@ func verifySig(pub crypto.PublicKey, msg, sig []byte) error {
 			return nil
 		}
 	default:
-		return fmt.Errorf("unsupported key type %T", pub)
+		return fmt.Errorf("cannot verify with a %s key", KeyTypeName(pub))
 	}
 	return errors.New("signature does not verify")
 }

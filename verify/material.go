@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
@@ -25,29 +26,60 @@ func verifyKeyBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 		return nil, fmt.Errorf("bundle's DSSE envelope has %d signatures; a Sigstore bundle holds exactly one", len(b.DsseEnvelope.Signatures))
 	}
 	hint := keyHint(pub)
-	// v1.1.0 names the key by hint; a different hint means another key
-	// signed (the reference tool refuses before checking the signature).
-	if h := vm.PublicKey.Hint; h != "" && !strings.EqualFold(h, hint) {
-		return nil, fmt.Errorf("key mismatch: the signature names key %s, but the given public key is %s", h, hint)
+	// The hint (OMS v1.1: hex SHA-256 of the PEM key; cosign: base64
+	// SHA-256 of the DER key) and the key embedded by older versions are
+	// not signed: they may pick a key, never refuse one. Only the
+	// signature decides. When it fails, they help say why.
+	env, err := verifyEnvelopeWithKey(b.DsseEnvelope, pub, Signer{Method: MethodKey, KeyID: hint, PublicKey: pub})
+	if err != nil {
+		if named := namedKey(vm.PublicKey.Hint, vm.PublicKey.RawBytes); named != "" && !hintMatches(vm.PublicKey.Hint, vm.PublicKey.RawBytes, pub) {
+			return nil, fmt.Errorf("%v (the signature names key %s, the given key is %s)", err, named, hint)
+		}
+		return nil, err
 	}
-	// Older versions embed the key itself; it must be the given one (the
-	// embedded key is never trusted on its own).
-	if raw := vm.PublicKey.RawBytes; len(raw) > 0 {
-		if emb, err := parsePublicKeyPEM(raw, "key embedded in the signature"); err == nil && keyHint(emb) != hint {
-			return nil, fmt.Errorf("key mismatch: the signature embeds key %s, but the given public key is %s", keyHint(emb), hint)
+	return env, nil
+}
+
+// namedKey renders what a bundle says about its key, for messages.
+func namedKey(hint string, raw []byte) string {
+	if hint != "" {
+		return hint
+	}
+	if len(raw) > 0 {
+		if emb, err := parsePublicKeyPEM(raw, "key embedded in the signature"); err == nil {
+			return keyHint(emb)
 		}
 	}
-	return verifyEnvelopeWithKey(b.DsseEnvelope, pub, Signer{Method: MethodKey, KeyID: hint, PublicKey: pub})
+	return ""
+}
+
+// hintMatches reports whether a bundle's unsigned key hint or embedded
+// key names pub in any of the forms writers use: OMS's hex SHA-256 of the
+// PEM key, cosign's and sigstore's base64 SHA-256 of the DER key.
+func hintMatches(hint string, raw []byte, pub crypto.PublicKey) bool {
+	if hint != "" {
+		for _, h := range keyHints(pub) {
+			if strings.EqualFold(h, hint) || h == hint {
+				return true
+			}
+		}
+		return false
+	}
+	if len(raw) > 0 {
+		emb, err := parsePublicKeyPEM(raw, "key embedded in the signature")
+		return err == nil && keyHint(emb) == keyHint(pub)
+	}
+	return true
 }
 
 // loadCAs reads the user's CA certificates: self-signed ones become trust
 // anchors, the others intermediates that may complete a chain.
-func loadCAs(paths []string) (roots, inter *x509.CertPool, n int, err error) {
+func loadCAs(paths []string) (roots, inter *x509.CertPool, all []*x509.Certificate, err error) {
 	roots, inter = x509.NewCertPool(), x509.NewCertPool()
 	for _, p := range paths {
 		data, err := readSmall(p, "CA certificate file")
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		found := 0
 		for {
@@ -61,9 +93,10 @@ func loadCAs(paths []string) (roots, inter *x509.CertPool, n int, err error) {
 			}
 			c, err := x509.ParseCertificate(blk.Bytes)
 			if err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: certificate %d: %v", p, found+1, err)
+				return nil, nil, nil, fmt.Errorf("%s: certificate %d: %v", p, found+1, err)
 			}
 			found++
+			all = append(all, c)
 			if bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(c) == nil {
 				roots.AddCert(c)
 			} else {
@@ -71,11 +104,10 @@ func loadCAs(paths []string) (roots, inter *x509.CertPool, n int, err error) {
 			}
 		}
 		if found == 0 {
-			return nil, nil, 0, fmt.Errorf("%s holds no PEM certificate", p)
+			return nil, nil, nil, fmt.Errorf("%s holds no PEM certificate", p)
 		}
-		n += found
 	}
-	return roots, inter, n, nil
+	return roots, inter, all, nil
 }
 
 // verifyChainBundle checks a bundle signed by a certificate that chains to
@@ -102,7 +134,7 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 	if len(ders) > 10 {
 		return nil, fmt.Errorf("bundle's certificate chain has %d certificates; at most 10 are accepted", len(ders))
 	}
-	roots, inter, _, err := loadCAs(t.CAChainPaths)
+	roots, inter, given, err := loadCAs(t.CAChainPaths)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +163,13 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 		CurrentTime:   leaf.NotBefore,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
+	if err != nil && selfSignedAnchor(leaf, given) {
+		// Go's pool takes a self-signed certificate as a root only when
+		// it may sign certificates (keyCertSign); OpenSSL, which the
+		// reference tool uses, trusts a certificate in its store as
+		// itself whatever its key usage.
+		chains, err = [][]*x509.Certificate{{leaf}}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("signing certificate %q (issued by %q) does not chain to the given CA certificates: %v", leaf.Subject, leaf.Issuer, err)
 	}
@@ -167,6 +206,37 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 		s.Notes = append(s.Notes, fmt.Sprintf("signing certificate expired on %s; accepted because it was valid when issued (validity is checked at its start, as the reference tool does)", leaf.NotAfter.UTC().Format(time.RFC3339)))
 	}
 	return verifyEnvelopeWithKey(b.DsseEnvelope, pub, s)
+}
+
+// selfSignedAnchor reports whether leaf is a self-signed CA certificate
+// with the code-signing EKU that the user gave as a trusted certificate
+// itself (the OMS conformance case of a signing certificate that is its
+// own chain). Nothing else is accepted this way: a certificate merely
+// issued by the same name, or a self-signed one without CA:TRUE or the
+// code-signing EKU, still needs a chain to a given CA.
+func selfSignedAnchor(leaf *x509.Certificate, given []*x509.Certificate) bool {
+	if !leaf.IsCA || !leaf.BasicConstraintsValid || !bytes.Equal(leaf.RawSubject, leaf.RawIssuer) {
+		return false
+	}
+	codeSigning := false
+	for _, u := range leaf.ExtKeyUsage {
+		if u == x509.ExtKeyUsageCodeSigning {
+			codeSigning = true
+		}
+	}
+	if !codeSigning {
+		return false
+	}
+	// The signature over itself, without Go's CA key-usage rule.
+	if leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) != nil {
+		return false
+	}
+	for _, c := range given {
+		if c.Equal(leaf) {
+			return true
+		}
+	}
+	return false
 }
 
 var errNoEnvelope = errors.New("bundle holds no DSSE envelope")

@@ -56,7 +56,7 @@ func LoadPrivateKeyPEM(data []byte) (crypto.Signer, error) {
 			}
 			s, ok := k.(crypto.Signer)
 			if !ok {
-				return nil, fmt.Errorf("unsupported private key type %T", k)
+				return nil, fmt.Errorf("the private key is %s, which cannot sign", KeyTypeName(k))
 			}
 			return s, nil
 		case "ENCRYPTED PRIVATE KEY", "ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY":
@@ -74,13 +74,8 @@ func Sign(model string, o SignOptions) (*Manifest, []byte, error) {
 	if o.Key == nil {
 		return nil, nil, errors.New("no signing key")
 	}
-	if _, err := checkKey(o.Key.Public(), "signing key"); err != nil {
+	if err := CheckSigningKey(o.Key.Public()); err != nil {
 		return nil, nil, err
-	}
-	if _, ok := o.Key.Public().(*ecdsa.PublicKey); !ok {
-		if _, ok := o.Key.Public().(ed25519.PublicKey); !ok {
-			return nil, nil, fmt.Errorf("signing key type %T is not supported (want ECDSA or ed25519)", o.Key.Public())
-		}
 	}
 	var leaf *x509.Certificate
 	if len(o.Certificate) > 0 {
@@ -143,7 +138,7 @@ func signPAE(k crypto.Signer, msg []byte) ([]byte, error) {
 	case ed25519.PublicKey:
 		return k.Sign(rand.Reader, msg, crypto.Hash(0))
 	}
-	return nil, fmt.Errorf("unsupported key %T", k.Public())
+	return nil, fmt.Errorf("cannot sign with a %s key (supported: %s)", KeyTypeName(k.Public()), SupportedSigningKeys)
 }
 
 // The statement types below fix the key order of the reference tool's

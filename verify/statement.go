@@ -75,7 +75,7 @@ func ParseStatement(payloadType string, payload []byte) (*Signed, error) {
 	}
 	var st stmtJSON
 	if err := strictJSON(payload, &st); err != nil {
-		return nil, fmt.Errorf("signed statement is not readable JSON: %v", err)
+		return nil, fmt.Errorf("signed statement: %v", err)
 	}
 	if st.Type != StatementTypeV1 {
 		return nil, fmt.Errorf("statement type is %q, want %q", st.Type, StatementTypeV1)
@@ -102,7 +102,7 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 		return nil, errors.New("statement has no predicate")
 	}
 	var p predicateJSON
-	if err := json.Unmarshal(st.Predicate, &p); err != nil {
+	if err := strictJSON(st.Predicate, &p); err != nil {
 		return nil, fmt.Errorf("predicate: %v", err)
 	}
 	if p.Serialization == nil {

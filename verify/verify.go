@@ -1,12 +1,16 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // Options configure Verify. Trust is required; the rest has defaults.
@@ -26,11 +30,17 @@ type Options struct {
 	AllowSymlinks bool
 	Workers       int
 	Progress      io.Writer
+	// SignatureData, when not nil, is the signature's content, already
+	// read (by the gate's one pass); SignaturePath then only names it.
+	SignatureData []byte
+	// Digests, when set, supplies the model's file digests instead of
+	// hashing the files again (see HashOptions.Digests).
+	Digests Digests
 }
 
 // Problem is one reason a model is not verified, in plain words.
 type Problem struct {
-	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned"
+	Kind     string `json:"kind"` // "signature", "statement", "hashing", "missing", "changed", "unsigned", "unsigned-model", "omitted"
 	Resource string `json:"resource,omitempty"`
 	Expected string `json:"expected,omitempty"` // signed digest
 	Actual   string `json:"actual,omitempty"`   // digest now
@@ -40,16 +50,19 @@ type Problem struct {
 // Result is the outcome of Verify. Verified is true only when every check
 // passed; otherwise Problems say why.
 type Result struct {
-	Verified   bool      `json:"verified"`
-	Model      string    `json:"model"`
-	Signature  string    `json:"signature"`
-	Signer     *Signer   `json:"signer,omitempty"`
-	Signed     *Signed   `json:"signed,omitempty"`
-	Manifest   *Manifest `json:"-"`
-	Resources  int       `json:"resources"` // resources compared
-	Bytes      int64     `json:"bytes"`     // bytes hashed
-	Problems   []Problem `json:"problems,omitempty"`
-	FormatNote string    `json:"format_note,omitempty"`
+	Verified  bool      `json:"verified"`
+	Model     string    `json:"model"`
+	Signature string    `json:"signature"`
+	Signer    *Signer   `json:"signer,omitempty"`
+	Signed    *Signed   `json:"signed,omitempty"`
+	Manifest  *Manifest `json:"-"`
+	Resources int       `json:"resources"` // resources compared
+	Bytes     int64     `json:"bytes"`     // bytes hashed
+	Problems  []Problem `json:"problems,omitempty"`
+	// OmittedProblems counts the problems beyond MaxProblems that are not
+	// listed (the last Problem, of kind "omitted", says so too).
+	OmittedProblems int    `json:"omitted_problems,omitempty"`
+	FormatNote      string `json:"format_note,omitempty"`
 	// NotCovered are files (or whole folders) present in the model that
 	// the signature's own ignore_paths left out. The reference tool
 	// honours those paths too, so they do not fail verification, but
@@ -65,6 +78,42 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// TrustError says the trust material (a public key, CA certificates, a
+// trusted_root.json) cannot be used: missing, unreadable or malformed.
+// It is the operator's problem, never the model's: callers map it to exit
+// 2 / HTTP 500, not to "the signature did not verify".
+type TrustError struct{ Err error }
+
+func (e *TrustError) Error() string { return "trust material: " + e.Err.Error() }
+func (e *TrustError) Unwrap() error { return e.Err }
+
+// CheckMaterial loads the trust material t names and returns a
+// *TrustError when any of it cannot be used. Verify calls it before
+// reading a signature, so a broken key is never reported as a bad model.
+func (t TrustOptions) CheckMaterial() error {
+	method, err := t.Method()
+	if err != nil {
+		return &TrustError{err}
+	}
+	switch method {
+	case MethodKey:
+		_, err = loadPublicKey(t.KeyPath)
+	case MethodCertificate:
+		_, _, _, err = loadCAs(t.CAChainPaths)
+	case MethodKeyless:
+		var data []byte
+		if data, err = readSmall(t.TrustedRootPath, "trusted root"); err == nil {
+			if _, perr := root.NewTrustedRootFromJSON(data); perr != nil {
+				err = fmt.Errorf("trusted root %s: %v", t.TrustedRootPath, perr)
+			}
+		}
+	}
+	if err != nil {
+		return &TrustError{err}
+	}
+	return nil
+}
+
 // DefaultSignaturePath is where Verify and Sign look by default.
 func DefaultSignaturePath(model string) string {
 	if st, err := os.Stat(model); err == nil && !st.IsDir() {
@@ -78,38 +127,42 @@ func DefaultSignaturePath(model string) string {
 // problems with the request itself; a model that fails verification
 // returns a Result with Verified false and the reasons.
 func Verify(model string, o Options) (*Result, error) {
-	if o.SignaturePath == "" {
+	defaulted := o.SignaturePath == ""
+	if defaulted {
 		o.SignaturePath = DefaultSignaturePath(model)
 	}
 	r := &Result{Model: model, Signature: o.SignaturePath}
 	if _, err := o.Trust.Method(); err != nil {
 		return nil, &UsageError{err}
 	}
-	for _, p := range append([]string{o.Trust.KeyPath, o.Trust.TrustedRootPath}, o.Trust.CAChainPaths...) {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, &UsageError{fmt.Errorf("trust material: %v", err)}
-		}
+	if err := o.Trust.CheckMaterial(); err != nil {
+		return nil, &UsageError{err}
 	}
 	if _, err := os.Stat(model); err != nil {
 		return nil, &UsageError{fmt.Errorf("model: %v", err)}
 	}
-	st, err := os.Stat(o.SignaturePath)
-	if err != nil {
-		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &UsageError{fmt.Errorf("signature %s is not a regular file", o.SignaturePath)}
-	}
-	if st.Size() > maxBundleSize {
-		r.fail("signature", "", fmt.Sprintf("signature file is %d bytes, more than the %d allowed", st.Size(), maxBundleSize))
-		return r, nil
-	}
-	data, err := os.ReadFile(o.SignaturePath)
-	if err != nil {
-		return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+	data := o.SignatureData
+	if data == nil {
+		st, err := os.Stat(o.SignaturePath)
+		if err != nil {
+			if defaulted && errors.Is(err, fs.ErrNotExist) {
+				// No signature where one belongs: the model is not signed,
+				// which is a verdict (exit 1), not a mistake in the request.
+				r.fail("unsigned-model", "", fmt.Sprintf("%s is not signed: no %s (use --signature FILE if its signature is stored elsewhere)", model, DefaultSignatureName))
+				return r, nil
+			}
+			return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+		}
+		if !st.Mode().IsRegular() {
+			return nil, &UsageError{fmt.Errorf("signature %s is not a regular file", o.SignaturePath)}
+		}
+		if st.Size() > maxBundleSize {
+			r.fail("signature", "", fmt.Sprintf("signature file is %d bytes, more than the %d allowed", st.Size(), maxBundleSize))
+			return r, nil
+		}
+		if data, err = os.ReadFile(o.SignaturePath); err != nil {
+			return nil, &UsageError{fmt.Errorf("signature: %v", err)}
+		}
 	}
 	env, err := VerifyBundle(data, o.Trust)
 	if err != nil {
@@ -133,6 +186,7 @@ func Verify(model string, o Options) (*Result, error) {
 		AllowSymlinks: o.AllowSymlinks || signed.AllowSymlinks,
 		Workers:       o.Workers,
 		Progress:      o.Progress,
+		Digests:       o.Digests,
 	}
 	// own are the ignores that do not come from the signature: the
 	// caller's and the signature file itself.
@@ -149,6 +203,11 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	m, err := HashModel(model, ho)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			// A file the verifier may not read is the caller's problem
+			// (exit 2, as for any unreadable path), not a bad model.
+			return nil, &UsageError{fmt.Errorf("model: %w", err)}
+		}
 		r.fail("hashing", "", err.Error())
 		return r, nil
 	}
@@ -157,6 +216,7 @@ func Verify(model string, o Options) (*Result, error) {
 	r.NotCovered = hiddenBySigner(m.Skipped, signed.IgnorePaths, own)
 	compare(r, signed, m, o.IgnoreUnsignedFiles)
 	r.Verified = len(r.Problems) == 0
+	r.capProblems()
 	return r, nil
 }
 
@@ -184,6 +244,24 @@ func ListSome(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// MaxProblems caps the problems a Result lists. A hostile signature can
+// list hundreds of thousands of files that are not there; every report
+// (text, JSON, check reasons) shows the first ones and the count, not
+// megabytes of lines.
+const MaxProblems = 100
+
+// capProblems keeps the first MaxProblems problems and replaces the rest
+// by one of kind "omitted" that counts them.
+func (r *Result) capProblems() {
+	if len(r.Problems) <= MaxProblems {
+		return
+	}
+	n := len(r.Problems) - MaxProblems
+	r.OmittedProblems = n
+	r.Problems = append(r.Problems[:MaxProblems:MaxProblems], Problem{Kind: "omitted",
+		Message: fmt.Sprintf("... and %d more problems not listed (%d in all)", n, n+MaxProblems)})
 }
 
 func (r *Result) fail(kind, res, msg string) {
@@ -275,4 +353,24 @@ func relInside(model, p string) (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// PeekShardSize reads, without verifying anything, the shard size a
+// signature says the model was hashed with (0 for the files method or an
+// unreadable signature). The gate's one pass must know which digests to
+// compute before it reads the model; nothing read here is trusted, and a
+// wrong answer only makes verification fail.
+func PeekShardSize(bundle []byte) int64 {
+	b, err := parseBundle(bundle)
+	if err != nil || b.DsseEnvelope == nil {
+		return 0
+	}
+	s, err := ParseStatement(b.DsseEnvelope.PayloadType, b.DsseEnvelope.Payload)
+	if err != nil || s.Method != MethodShards {
+		return 0
+	}
+	if s.ShardSize == 0 {
+		return DefaultShardSize
+	}
+	return s.ShardSize
 }

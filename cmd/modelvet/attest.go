@@ -47,7 +47,8 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("attest", stderr)
 	ptype := fs.String("type", "", "predicate type URI (required), e.g. https://slsa.dev/provenance/v1, or slsa-v1 / slsa-v0.2")
 	predicate := fs.String("predicate", "", "file holding the predicate JSON object (required)")
-	key := fs.String("key", "", "PEM private key to sign with (required; ECDSA P-256/384/521 or ed25519), or cosign's encrypted cosign.key (password from COSIGN_PASSWORD)")
+	key := fs.String("key", "", "PEM private key to sign with (required; ECDSA P-256/384/521, Ed25519 or RSA; PKCS#8, encrypted or not), or cosign's encrypted cosign.key")
+	pwEnv := keyPasswordFlag(fs)
 	output := fs.String("output", "", "write the attestation here (default: standard output)")
 	envelope := fs.String("envelope", attest.FormatBundle, "bundle (Sigstore bundle naming the key by its hint) or dsse (bare DSSE envelope)")
 	signature := fs.String("signature", "", "the model's signature file, left out of the digest (default MODEL/model.sig)")
@@ -83,7 +84,7 @@ func runAttest(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	signer, err := loadSigningKey(*key)
+	signer, err := loadSigningKey(*key, *pwEnv, stderr)
 	if err != nil {
 		return fail(fmt.Errorf("--key: %v", err))
 	}
@@ -179,6 +180,11 @@ func runAttestationVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
 		return exitUsage
 	}
+	trust.warnUnanchored(stderr, "modelvet attestation verify")
+	if err := o.Trust.CheckMaterial(); err != nil {
+		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
+		return exitUsage
+	}
 	if o.Require, err = prov.requirements(); err != nil {
 		fmt.Fprintln(stderr, "modelvet attestation verify:", err)
 		return exitUsage
@@ -203,9 +209,11 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&keys, "layout-key", "PEM public key of the layout owner; the layout must be signed by each (repeatable, required)")
 	links := fs.String("links", "", "folder holding the step links, named STEP.KEYID8.link (required)")
 	model := fs.String("model", "", "also require every file of this model folder to be a final product of the layout, with the same sha256")
+	var strip listFlag
+	fs.Var(&strip, "strip-prefix", "with --model: remove this prefix from product paths before comparing, as in-toto's --lstrip-paths does (e.g. model/ when the functionary recorded the folder; repeatable, first match wins)")
 	format := fs.String("format", "text", "output format: text or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet attestation verify-layout LAYOUT --layout-key KEY --links DIR\n\n"+
+		fmt.Fprintln(stderr, "usage: modelvet attestation verify-layout LAYOUT --layout-key KEY --links DIR [--model DIR [--strip-prefix P]]\n\n"+
 			"Verifies an in-toto layout and its links: layout signature and expiry, functionary signatures and\n"+
 			"thresholds, artifact rules. Layouts with inspections are refused: modelvet never runs commands.\n\nflags:")
 		fs.PrintDefaults()
@@ -219,6 +227,10 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if !textOrJSON(stderr, "modelvet attestation verify-layout", *format) {
+		return exitUsage
+	}
+	if len(strip) > 0 && *model == "" {
+		fmt.Fprintln(stderr, "modelvet attestation verify-layout: --strip-prefix applies to the comparison with --model DIR")
 		return exitUsage
 	}
 	for _, p := range append([]string{pos[0], *links}, keys...) {
@@ -240,7 +252,11 @@ func runVerifyLayout(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "modelvet attestation verify-layout:", err)
 				return exitUsage
 			}
-			if err := res.CoversModel(attest.ModelFromManifest(m)); err != nil {
+			err = res.StripPrefixes(strip)
+			if err == nil {
+				err = res.CoversModel(attest.ModelFromManifest(m))
+			}
+			if err != nil {
 				sec.OK = false
 				sec.Lines = append(sec.Lines, "REFUSED: "+err.Error())
 			} else {

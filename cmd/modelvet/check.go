@@ -21,16 +21,17 @@ func init() {
 // newGate is the one place the CLI and the service put the policy and the
 // real signature and provenance checks together.
 func newGate(p *policy.Policy) *policy.Gate {
-	return &policy.Gate{Policy: p, Signature: checks.Signature, Provenance: checks.Provenance}
+	return &policy.Gate{Policy: p, Signature: checks.Signature, Provenance: checks.Provenance, OnePass: checks.OnePass{}, Hash: true}
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
 	policyPath := fs.String("policy", "", "required: the policy file (YAML; start from examples/policy.yaml), or \"default\" for the built-in one (strict, fail on high, no signature)")
+	snapshot := fs.String("snapshot", "", "copy the model into this new private folder (created 0700) while reading it once; the verdict is about the copy, and the report lists the digests a loader must see")
 	var out outputFlags
 	out.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet] [--snapshot DIR]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -65,6 +66,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	gate := newGate(p)
+	// A text report shows no digests: skip hashing unless a signature,
+	// provenance or snapshot needs it (the gate decides).
+	gate.Hash = out.format != "text"
+	gate.Snapshot = *snapshot
 	prog := newProgress(stderr, out.quiet)
 	gate.Progress = prog.callback()
 	rep, err := gate.Check(ctx, paths[0])

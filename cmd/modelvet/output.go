@@ -23,7 +23,7 @@ type outputFlags struct {
 }
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
-	o.formats = []string{"text", "json", "sarif", "html"}
+	o.formats = []string{"text", "json", "sarif", "html", "cyclonedx"}
 	fs.StringVar(&o.format, "format", "text", "output format: "+strings.Join(o.formats, ", "))
 	fs.StringVar(&o.output, "output", "", "write the report to this file (UTF-8) instead of stdout; use it on Windows PowerShell 5.1, whose > writes UTF-16")
 	fs.BoolVar(&o.quiet, "quiet", false, "text: print only the findings and the summary line; no progress")

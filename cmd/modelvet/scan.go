@@ -24,9 +24,10 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	profile := fs.String("profile", "strict", "pickle import profile: strict (unknown imports fail) or permissive (unknown imports are medium)")
 	var allow listFlag
 	fs.Var(&allow, "allow", "trust this pickle global too, as module.name or module.* (repeatable)")
+	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for oci:// registries")
 	noHash := fs.Bool("no-hash", false, "leave out each file's SHA-256 from json and html output (hashing is the only step that reads tensor data)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet scan [flags] PATH...\n\nScans files and folders (recursively). Exit 0: nothing at or above --fail-on; 1: findings; 2: usage error or unreadable path.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet scan [flags] PATH|oci://REGISTRY/REPO[:TAG|@DIGEST]...\n\nScans files and folders (recursively), and model artifacts in OCI registries. Exit 0: nothing at or above --fail-on; 1: findings; 2: usage error or unreadable path.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -63,15 +64,22 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if !out.valid(stderr, "scan") {
 		return exitUsage
 	}
-	opts.Hash = !*noHash && (*format == "json" || *format == "html")
+	opts.Hash = !*noHash && (*format == "json" || *format == "html" || *format == "cyclonedx")
 	prog := newProgress(stderr, out.quiet)
 	opts.Progress = prog.callback()
-	res, err := formats.Scan(context.Background(), paths, opts)
+	local, pulls, err := pullOCI(context.Background(), paths, *insecureReg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet scan:", err)
+		return exitUsage
+	}
+	defer pulls.close()
+	res, err := formats.Scan(context.Background(), local, opts)
 	prog.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet scan:", err)
 		return exitUsage
 	}
+	pulls.relabel(res)
 	rep := report.FromScan(res, sev)
 	if len(res.Files) == 0 {
 		// An empty folder passes, but a user who mistyped a path or

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -22,17 +23,30 @@ func init() {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
 	policyPath := fs.String("policy", "", "the policy file (required)")
-	addr := fs.String("addr", "127.0.0.1:8479", "listen address; keep it on loopback or behind an authenticating proxy: the service has no authentication of its own")
+	addr := fs.String("addr", "127.0.0.1:8479", "listen address; an address other machines can reach needs --tls-cert/--tls-key and --token-file or --client-ca (or --insecure behind an authenticating proxy)")
 	root := fs.String("root", "", "folder whose models may be checked by name; without it only uploads are accepted")
-	tmp := fs.String("tmp", "", "folder for uploads while they are checked (default: the system temporary folder)")
+	anyFolder := fs.Bool("any-folder", false, "let a name select any folder under --root, including a parent of several models (default: a folder with a model file or JSON config at its top)")
+	tmp := fs.String("tmp", "", "private folder (mode 0700, created if missing) for uploads and the analyzers' spooled members; without it uploads are refused. What an earlier run left there is removed at start")
 	concurrent := fs.Int("concurrency", 0, "checks run at once (default: number of CPUs)")
-	queue := fs.Int("queue", 256, "requests that may wait for a slot before the service answers 429")
+	queue := fs.Int("queue", 256, "requests whose body is read that may wait for a slot before the service answers 429")
+	uploads := fs.Int("max-uploads", 0, "uploads received, extracted or checked at once (default: 4 x --concurrency, at least 8)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "limit for one request (upload and check)")
 	maxUpload := fs.Int64("max-upload", 8<<30, "largest upload accepted, in bytes")
 	maxExtract := fs.Int64("max-extract", 16<<30, "most bytes one upload may extract to, in bytes")
 	maxMembers := fs.Int("max-members", 100_000, "most members one upload may hold")
+	maxRatio := fs.Int64("max-ratio", 200, "most a zip member may expand (uncompressed / compressed)")
+	minRate := fs.Int64("min-rate", 64<<10, "slowest a request body may arrive after the first 5 s, in bytes per second")
+	maxConns := fs.Int("max-conns", 512, "most client connections open at once")
+	connsPerClient := fs.Int("max-conns-per-client", 64, "most connections open from one address")
+	clientConcurrent := fs.Int("client-concurrency", 8, "most requests one client (token, certificate or address) may have running")
+	clientRate := fs.Float64("client-rate", 20, "requests per second one client may send (burst: twice as many)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM)")
+	clientCA := fs.String("client-ca", "", "require client certificates signed by this CA (PEM); needs --tls-cert")
+	tokenFile := fs.String("token-file", "", "accept only requests with Authorization: Bearer TOKEN, one token a line in this file (mode 0600)")
+	insecure := fs.Bool("insecure", false, "allow an address other machines can reach without TLS and client authentication (only behind a proxy that authenticates)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet serve --policy FILE [--addr 127.0.0.1:PORT] [--root DIR]\n\nAnswers POST /v1/check ({\"model\": \"name/under/root\"}, or a tar/zip upload) with the report of `modelvet check --format json`; GET /healthz; GET /metrics (Prometheus). Stops gracefully on SIGINT/SIGTERM.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet serve --policy FILE [--addr 127.0.0.1:PORT] [--root DIR] [--tmp DIR] [--tls-cert F --tls-key F] [--token-file F] [--client-ca F]\n\nAnswers POST /v1/check ({\"model\": \"name/under/root\"}, or a tar/zip upload) with the report of `modelvet check --format json`; GET /healthz; GET /metrics (Prometheus). Stops gracefully on SIGINT/SIGTERM. See docs/serve.md for deployment.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	rest, err := parseArgs(fs, args)
@@ -43,26 +57,61 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "modelvet serve:", err)
+		return exitUsage
+	}
 	p, err := policy.Load(*policyPath)
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet serve: policy:", err)
 		return exitUsage
 	}
+	cfg := server.Config{Gate: newGate(p), Root: *root, AnyFolder: *anyFolder, TempDir: *tmp, MaxConcurrent: *concurrent, MaxQueue: *queue, MaxUploads: *uploads,
+		Timeout: *timeout, Limits: server.Limits{MaxUpload: *maxUpload, MaxExtract: *maxExtract, MaxMembers: *maxMembers, MaxRatio: *maxRatio},
+		Body:  server.BodyLimits{MinRate: *minRate},
+		Conns: server.ConnLimits{Max: *maxConns, PerClient: *connsPerClient}, Clients: server.ClientLimits{Concurrent: *clientConcurrent, Rate: *clientRate}}
+	if *tlsCert != "" || *tlsKey != "" {
+		if cfg.TLS, err = server.TLSConfig(*tlsCert, *tlsKey, *clientCA); err != nil {
+			return fail(err)
+		}
+	} else if *clientCA != "" {
+		return fail(fmt.Errorf("--client-ca needs --tls-cert and --tls-key"))
+	}
+	if *tokenFile != "" {
+		if cfg.Tokens, err = server.LoadTokens(*tokenFile); err != nil {
+			return fail(err)
+		}
+	}
+	if err := server.CheckExposure(*addr, cfg.TLS != nil, len(cfg.Tokens) > 0 || *clientCA != "", *insecure); err != nil {
+		return fail(err)
+	}
 	logger := log.New(stderr, "modelvet serve: ", log.LstdFlags|log.LUTC)
-	srv, err := server.New(server.Config{Gate: newGate(p), Root: *root, TempDir: *tmp, MaxConcurrent: *concurrent, MaxQueue: *queue,
-		Timeout: *timeout, Limits: server.Limits{MaxUpload: *maxUpload, MaxExtract: *maxExtract, MaxMembers: *maxMembers}, Log: logger})
+	cfg.Log = logger
+	srv, err := server.New(cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "modelvet serve:", err)
-		return exitUsage
+		return fail(err)
+	}
+	if *tmp != "" {
+		// Analyzers spool large archive members to the system temporary
+		// folder; in the service that is the private one, never a shared
+		// /tmp, and what a killed run left there is removed at the next
+		// start.
+		abs, _ := filepath.Abs(*tmp)
+		for _, v := range []string{"TMPDIR", "TMP", "TEMP"} {
+			os.Setenv(v, abs)
+		}
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintln(stderr, "modelvet serve:", err)
-		return exitUsage
+		return fail(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger.Printf("listening on http://%s (policy %s, root %q)", l.Addr(), *policyPath, *root)
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+	}
+	logger.Printf("listening on %s://%s (policy %s, root %q, tmp %q)", scheme, l.Addr(), *policyPath, *root, *tmp)
 	if err := srv.Serve(ctx, l, 30*time.Second); err != nil {
 		logger.Printf("stopped: %v", err)
 		return exitUsage

@@ -1,15 +1,9 @@
 package main
 
 import (
-	"crypto"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 
 	"github.com/modelvet/modelvet/verify"
 )
@@ -22,7 +16,8 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sign", stderr)
 	ho := hashFlags(fs)
 	sigPath := fs.String("signature", "", "where to write the signature (default MODEL/model.sig; left out of its own manifest)")
-	key := fs.String("key", "", "PEM private key (ECDSA P-256/384/521 or ed25519), or cosign's encrypted cosign.key (password from COSIGN_PASSWORD)")
+	key := fs.String("key", "", "PEM private key (ECDSA P-256/384/521 or Ed25519; PKCS#8, encrypted or not, or SEC 1), or cosign's encrypted cosign.key")
+	pwEnv := keyPasswordFlag(fs)
 	cert := fs.String("certificate", "", "sign with this PEM signing certificate (its key is --key): the certificate method")
 	var chain listFlag
 	fs.Var(&chain, "certificate-chain", "PEM intermediate certificates to include after the signing certificate (repeatable)")
@@ -76,8 +71,12 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet sign: --key KEY.pem (or --keyless) is required")
 		return exitUsage
 	}
-	if o.Key, err = loadSigningKey(*key); err != nil {
+	if o.Key, err = loadSigningKey(*key, *pwEnv, stderr); err != nil {
 		fmt.Fprintln(stderr, "modelvet sign:", err)
+		return exitUsage
+	}
+	if err := verify.CheckSigningKey(o.Key.Public()); err != nil {
+		fmt.Fprintf(stderr, "modelvet sign: %s: %v\n", *key, err)
 		return exitUsage
 	}
 	if *cert != "" {
@@ -107,37 +106,4 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "signed %s: %s, root sha256:%s -> %s\n", pos[0], plural(len(m.Resources), "resource"), m.RootDigest(), sigFile)
 	return noteReplaced(exitOK)
-}
-
-// loadSigningKey reads a plain PEM private key, or cosign's encrypted
-// cosign.key (password from COSIGN_PASSWORD). The cosign key is decrypted
-// exactly as cosign.LoadPrivateKey does (securesystemslib "encrypted"
-// envelope around PKCS#8) without linking cosign's pkg/cosign, which
-// pulls registry, Rekor, TUF and OIDC clients into the binary.
-func loadSigningKey(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := verify.LoadPrivateKeyPEM(data)
-	if err == nil {
-		return k, nil
-	}
-	blk, _ := pem.Decode(data)
-	if blk == nil || (blk.Type != "ENCRYPTED SIGSTORE PRIVATE KEY" && blk.Type != "ENCRYPTED COSIGN PRIVATE KEY") {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	der, derr := encrypted.Decrypt(blk.Bytes, []byte(os.Getenv("COSIGN_PASSWORD")))
-	if derr != nil {
-		return nil, fmt.Errorf("%s: cannot decrypt the cosign key (is COSIGN_PASSWORD set right?): %v", path, derr)
-	}
-	pk, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: decrypted cosign key: %v", path, err)
-	}
-	s, ok := pk.(crypto.Signer)
-	if !ok {
-		return nil, errors.New("cosign key type is not supported for model signing")
-	}
-	return s, nil
 }

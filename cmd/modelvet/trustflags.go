@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/modelvet/modelvet/verify"
@@ -62,4 +63,15 @@ func (t *trustFlags) options() (verify.TrustOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// warnUnanchored prints, on stderr, a warning for each identity or issuer
+// pattern that is not anchored: it keeps cosign's matching (anywhere in
+// the value), so "ibm" also accepts "x@ibm.evil.example".
+func (t *trustFlags) warnUnanchored(stderr io.Writer, cmd string) {
+	for _, re := range []struct{ flag, v string }{{"--certificate-identity-regexp", t.identityRe}, {"--certificate-oidc-issuer-regexp", t.issuerRe}} {
+		if w := verify.UnanchoredRegexp(re.flag, re.v); w != "" {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", cmd, w)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/attest"
+	"github.com/modelvet/modelvet/oci"
 	"github.com/modelvet/modelvet/report"
 	"github.com/modelvet/modelvet/verify"
 )
@@ -25,6 +26,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	ignoreUnsigned := fs.Bool("ignore-unsigned-files", false, "let files that the signature does not list pass (only signed files are checked)")
 	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links inside the model (links out of it are always refused)")
 	format := fs.String("format", "text", "output format: text or json")
+	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for an oci:// model")
 	attestation := fs.String("attestation", "", "also verify this provenance file (Sigstore bundle or DSSE, JSON or JSON Lines) against the model, with the same trust flags")
 	var prov provenanceFlags
 	prov.register(fs)
@@ -46,11 +48,15 @@ flags:`)
 	if !textOrJSON(stderr, "modelvet verify", *format) {
 		return exitUsage
 	}
+	if oci.IsRef(pos[0]) {
+		return runVerifyOCI(pos[0], &trust, ociVerifyFlags{sig: *sig, ignore: ignore, ignoreUnsigned: *ignoreUnsigned, format: *format, insecure: *insecureReg}, stdout, stderr)
+	}
 	to, err := trust.options()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
+	trust.warnUnanchored(stderr, "modelvet verify")
 	req, err := prov.requirements()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
@@ -175,12 +181,21 @@ func SignatureSection(res *verify.Result) report.Section {
 		add("WARNING: %d present but NOT covered by the signature (the signer's ignore_paths left them out; nothing vouches for them): %s", n, verify.ListSome(res.NotCovered, 10))
 	}
 	const maxLines = 50
-	for i, p := range res.Problems {
+	listed := res.Problems
+	if res.OmittedProblems > 0 && len(listed) > 0 {
+		listed = listed[:len(listed)-1] // the "omitted" entry: counted below
+	}
+	for i, p := range listed {
 		if i == maxLines {
-			add("... and %d more problems", len(res.Problems)-maxLines)
 			break
 		}
 		add("FAILED: %s", p.Message)
+	}
+	if more := len(listed) - maxLines + res.OmittedProblems; len(listed) > maxLines || res.OmittedProblems > 0 {
+		if len(listed) <= maxLines {
+			more = res.OmittedProblems
+		}
+		add("... and %d more problems", more)
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/bodgit/sevenzip"
 
@@ -52,11 +53,22 @@ func Open7z(s *formats.Scope, r io.ReaderAt, size int64) (a *Archive) {
 			s.Report(formats.Finding{Rule: "archive/malformed", Severity: formats.High, Member: safeName(f.Name), Offset: noOff, Message: fmt.Sprintf("the member declares an impossible size %d", f.UncompressedSize)})
 			m.Size = -1
 		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
+		switch mode := fi.Mode(); {
+		case mode&fs.ModeSymlink != 0 || f.Attributes&winReparsePoint != 0 && !m.IsDir:
 			m.IsLink = true
+		case mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket) != 0:
+			// Extracting it creates a device node or FIFO: nothing a
+			// model needs.
+			s.Report(formats.Finding{Rule: "archive/special-member", Severity: formats.Medium, Member: safeName(f.Name), Offset: noOff,
+				Message: fmt.Sprintf("the member is a special file (%s), which no model needs", mode.Type())})
 		}
 		members = append(members, m)
 		byM[m] = f
+	}
+	for _, m := range members {
+		if m.IsLink {
+			m.LinkTarget = linkTarget7z(s, m, byM[m])
+		}
 	}
 	checkNames(s, members)
 	temps := &tempFiles{}
@@ -132,4 +144,88 @@ func encrypted7z(err error) bool {
 	}
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "password") || strings.Contains(msg, "aes") || strings.Contains(msg, "encrypt")
+}
+
+// winReparsePoint is FILE_ATTRIBUTE_REPARSE_POINT: 7-Zip on Windows (-snl)
+// stores a symbolic link or junction as a member with this attribute.
+const winReparsePoint = 0x400
+
+// maxLinkTarget caps a link's stored target (PATH_MAX on Linux; a Windows
+// reparse buffer is at most 16 KiB).
+const maxLinkTarget = 16 << 10
+
+// linkTarget7z reads a link member's target. 7z has no link field: p7zip
+// and 7-Zip store the target as the member's content, marked by the Unix
+// mode (S_IFLNK) in the high attribute bits or, from Windows, by the
+// reparse-point attribute with the reparse buffer as content. Extractors
+// create the link, so the target is what the link-escape check judges.
+func linkTarget7z(s *formats.Scope, m *Member, f *sevenzip.File) (target string) {
+	name := safeName(m.Name)
+	bad := func(format string, args ...any) string {
+		// Attack class: a link whose target cannot be read could point
+		// anywhere once extracted.
+		s.Report(formats.Finding{Rule: "archive/path-escape", Severity: formats.High, Member: name, Offset: noOff,
+			Message: "the member is a link whose target " + fmt.Sprintf(format, args...) + "; extracted, it could point outside the target folder"})
+		return ""
+	}
+	if f == nil || m.Size < 0 || m.Size > maxLinkTarget {
+		return bad("is %d bytes long, more than any path", m.Size)
+	}
+	if !s.Expand(m.Size, noOff) {
+		return ""
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			target = bad("cannot be read (the 7z reader failed: %v)", v)
+		}
+	}()
+	rc, err := f.Open()
+	if err != nil {
+		reportOpen7z(s, name, err)
+		return ""
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxLinkTarget+1))
+	if err != nil {
+		reportOpen7z(s, name, err)
+		return ""
+	}
+	if f.Attributes&winReparsePoint != 0 && f.Attributes&0xf0000000 == 0 {
+		t, ok := reparseTarget(b)
+		if !ok {
+			return bad("is a Windows reparse buffer modelvet cannot decode")
+		}
+		return t
+	}
+	return string(b)
+}
+
+// reparseTarget decodes the substitute name of a symbolic-link
+// (0xA000000C) or mount-point (0xA0000003) reparse buffer.
+func reparseTarget(b []byte) (string, bool) {
+	if len(b) < 16 {
+		return "", false
+	}
+	le16 := func(i int) int { return int(b[i]) | int(b[i+1])<<8 }
+	tag := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	subOff, subLen := le16(8), le16(10)
+	var base int
+	switch tag {
+	case 0xA000000C:
+		base = 20 // header (8) + name offsets (8) + flags (4)
+	case 0xA0000003:
+		base = 16
+	default:
+		return "", false
+	}
+	if subLen%2 != 0 || base+subOff+subLen > len(b) {
+		return "", false
+	}
+	u := make([]uint16, subLen/2)
+	for i := range u {
+		u[i] = uint16(le16(base + subOff + 2*i))
+	}
+	t := string(utf16.Decode(u))
+	t = strings.TrimPrefix(t, `\??\`)
+	return t, true
 }

@@ -25,6 +25,8 @@ func OpenTar(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 		hdrPos, _ := sr.Seek(0, io.SeekCurrent)
 		h, err := tr.Next()
 		if err == io.EOF {
+			end, _ := sr.Seek(0, io.SeekCurrent)
+			checkAfterEnd(s, sr, end, size)
 			break
 		}
 		if err != nil {
@@ -71,6 +73,36 @@ done:
 		return io.NewSectionReader(r, m.DataOffset, m.Size), m.Size, nil
 	}
 	return New("tar", members, open)
+}
+
+// checkAfterEnd reports anything but zero padding after the two zero
+// blocks that end a tar. Go's and Python's readers stop there, but
+// `bsdtar --ignore-zeros`, `tar -i` and concatenated-tar tools read on: a
+// member hidden behind the end is extracted by some readers and never seen
+// by the scan. Only the tail is read, in small blocks, and only up to the
+// first non-zero byte.
+func checkAfterEnd(s *formats.Scope, r io.ReaderAt, end, size int64) {
+	var buf [32 << 10]byte
+	for off := end; off < size; {
+		n, err := r.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if i := firstNonZero(buf[:n]); i >= 0 {
+			s.Reportf("archive/data-after-end", formats.High, off+int64(i), "%d bytes follow the tar's end-of-archive blocks (at %d) and are not all zero padding; readers that skip zero blocks (bsdtar --ignore-zeros, tar -i) extract members there that the scan never sees", size-end, end)
+			return
+		}
+		if n == 0 || err != nil && err != io.EOF {
+			return
+		}
+		off += int64(n)
+	}
+}
+
+func firstNonZero(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // isTar sniffs a tar header: the ustar magic, or an old (v7) header whose

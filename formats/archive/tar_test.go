@@ -32,6 +32,12 @@ func TestTar(t *testing.T) {
 			b[1024+148] ^= 0x11 // second header's checksum
 			return b
 		}(), want: "archive/malformed"},
+		// Readers that skip zero blocks (bsdtar --ignore-zeros) extract a
+		// second tar glued behind the first one's end blocks.
+		{name: "tar with a member after the end-of-archive blocks", data: append(buildTar(t, tarEntry{name: "config.json", data: []byte("{}")}),
+			buildTar(t, tarEntry{name: "pytorch_model.bin", data: []byte("hidden")})...), want: "archive/data-after-end"},
+		{name: "tar whose tail is one stray byte after the end", data: append(buildTar(t, tarEntry{name: "a", data: []byte("x")}), 1), want: "archive/data-after-end"},
+		{name: "tar padded with zero blocks to a 10 KiB record", data: append(buildTar(t, tarEntry{name: "a", data: []byte("x")}), make([]byte, 8192)...)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -80,6 +86,10 @@ func Test7z(t *testing.T) {
 		{"t2.7z", "archive/encrypted"}, // encrypted header
 		{"t3.7z", "archive/encrypted"},
 		{"t4.7z", "archive/encrypted"}, // plain header, encrypted members
+		// Links written by 7-Zip -snl (testdata/make_7z_links.sh).
+		{"link_inside.7z", ""},                      // a link to a sibling member
+		{"link_escape.7z", "archive/path-escape"},   // tokenizer.model -> ../../../../etc/passwd
+		{"link_absolute.7z", "archive/path-escape"}, // vocab.txt -> /etc/shadow
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -149,7 +150,11 @@ var verified = ttlcache.New[bool](5*time.Minute, 1<<16)
 
 // verifyBlob hashes a blob and compares it with its name.
 func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
-	fh, err := os.Open(path)
+	// Never a plain open: a blob swapped for a FIFO would block it.
+	fh, _, err := formats.OpenRegular(path)
+	if errors.Is(err, formats.ErrNotRegular) {
+		return nil // the walk reports special files
+	}
 	if err != nil {
 		return &formats.Finding{Rule: "hf/blob-unreadable", Severity: formats.High, Offset: formats.NoOffset, Message: fmt.Sprintf("cannot open the blob to verify it: %v", err)}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/hydra"
 	"github.com/modelvet/modelvet/formats/template"
 	"github.com/modelvet/modelvet/internal/jsonx"
 )
@@ -75,7 +76,16 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	// Streamed: a 30 MB tokenizer.json is walked for its strings without
 	// building its tree; only auto_map and chat_template are kept whole.
 	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" || k == "custom_pipelines" }
+	pyrefs := hydra.NewPyrefs(s)
 	visit := func(path []string, idx []bool, v *jsonx.Value) {
+		// A string under _target_ / class_path anywhere, and fiddle's
+		// pyref objects (NeMo 2 context/io.json), are what a config
+		// loader imports and calls (CVE-2025-23304 class).
+		if last := len(path) - 1; !idx[last] && hydra.TargetKeys[path[last]] {
+			hydra.ReportTarget(s, strings.Join(path, "/"), path[last], v.Str, int64(v.Off))
+		}
+		pyrefs.Visit(path, idx, v.Str)
+		hydra.CheckValue(s, strings.Join(path, "/"), v.Str)
 		if path[0] == "chat_template" {
 			return // checked below with the template's name
 		}
@@ -104,7 +114,7 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	})
 	for _, d := range dups {
 		sev := formats.Medium
-		if template.IsTemplateKey(d.Key) || d.Key == "auto_map" || strings.Contains(d.Path, "auto_map") {
+		if template.IsTemplateKey(d.Key) || hydra.TargetKeys[d.Key] || d.Key == "auto_map" || strings.Contains(d.Path, "auto_map") {
 			sev = formats.High
 		}
 		s.Report(formats.Finding{Rule: "hf/duplicate-key", Severity: sev, Member: strings.TrimPrefix(d.Path+"/"+d.Key, "/"), Offset: int64(d.Off),

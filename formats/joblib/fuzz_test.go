@@ -14,6 +14,8 @@ import (
 // stays within the ratio cap.
 func FuzzJoblib(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*")
+	more, _ := filepath.Glob("testdata/*/*.joblib*") // dtypes/, readers/
+	files = append(files, more...)
 	for _, p := range files {
 		if filepath.Ext(p) == ".py" {
 			continue

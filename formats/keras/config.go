@@ -204,6 +204,19 @@ func (w *configWalker) checkClass(o jsonObject, cls, path string, inLambda bool)
 		w.report("keras/tfsm-layer", formats.High, path,
 			"TFSMLayer %q loads a TensorFlow SavedModel from %q, outside this file; that model's graph is not checked here", cfgObj.str("name"), cfgObj.str("filepath"))
 	}
+	// Attack class (CVE-2025-12058): a layer argument that names a file
+	// (StringLookup/IntegerLookup/TextVectorization vocabulary, a
+	// tokenizer's merges or proto) is opened with tf.io.gfile while the
+	// layer is built: a local secret, or gs://, hdfs://, http(s) fetches.
+	// Keras saves vocabularies inline or as assets, never as a path.
+	for _, k := range fileArgs {
+		if p, ok := cfgObj.get(k); ok {
+			if ps, ok := p.(string); ok && ps != "" {
+				w.report("keras/file-path-argument", formats.High, path,
+					"%s layer %q takes its %s from the path %q; Keras reads that file (or URL) while the model loads", firstNonEmpty(cls, "a"), cfgObj.str("name"), k, ps)
+			}
+		}
+	}
 	if strings.Contains(cls, "get_file") {
 		w.report("keras/remote-fetch", formats.High, path,
 			"the config calls get_file, which downloads from the network while the model loads")
@@ -253,6 +266,11 @@ func (w *configWalker) checkModule(m, cls string, cfgObj jsonObject, cfg any, pa
 	}
 	_ = cfgObj
 }
+
+// fileArgs are layer arguments that accept a file path in place of inline
+// data (keras.layers StringLookup, IntegerLookup, TextVectorization;
+// keras_hub tokenizers' vocabulary, merges and proto).
+var fileArgs = []string{"vocabulary", "merges", "proto", "vocabulary_file"}
 
 // dangerousKerasFuncs are Keras functions that unmarshal code (func_load),
 // load another model or weights from a path (load_model, load_weights), or

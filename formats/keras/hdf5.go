@@ -185,11 +185,47 @@ type block struct {
 // rootAttributes reads the attribute messages of the object header at addr.
 func (h *h5file) rootAttributes(addr int64) (*h5root, error) {
 	out := &h5root{}
-	var queue []block
-	var v2Flags byte
-	head, err := h.read(addr, int(min(int64(48), h.size-addr)))
+	err := h.walkHeader(addr, func(typ int, flags byte, msg []byte, moff int64) {
+		switch typ {
+		case 0x0C: // attribute
+			if flags&0x02 != 0 {
+				out.problems = append(out.problems, fmt.Sprintf("a shared attribute message at offset %d", moff))
+				break
+			}
+			out.attrs = append(out.attrs, h.attribute(msg, moff))
+		case 0x15: // attribute info: dense storage in a fractal heap
+			if len(msg) >= 2+h.so {
+				p := 2
+				if msg[1]&1 != 0 {
+					p += 2
+				}
+				if len(msg) >= p+2*h.so && h.addr(msg[p:]) >= 0 {
+					dense, err := h.denseAttributes(h.addr(msg[p:]), h.addr(msg[p+h.so:]))
+					out.attrs = append(out.attrs, dense...)
+					if err != nil {
+						out.problems = append(out.problems, fmt.Sprintf("attributes kept in dense storage (attribute info at offset %d) could not all be read: %v", moff, err))
+					}
+				}
+			}
+		}
+	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// walkHeader calls fn for every message of the object header at addr
+// (versions 1 and 2), following continuation blocks, each at most once.
+func (h *h5file) walkHeader(addr int64, fn func(typ int, flags byte, msg []byte, moff int64)) error {
+	var queue []block
+	var v2Flags byte
+	if addr < 0 || addr >= h.size {
+		return h5err("object header address %d lies outside the file", addr)
+	}
+	head, err := h.read(addr, int(min(int64(48), h.size-addr)))
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(head) >= 16 && head[0] == 1:
@@ -206,13 +242,13 @@ func (h *h5file) rootAttributes(addr int64) (*h5root, error) {
 		}
 		w := 1 << (v2Flags & 3)
 		if len(head) < pos+w {
-			return nil, h5err("object header truncated")
+			return h5err("object header truncated")
 		}
 		n := int64(uintN(head[pos:], w))
 		start := addr + int64(pos+w)
 		queue = append(queue, block{start, start + n, true})
 	default:
-		return nil, h5err("root object header at %d has an unknown version/signature", addr)
+		return h5err("object header at %d has an unknown version/signature", addr)
 	}
 	seen := map[int64]bool{}
 	msgs := 0
@@ -220,18 +256,18 @@ func (h *h5file) rootAttributes(addr int64) (*h5root, error) {
 		bl := queue[0]
 		queue = queue[1:]
 		if seen[bl.start] {
-			return nil, h5err("object header continuation loops back to offset %d", bl.start)
+			return h5err("object header continuation loops back to offset %d", bl.start)
 		}
 		seen[bl.start] = true
 		if len(seen) > maxHeaderBlocks {
-			return nil, h5err("object header has more than %d continuation blocks", maxHeaderBlocks)
+			return h5err("object header has more than %d continuation blocks", maxHeaderBlocks)
 		}
 		if bl.start < 0 || bl.end < bl.start || bl.end > h.size {
-			return nil, h5err("object header block [%d, %d) lies outside the file", bl.start, bl.end)
+			return h5err("object header block [%d, %d) lies outside the file", bl.start, bl.end)
 		}
 		data, err := h.read(bl.start, int(bl.end-bl.start))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		hdr := 8
 		if bl.v2 {
@@ -243,7 +279,7 @@ func (h *h5file) rootAttributes(addr int64) (*h5root, error) {
 		for pos := 0; pos+hdr <= len(data); {
 			msgs++
 			if msgs > maxMessages {
-				return nil, h5err("object header has more than %d messages", maxMessages)
+				return h5err("object header has more than %d messages", maxMessages)
 			}
 			var typ, size int
 			var flags byte
@@ -254,54 +290,87 @@ func (h *h5file) rootAttributes(addr int64) (*h5root, error) {
 			}
 			mstart := pos + hdr
 			if mstart+size > len(data) {
-				return nil, h5err("header message at offset %d runs past its block", bl.start+int64(pos))
+				return h5err("header message at offset %d runs past its block", bl.start+int64(pos))
 			}
 			msg := data[mstart : mstart+size]
 			moff := bl.start + int64(mstart)
-			switch typ {
-			case 0x10: // continuation
+			if typ == 0x10 { // continuation
 				if len(msg) < h.so+h.sl {
-					return nil, h5err("continuation message at %d truncated", moff)
+					return h5err("continuation message at %d truncated", moff)
 				}
 				a := h.addr(msg)
 				l := int64(uintN(msg[h.so:], h.sl))
 				if a < 0 || l < 0 || l > h.size-a {
-					return nil, h5err("continuation block at %d points outside the file", moff)
+					return h5err("continuation block at %d points outside the file", moff)
 				}
 				if bl.v2 {
 					sig, err := h.read(a, 4)
 					if err != nil || !bytes.Equal(sig, []byte("OCHK")) || l < 8 {
-						return nil, h5err("continuation block at %d has no OCHK signature", a)
+						return h5err("continuation block at %d has no OCHK signature", a)
 					}
 					queue = append(queue, block{a + 4, a + l - 4, true})
 				} else {
 					queue = append(queue, block{a, a + l, false})
 				}
-			case 0x0C: // attribute
-				if flags&0x02 != 0 {
-					out.problems = append(out.problems, fmt.Sprintf("a shared attribute message at offset %d", moff))
-					break
-				}
-				out.attrs = append(out.attrs, h.attribute(msg, moff))
-			case 0x15: // attribute info: dense storage in a fractal heap
-				if len(msg) >= 2+h.so {
-					p := 2
-					if msg[1]&1 != 0 {
-						p += 2
-					}
-					if len(msg) >= p+2*h.so && h.addr(msg[p:]) >= 0 {
-						dense, err := h.denseAttributes(h.addr(msg[p:]), h.addr(msg[p+h.so:]))
-						out.attrs = append(out.attrs, dense...)
-						if err != nil {
-							out.problems = append(out.problems, fmt.Sprintf("attributes kept in dense storage (attribute info at offset %d) could not all be read: %v", moff, err))
-						}
-					}
-				}
+			} else {
+				fn(typ, flags, msg, moff)
 			}
 			pos = mstart + size
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// committedDatatype resolves a shared datatype (an attribute whose type is
+// a named, "committed" datatype object, as h5py writes for
+// attrs.create(..., dtype=f["some_type"])): the shared message holds the
+// address of an object header whose Datatype message (0x03) is the type.
+// Shared message versions 1 and 2 always hold an address; version 3 holds
+// one when its type is 2 (the heap-stored kinds are not supported).
+func (h *h5file) committedDatatype(shared []byte, off int64) ([]byte, error) {
+	if len(shared) < 2 {
+		return nil, h5err("shared datatype at %d truncated", off)
+	}
+	var p int
+	switch shared[0] {
+	case 1:
+		p = 8
+	case 2:
+		p = 2
+	case 3:
+		if shared[1] != 2 {
+			return nil, h5err("shared datatype at %d is kept in the shared-message heap, which this reader does not follow", off)
+		}
+		p = 2
+	default:
+		return nil, h5err("shared datatype at %d has unknown version %d", off, shared[0])
+	}
+	if len(shared) < p+h.so {
+		return nil, h5err("shared datatype at %d truncated", off)
+	}
+	addr := h.addr(shared[p:])
+	if addr < 0 {
+		return nil, h5err("shared datatype at %d points outside the file", off)
+	}
+	var dt []byte
+	n := 0
+	err := h.walkHeader(addr, func(typ int, _ byte, msg []byte, _ int64) {
+		if typ == 0x03 {
+			n++
+			dt = msg
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		// Zero or several types: readers could disagree on which applies.
+		return nil, h5err("the committed datatype object at %d holds %d datatype messages", addr, n)
+	}
+	if len(dt) < 8 {
+		return nil, h5err("the committed datatype at %d is truncated", addr)
+	}
+	return dt, nil
 }
 
 // attribute parses an attribute message (versions 1-3). Only string
@@ -328,20 +397,30 @@ func (h *h5file) attribute(m []byte, off int64) h5attr {
 		a.err = h5err("attribute message at %d has unknown version %d", off, ver)
 		return a
 	}
-	if ver >= 2 && m[1]&0x03 != 0 {
-		a.err = h5err("attribute at %d uses a shared datatype or dataspace", off)
+	// Flag bit 0: the datatype is shared (committed); bit 1: the
+	// dataspace is shared, which h5py never writes.
+	if ver >= 2 && m[1]&0x02 != 0 {
+		a.err = h5err("attribute at %d uses a shared dataspace", off)
 	}
+	sharedType := ver >= 2 && m[1]&0x01 != 0
 	if pos+pad(nameLen) > len(m) {
 		a.err = h5err("attribute name at %d runs past the message", off)
 		return a
 	}
 	a.name = string(bytes.TrimRight(m[pos:pos+nameLen], "\x00"))
 	pos += pad(nameLen)
-	if pos+pad(dtLen) > len(m) || dtLen < 8 {
+	if pos+pad(dtLen) > len(m) || dtLen < 8 && !sharedType {
 		a.err = h5err("attribute %q datatype runs past the message", a.name)
 		return a
 	}
 	dt := m[pos : pos+dtLen]
+	if sharedType && a.err == nil {
+		var err error
+		if dt, err = h.committedDatatype(dt, off); err != nil {
+			a.err = fmt.Errorf("attribute %q: %w", a.name, err)
+			return a
+		}
+	}
 	pos += pad(dtLen)
 	if pos+pad(dsLen) > len(m) {
 		a.err = h5err("attribute %q dataspace runs past the message", a.name)

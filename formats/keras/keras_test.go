@@ -60,6 +60,11 @@ func TestHDF5Fixtures(t *testing.T) {
 		{"keras2_lambda.h5", expect{"keras/lambda-code", formats.Critical}},
 		{"keras2_userblock.h5", expect{"keras/lambda-code", formats.Critical}}, // superblock at 512
 		{"keras2_dense_attrs.h5", expect{"keras/lambda-code", formats.Critical}},
+		// model_config typed by a committed (named) datatype
+		// (testdata/make_committed_h5.py): read through the named type.
+		{"committed_vlen_dense.h5", expect{}},
+		{"committed_vlen_lambda.h5", expect{"keras/lambda-code", formats.Critical}},
+		{"committed_fixed_lambda.h5", expect{"keras/lambda-code", formats.Critical}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -223,6 +228,13 @@ func TestConfigWalk(t *testing.T) {
 		{"keras load_model", `{"module":"keras.src.saving.saving_api","class_name":"function","config":"load_model"}`, expect{"keras/dangerous-module", formats.Critical}},
 		{"keras_hub registered class", `{"module":"keras_hub.src.models.gemma.gemma_backbone","class_name":"GemmaBackbone","config":{"name":"gemma_backbone"},"registered_name":"keras_hub>GemmaBackbone"}`, expect{}},
 		{"custom package registered class", `{"module":"my_layers","class_name":"Block","config":{},"registered_name":"my_layers>Block"}`, expect{"keras/unknown-module", formats.High}},
+		// CVE-2025-12058: a lookup layer's vocabulary given as a path is
+		// read (tf.io.gfile: local files, gs://, hdfs://) while loading.
+		{"StringLookup vocabulary file", `{"module":"keras.layers","class_name":"StringLookup","config":{"name":"lk","vocabulary":"/etc/passwd","num_oov_indices":1}}`, expect{"keras/file-path-argument", formats.High}},
+		{"TextVectorization vocabulary URL", `{"module":"keras.layers","class_name":"TextVectorization","config":{"vocabulary":"gs://bucket/secret.txt"}}`, expect{"keras/file-path-argument", formats.High}},
+		{"IntegerLookup vocabulary file", `{"class_name":"IntegerLookup","config":{"vocabulary":"../../home/u/.aws/credentials"}}`, expect{"keras/file-path-argument", formats.High}},
+		{"StringLookup inline vocabulary is real", `{"module":"keras.layers","class_name":"StringLookup","config":{"name":"lk","vocabulary":["a","b"],"num_oov_indices":1}}`, expect{}},
+		{"StringLookup vocabulary saved as asset is real", `{"module":"keras.layers","class_name":"StringLookup","config":{"name":"lk","vocabulary":null}}`, expect{}},
 		{"keras3 real optimizer", `{"module":"keras.optimizers","class_name":"Adam","config":{"name":"adam","learning_rate":0.001},"registered_name":null}`, expect{}},
 	}
 	for _, c := range cases {

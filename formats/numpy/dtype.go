@@ -13,20 +13,29 @@ type dtype struct {
 	object   bool // holds Python objects: the data is a pickle
 }
 
-// singleChar are numpy's one-letter type codes with their sizes on the
-// 64-bit platforms models are made on ('l' is 8 there).
+// singleChar are numpy's one-letter type codes whose size is the same on
+// every platform numpy.load runs on.
 var singleChar = map[string]uint64{
-	"?": 1, "b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8,
-	"q": 8, "Q": 8, "p": 8, "P": 8, "e": 2, "f": 4, "d": 8, "g": 16, "F": 8,
-	"D": 16, "G": 32,
+	"?": 1, "b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4,
+	"q": 8, "Q": 8, "e": 2, "f": 4, "d": 8, "F": 8, "D": 16,
+}
+
+// platformSized are codes and names whose item size depends on the
+// platform that loads the file (numpy < 2 on Windows: 'l' is 4 bytes;
+// long double is 8 bytes with MSVC, 16 elsewhere; 'p' is pointer-sized).
+// numpy.save never writes them (it writes '<i8', '<f16'), so a header
+// that does is read differently by two machines: refused.
+var platformSized = map[string]bool{
+	"l": true, "L": true, "p": true, "P": true, "g": true, "G": true, "n": true, "N": true,
+	"long": true, "ulong": true, "longdouble": true, "clongdouble": true, "intp": true, "uintp": true,
+	"float128": true, "complex256": true, "float96": true, "complex192": true,
 }
 
 // named are the dtype names np.dtype() also accepts in a descr.
 var named = map[string]uint64{
 	"bool": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4,
 	"uint32": 4, "int64": 8, "uint64": 8, "float16": 2, "float32": 4,
-	"float64": 8, "complex64": 8, "complex128": 16, "float128": 16,
-	"complex256": 32,
+	"float64": 8, "complex64": 8, "complex128": 16,
 }
 
 const maxFields = 10000
@@ -110,6 +119,9 @@ func parseTypeString(s string) (dtype, error) {
 	if len(body) > 0 && strings.IndexByte("<>|=", body[0]) >= 0 {
 		body = body[1:]
 	}
+	if platformSized[body] || platformSized[s] {
+		return dtype{}, fmt.Errorf("dtype %q has a size that depends on the platform loading it; two machines would read the array differently", s)
+	}
 	if n, ok := singleChar[body]; ok {
 		return dtype{itemsize: n}, nil
 	}
@@ -163,6 +175,13 @@ func product(dims []any) (uint64, error) {
 	n := uint64(1)
 	for i, d := range dims {
 		v, ok := d.(int64)
+		if b, isBool := d.(bool); isBool {
+			// numpy checks isinstance(x, int), which a bool passes.
+			v, ok = 0, true
+			if b {
+				v = 1
+			}
+		}
 		if !ok {
 			return 0, fmt.Errorf("shape dimension %d is %v, not an integer", i, d)
 		}

@@ -69,7 +69,9 @@ func AnalyzeNpy(s *formats.Scope, r io.ReaderAt, size int64) *Header {
 		if c == nil {
 			return h
 		}
-		res := pickle.Scan(c, io.NewSectionReader(r, h.DataOffset, int64(remain)), int64(remain))
+		// Only numpy.load reads this pickle: joblib's inline-array skip
+		// does not apply (formats/pickle/readers.go).
+		res := pickle.ScanWith(c, io.NewSectionReader(r, h.DataOffset, int64(remain)), int64(remain), npyLoader)
 		if res != nil && res.Pickles > 0 && uint64(res.End) < remain {
 			s.Reportf("numpy/trailing-data", formats.Medium, h.DataOffset+res.End,
 				"%d bytes follow the object array's pickle; np.load ignores them, so they are content no reader accounts for", remain-uint64(res.End))
@@ -177,7 +179,11 @@ func readHeader(r io.ReaderAt, size int64) (*Header, error) {
 		return nil, err
 	}
 	for _, x := range shape {
-		h.Shape = append(h.Shape, x.(int64))
+		v, _ := x.(int64)
+		if x == true {
+			v = 1
+		}
+		h.Shape = append(h.Shape, v)
 	}
 	dt, err := parseDescr(d["descr"], 0)
 	if err != nil {
@@ -219,6 +225,9 @@ func scanDataAsPickle(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	if c := s.Child("object-data"); c != nil {
-		pickle.Scan(c, io.NewSectionReader(r, start, size-start), size-start)
+		pickle.ScanWith(c, io.NewSectionReader(r, start, size-start), size-start, npyLoader)
 	}
 }
+
+// npyLoader is who unpickles an .npy object array.
+var npyLoader = pickle.Loaders{Plain: "numpy.load(allow_pickle=True)"}

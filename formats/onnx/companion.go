@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/protowalk"
 	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
@@ -90,7 +89,7 @@ func referencedIn(dir string) map[string]bool {
 }
 
 func collectRefs(path string, refs map[string]bool) {
-	f, err := os.Open(path)
+	f, _, err := formats.OpenRegular(path) // never blocks on a FIFO
 	if err != nil {
 		return
 	}
@@ -100,16 +99,8 @@ func collectRefs(path string, refs map[string]bool) {
 		return
 	}
 	o := formats.DefaultOptions()
-	w := &walker{
-		s:       formats.NewScope(path, &o, &formats.FileResult{}),
-		win:     protowalk.NewWindow(f, fi.Size()),
-		opsets:  map[string]int64{},
-		funcs:   map[string]bool{},
-		uses:    map[opUse]int64{},
-		perRule: map[string]int{},
-		files:   map[string]*extFile{},
-		collect: map[string]bool{},
-	}
+	w := newWalker(formats.NewScope(path, &o, &formats.FileResult{}), f, fi.Size())
+	w.collect = map[string]bool{}
 	_ = w.model(0, fi.Size())
 	for loc := range w.collect {
 		if _, why := locationProblem(loc); why == "" {

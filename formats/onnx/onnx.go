@@ -152,17 +152,7 @@ const (
 )
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
-	w := &walker{
-		s:       s,
-		win:     protowalk.NewWindow(r, size),
-		opsets:  map[string]int64{},
-		funcs:   map[string]bool{},
-		uses:    map[opUse]int64{},
-		perRule: map[string]int{},
-		files:   map[string]*extFile{},
-		calls:   map[string]map[string]bool{},
-		funcOff: map[string]int64{},
-	}
+	w := newWalker(s, r, size)
 	w.onDisk = onDisk(s)
 	err := w.model(0, size)
 	if err != nil {
@@ -200,6 +190,25 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.Detail("initializers", strconv.Itoa(w.initializers))
 	if w.external > 0 {
 		s.Detail("external_tensors", strconv.Itoa(w.external))
+	}
+}
+
+// newWalker is the one place a walker is made, so that every map the walk
+// writes exists whichever caller (the analyzer, the companion lookup) walks.
+// A walker built field by field elsewhere once lacked the call graph map,
+// and a model-local function (export_modules_as_functions=True) then
+// panicked during sniffing of the files beside it.
+func newWalker(s *formats.Scope, r io.ReaderAt, size int64) *walker {
+	return &walker{
+		s:       s,
+		win:     protowalk.NewWindow(r, size),
+		opsets:  map[string]int64{},
+		funcs:   map[string]bool{},
+		uses:    map[opUse]int64{},
+		perRule: map[string]int{},
+		files:   map[string]*extFile{},
+		calls:   map[string]map[string]bool{},
+		funcOff: map[string]int64{},
 	}
 }
 

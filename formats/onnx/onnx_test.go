@@ -393,3 +393,58 @@ func TestExternalSymlinks(t *testing.T) {
 		t.Fatalf("folder in place of data: %s", formatstest.Describe(res))
 	}
 }
+
+// torch.onnx.export(..., export_modules_as_functions=True) writes each
+// module as a model-local FunctionProto whose nodes call other functions.
+// Walking such a model for the companion lookup (while sniffing the files
+// beside it) once panicked on a nil call-graph map, outside any recover.
+func TestFunctionsModelWithSiblingFile(t *testing.T) {
+	fnNode := append(lenField(4, []byte("Linear")), lenField(7, []byte("pkg.torch"))...)
+	function := append(lenField(1, []byte("Block")), lenField(10, []byte("pkg.torch"))...)
+	function = append(function, lenField(7, fnNode)...)
+	graphNode := append(lenField(4, []byte("Block")), lenField(7, []byte("pkg.torch"))...)
+	opset := func(d string) []byte {
+		return lenField(8, append(lenField(1, []byte(d)), protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 1)...))
+	}
+	m := model(lenField(7, lenField(1, graphNode)), opset(""), opset("pkg.torch"), lenField(25, function))
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{
+		"model.onnx": m,
+		"README.md":  []byte("# exported with export_modules_as_functions=True\n"),
+		"labels.bin": {1, 2, 3, 4},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := formatstest.ScanDir(t, false, dir)
+	for _, f := range res.Files {
+		for _, x := range f.Findings {
+			if x.Rule == "formats/analyzer-failure" {
+				t.Errorf("%s: %s", f.Path, formatstest.Describe(f))
+			}
+		}
+	}
+}
+
+// The same with a model torch.onnx.export really wrote
+// (testdata/make_functions_model.py): scanning its folder with one more
+// file in it crashed the whole scan before.
+func TestRealFunctionsModelWithSiblingFile(t *testing.T) {
+	data, err := os.ReadFile("testdata/functions/model.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "model.onnx"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("exported by torch\n"), 0o644)
+	res := formatstest.ScanDir(t, false, dir)
+	if n := res.Count(formats.High); n > 0 {
+		t.Errorf("%d high findings: %s", n, formatstest.DescribeResult(res))
+	}
+	for _, f := range res.Files {
+		if filepath.Base(f.Path) == "model.onnx" && f.Format != "onnx" {
+			t.Errorf("format %q", f.Format)
+		}
+	}
+}

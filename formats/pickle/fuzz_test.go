@@ -19,12 +19,19 @@ import (
 
 func seeds(f *testing.F) {
 	files, _ := filepath.Glob("testdata/benign/*.pkl")
-	for _, p := range files {
+	attacks, _ := filepath.Glob("testdata/attacks/*.pkl")
+	for _, p := range append(files, attacks...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Add(call("os", "system", "id").bytesOf())
+	// Gadget chains of safe-listed names (sound_test.go).
+	for _, c := range soundCases() {
+		if len(c.attack) < 64<<10 {
+			f.Add(c.attack)
+		}
+	}
 	f.Add([]byte("cos\nsystem\n(S'id'\ntR."))
 	f.Add([]byte{0x80, 4, 0x95, 3, 0, 0, 0, 0, 0, 0, 0, ']', 'K', 1, 'a', '.'})
 	f.Add([]byte{0x80, 2, 'X', 0xff, 0xff, 0xff, 0xff})

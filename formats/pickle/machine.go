@@ -48,10 +48,14 @@ type machine struct {
 	lastOp   byte
 	imports  int
 	sawProto bool
-	// applyDepth bounds the inner calls judged through applyGlobals.
+	// applyDepth bounds the inner calls judged through apply functions.
 	applyDepth int
-	quiet      bool // sniff mode: no findings, no nested scans
-	noHook     bool // a plain pickle.load inside a joblib stream: no array hook
+	// applied caches what an apply function's inner call returned, by
+	// callee and (immutable) argument tuple: a pickle that repeats one
+	// nested apply from the memo costs one evaluation, not one per call.
+	applied map[[2]*ext]value
+	quiet   bool // sniff mode: no findings, no nested scans
+	noHook  bool // a plain pickle.load inside a joblib stream: no array hook
 }
 
 func newMachine(sc *scanner, r *reader) *machine {
@@ -126,7 +130,7 @@ func (m *machine) popMark() ([]value, error) {
 
 // container makes a kept container from items, within the budgets.
 func (m *machine) container(k kind, items []value) value {
-	x := &ext{n: int64(len(items))}
+	x := &ext{n: int64(len(items)), taint: anyTainted(items)}
 	m.keep(x, items)
 	return value{k: k, off: m.opStart, x: x}
 }
@@ -147,10 +151,14 @@ func (m *machine) keep(x *ext, items []value) {
 // addItems adds items to a container on the stack (APPENDS, SETITEMS,
 // ADDITEMS): plain containers keep some, objects only count.
 func (m *machine) addItems(target *value, items []value) {
+	m.mutateCheck(target)
 	if target.x == nil {
 		return
 	}
 	target.x.n += int64(len(items))
+	if !target.x.taint && anyTainted(items) {
+		target.x.taint = true
+	}
 	switch target.k {
 	case kList, kDict, kSet:
 		m.keep(target.x, items)
@@ -173,6 +181,9 @@ func (m *machine) run() error {
 		}
 		m.lastOp = op
 		m.ops++
+		if err := m.refused(op); err != nil { // readers.go
+			return err
+		}
 		done, err := m.step(op)
 		if err != nil {
 			return err

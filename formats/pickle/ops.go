@@ -388,7 +388,7 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return false, m.push(m.call(g, args, "INST"))
+		return false, m.push(m.call(g, argList{items: args, n: int64(len(args)), taint: anyTainted(args)}, "INST"))
 	case 0x93: // STACK_GLOBAL
 		name, err := m.pop()
 		if err != nil {
@@ -406,7 +406,7 @@ func (m *machine) step(op byte) (bool, error) {
 				// can be anything: fail closed.
 				m.sc.add("pickle/nonliteral-global", High, m.opStart, "",
 					fmt.Sprintf("STACK_GLOBAL at offset %d imports a module/name computed at load time (%s, %s); what it imports cannot be known", m.opStart, describe(&mod), describe(&name)))
-				return false, m.push(value{k: kGlobal, off: m.opStart, x: &ext{mod: "?", name: "?", verdict: Unknown}})
+				return false, m.push(value{k: kGlobal, off: m.opStart, x: &ext{mod: "?", name: "?", verdict: Unknown, taint: true}})
 			}
 			return false, m.fail("pickle/malformed", "STACK_GLOBAL at offset %d needs two strings, got %s and %s; CPython refuses it", m.opStart, mod.k, name.k)
 		}
@@ -426,14 +426,15 @@ func (m *machine) step(op byte) (bool, error) {
 		}
 		m.sc.add("pickle/ext-code", High, m.opStart, "",
 			fmt.Sprintf("%s at offset %d imports through extension code %d: CPython's extension registry is empty unless the loading program fills it (copyreg.add_extension), so what this imports cannot be known and a plain load fails", opName(op), m.opStart, code))
-		return false, m.push(value{k: kGlobal, off: m.opStart, x: &ext{mod: "copyreg.extension", name: strconv.FormatInt(code, 10), verdict: Unknown}})
+		return false, m.push(value{k: kGlobal, off: m.opStart, x: &ext{mod: "copyreg.extension", name: strconv.FormatInt(code, 10), verdict: Unknown, taint: true}})
 
 	case 'R': // REDUCE
 		return false, m.callTop("REDUCE")
 	case 0x81: // NEWOBJ
 		return false, m.callTop("NEWOBJ")
 	case 0x92: // NEWOBJ_EX
-		if _, err := m.pop(); err != nil { // kwargs
+		kwargs, err := m.pop()
+		if err != nil {
 			return false, err
 		}
 		args, err := m.pop()
@@ -444,11 +445,9 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		var items []value
-		if args.x != nil {
-			items = args.x.items
-		}
-		*cls = m.call(*cls, items, "NEWOBJ_EX")
+		a := tupleArgs(&args)
+		a.taint = a.taint || kwargs.tainted()
+		*cls = m.call(*cls, a, "NEWOBJ_EX")
 		return false, nil
 	case 'o': // OBJ
 		items, err := m.popMark()
@@ -460,7 +459,7 @@ func (m *machine) step(op byte) (bool, error) {
 		}
 		cls := items[0]
 		args := append([]value(nil), items[1:min(len(items), 1+maxItemsPer)]...)
-		return false, m.push(m.call(cls, args, "OBJ"))
+		return false, m.push(m.call(cls, argList{items: args, n: int64(len(items) - 1), taint: anyTainted(items[1:])}, "OBJ"))
 	case 'b': // BUILD
 		state, err := m.pop()
 		if err != nil {
@@ -523,7 +522,10 @@ func describe(v *value) string {
 	switch v.k {
 	case kObj:
 		if c := v.callee(); c != "" {
-			return "the result of " + c
+			return fmt.Sprintf("the result of %s (called at offset %d)", c, v.off)
+		}
+		if v.x != nil && v.x.fn == nil {
+			return fmt.Sprintf("the result of a call it could not judge (offset %d)", v.off)
 		}
 		return "a computed object"
 	case kStr:
@@ -547,10 +549,6 @@ func (m *machine) callTop(op string) error {
 	if err != nil {
 		return err
 	}
-	var items []value
-	if args.x != nil {
-		items = args.x.items
-	}
-	*fn = m.call(*fn, items, op)
+	*fn = m.call(*fn, tupleArgs(&args), op)
 	return nil
 }

@@ -30,6 +30,15 @@ import (
 //   - joblib's NumpyPickler wrappers;
 //   - copyreg's reconstructors, whose class argument is itself a global
 //     judged on its own.
+//
+// Audit rule (issue 9): an entry either returns data (never a callable or
+// a module) whatever its arguments, or every callable, class or value it
+// passes on is judged where it goes (callSpecs in calls.go: the apply
+// _rebuild_from_type_v2, the pass-through scalar, the class arguments of
+// copyreg, _reconstruct, _rebuild_wrapper_subclass and defaultdict, the
+// import gadgets of importGadgets). Methods a data constructor calls on
+// its arguments (__iter__, __index__, __fspath__...) belong to classes
+// that were themselves imported, so judged.
 var safeGlobals = map[string]bool{}
 
 func init() {
@@ -39,6 +48,9 @@ func init() {
 		// The factory of a defaultdict is itself a global judged on its own.
 		"collections.defaultdict",
 		"torch.nn.parameter.Parameter", "torch.nn.parameter.Buffer",
+		// Lazy modules' placeholders: reduced as cls(requires_grad), an
+		// empty tensor; nothing callable comes out.
+		"torch.nn.parameter.UninitializedParameter", "torch.nn.parameter.UninitializedBuffer",
 		"torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
 		"torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
 		"torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
@@ -113,156 +125,26 @@ func init() {
 		safeGlobals["torch.cuda."+t+"Tensor"] = true
 	}
 	safeGlobals["torch.storage._LegacyStorage"] = true
-}
-
-// dangerousModules are modules every attribute of which is denied, with
-// their sub-modules. Sources: the union of picklescan's _unsafe_globals,
-// modelscan's unsafe_globals (settings.py) and fickling's UNSAFE_IMPORTS,
-// plus the published picklescan bypasses (GHSA advisories: profilers,
-// debuggers, idlelib, lib2to3, doctest, trace, ensurepip, venv...) and
-// modules that run processes, open files or sockets, load code or
-// deserialize further data. Each line says the class of attack.
-var dangerousModules = map[string]bool{}
-
-func init() {
-	for _, m := range []string{
-		// process execution and the interpreter itself
-		"os", "posix", "nt", "_posixsubprocess", "subprocess", "commands", "popen2", "pty", "sys",
-		"platform", "_winapi", "msvcrt", "_aix_support", "_osx_support", "_pyrepl", "pydoc", "webbrowser",
-		"signal", "resource", "faulthandler",
-		// running code from strings or files
-		"runpy", "code", "codeop", "pdb", "bdb", "timeit", "cProfile", "profile", "_lsprof", "trace",
-		"doctest", "idlelib", "lib2to3", "test", "importlib", "imp", "zipimport", "pkgutil", "types",
-		"ctypes", "_ctypes", "cffi", "sitecustomize", "site", "inspect", "dis", "ast", "compileall",
-		"py_compile", "IPython", "jinja2", "mako",
-		// deserializers of further data (code objects, pickles)
-		"pickle", "_pickle", "cPickle", "pickletools", "marshal", "shelve", "dill", "cloudpickle", "joblib.load",
-		"yaml", "jsonpickle", "dbm",
-		// files and folders
-		"shutil", "tempfile", "glob", "pathlib", "io", "_io", "fileinput", "filecmp", "zipfile", "tarfile",
-		"linecache", "mmap", "sqlite3", "_sqlite3",
-		// network
-		"socket", "_socket", "ssl", "_ssl", "http", "httplib", "urllib", "urllib2", "urllib3", "requests",
-		"aiohttp", "httpx", "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "nntplib", "xmlrpc",
-		"xmlrpclib", "socketserver", "SocketServer", "asyncio", "asyncore", "asynchat", "selectors",
-		"select", "smtpd", "mailbox", "paramiko",
-		// concurrency: start processes or threads running a target
-		"multiprocessing", "threading", "_thread", "thread", "concurrent", "sched",
-		// packaging: installs and runs code
-		"venv", "ensurepip", "pip", "setuptools", "distutils", "pkg_resources",
-		// ML frameworks' own loaders and code runners (published bypasses)
-		"torch._inductor", "torch._dynamo", "torch.hub", "torch.jit", "torch.fx", "torch.package",
-		"torch.utils.collect_env", "torch.utils.bottleneck", "torch.utils._config_module",
-		"torch.utils.data.datapipes", "torch.utils.cpp_extension", "torch.distributed", "torch._export",
-		"torch.testing", "torch.onnx", "torch.compiler", "torch._functorch",
-		"numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "numpy.lib.npyio",
-		"numpy.lib._npyio_impl", "numpy.lib.format",
-		"keras.utils", "tensorflow", "pandas.io", "sklearn.utils._testing",
-		"logging.config", "logging.handlers",
-		// more code runners: Tcl eval, completer eval, marshal'd profiles,
-		// mailcap's shell commands, exit hooks, GC callbacks, shells
-		"tkinter", "_tkinter", "Tkinter", "turtle", "rlcompleter", "pstats", "modulefinder", "mailcap",
-		"antigravity", "atexit", "unittest", "zipapp", "wsgiref", "getpass", "fcntl", "winreg", "_winreg",
-		"transformers.dynamic_module_utils", "huggingface_hub", "boto3", "botocore", "invoke", "fabric",
-		"sh", "plumbum", "pexpect", "psutil", "docker", "git", "numexpr", "sympy.parsing",
-		// site's help() and license() objects (help pages through $PAGER,
-		// a shell command), CGI helpers that dump the environment or write
-		// tracebacks to files, the pure-Python io module (opens files)
-		"_sitebuiltins", "cgi", "cgitb", "_pyio",
-	} {
-		dangerousModules[m] = true
+	// numpy's ufuncs (pure element-wise math, no callable or module
+	// returned), as _ufunc_reconstruct names them in sklearn
+	// FunctionTransformer(np.log1p) and the like. List from numpy 1.24:
+	// [n for n in dir(np) if isinstance(getattr(np, n), np.ufunc)].
+	for _, mod := range []string{"numpy", "numpy.core.umath", "numpy._core.umath",
+		"numpy.core._multiarray_umath", "numpy._core._multiarray_umath"} {
+		for _, u := range strings.Fields(numpyUfuncs) {
+			safeGlobals[mod+"."+u] = true
+		}
 	}
 }
 
-// dangerousGlobals are single attributes of otherwise-unlisted modules
-// (with everything reached through them).
-var dangerousGlobals = map[string]bool{}
-
-func init() {
-	for _, g := range []string{
-		// builtins that run code, import, reach attributes or open files
-		"builtins.eval", "builtins.exec", "builtins.execfile", "builtins.compile", "builtins.open",
-		"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.__import__",
-		"builtins.apply", "builtins.breakpoint", "builtins.input", "builtins.raw_input", "builtins.file",
-		"builtins.reload", "builtins.globals", "builtins.locals", "builtins.vars", "builtins.help",
-		"builtins.exit", "builtins.quit", "builtins.__loader__", "builtins.__build_class__",
-		"builtins.memoryview", "builtins.type", "builtins.super", "builtins.classmethod",
-		"builtins.staticmethod", "builtins.property", "builtins.dir", "builtins.map", "builtins.filter",
-		"builtins.sorted", "builtins.min", "builtins.max", "builtins.iter", "builtins.next",
-		"builtins.print", "builtins.hasattr", "builtins.callable", "builtins.enumerate", "builtins.zip",
-		// gadgets: call or reach arbitrary attributes of what they are given
-		"operator.attrgetter", "operator.methodcaller", "operator.itemgetter", "operator.call",
-		"_operator.attrgetter", "_operator.methodcaller", "_operator.itemgetter", "_operator.call",
-		"functools.reduce", "functools.partialmethod", "functools.singledispatch",
-		"copyreg.add_extension", "copyreg.remove_extension", "copyreg.pickle", "copyreg.constructor",
-		"codecs.open", "codecs.EncodedFile", "codecs.StreamReaderWriter", "codecs.getreader",
-		// loaders of pickles or code in ML libraries
-		"torch.load", "torch.serialization.load", "torch.serialization._load",
-		"torch.serialization._legacy_load", "torch._load_global_deps",
-		"torch.classes", "torch.ops", "torch._C._jit_set_profiling_executor", "torch._C.import_ir_module",
-		"torch._C.import_ir_module_from_buffer", "torch.library",
-		"numpy.load", "numpy.loads", "numpy.fromfile", "numpy.tofile", "numpy.save", "numpy.savez",
-		"numpy.savetxt", "numpy.loadtxt", "numpy.genfromtxt", "numpy.memmap", "numpy.core.memmap",
-		"numpy._core.memmap", "numpy.DataSource", "numpy.lib._datasource",
-		"joblib.load", "joblib.numpy_pickle.load", "joblib.dump", "joblib.numpy_pickle.dump",
-		"joblib.numpy_pickle_utils", "joblib._memmapping_reducer", "joblib.parallel", "joblib.Parallel",
-		"sklearn.externals.joblib.load", "sklearn.externals.joblib.numpy_pickle.load",
-		"pandas.read_pickle", "pandas.read_csv", "pandas.eval", "pandas.core.computation",
-		"keras.models.load_model", "keras.saving", "uuid._get_command_stdout", "uuid._popen",
-		"uuid._ifconfig_getnode", "uuid._ip_getnode", "uuid._arp_getnode", "uuid._lanscan_getnode",
-		"uuid._netstat_getnode", "uuid._ipconfig_getnode", "uuid._netbios_getnode",
-		"logging.FileHandler", "logging.basicConfig", "logging.config",
-		"zipimport.zipimporter", "gc.get_objects", "gc.get_referrers", "weakref.finalize",
-		"sympy.sympify", "sympy.core.sympify.sympify",
-		// typing evaluates string annotations with eval(): a ForwardRef
-		// holding source code is run by _eval_type / get_type_hints
-		"typing._eval_type", "typing.get_type_hints", "typing.ForwardRef", "typing._type_check",
-		// TorchScript/mobile loaders in torch._C: they load and run
-		// serialized programs from a path or buffer
-		"torch._C._load_for_lite_interpreter", "torch._C._load_for_lite_interpreter_from_buffer",
-		"torch._C._load_jit_module_from_bytes", "torch._C._load_jit_module_from_file",
-		"torch._C._import_ir_module_from_package", "torch._C.CompilationUnit",
-		"torch._C._jit_script_compile", "torch._C._jit_script_class_compile",
-		"torch.utils.model_zoo", "torch.utils.checkpoint",
-	} {
-		dangerousGlobals[g] = true
-	}
-}
-
-// dangerousComponents are names that, met anywhere in a dotted path after
-// the first component, mean the path reaches something dangerous: a module
-// re-exported as an attribute (torch.serialization.os is os) or an
-// attribute that escapes to code (__globals__, __subclasses__).
-var dangerousComponents = map[string]bool{
-	"os": true, "posix": true, "nt": true, "sys": true, "subprocess": true, "builtins": true,
-	"__builtin__": true, "__builtins__": true, "pty": true, "socket": true, "shutil": true,
-	"pickle": true, "_pickle": true, "cPickle": true, "marshal": true, "importlib": true,
-	"ctypes": true, "runpy": true, "commands": true, "_posixsubprocess": true, "io": true, "_io": true,
-	"eval": true, "exec": true, "execfile": true, "compile": true, "__import__": true,
-	"getattr": true, "setattr": true, "delattr": true, "globals": true, "locals": true, "vars": true,
-	"system": true, "popen": true, "Popen": true, "spawn": true, "check_output": true, "check_call": true,
-	"__globals__": true, "__code__": true, "__subclasses__": true, "__bases__": true, "__base__": true,
-	"__mro__": true, "__class__": true, "__dict__": true, "__getattribute__": true, "__getattr__": true,
-	"__setattr__": true, "__reduce__": true, "__reduce_ex__": true, "__init_subclass__": true,
-	"__loader__": true, "__spec__": true, "__func__": true, "__self__": true, "__closure__": true,
-	"__call__": true, "__new__": true, "__init__": true, "__setstate__": true, "__module__": true,
-	"load": true, "loads": true, "_loads": true, "load_model": true,
-	"run": true, "runcode": true, "runctx": true, "runeval": true, "runsource": true, "runcall": true,
-	"run_path": true, "run_module": true, "_run_code": true, "import_module": true, "open": true,
-	"FileIO": true, "breakpoint": true, "urlopen": true, "execWrapper": true, "locate": true,
-	"resolve_name": true, "__import_module__": true, "pipepager": true, "pipe_pager": true,
-	// methods that write, delete or run files when reached as an unbound
-	// attribute (numpy.ndarray.tofile(arr, path), ndarray.dump pickles to
-	// a path, PurePath-style writers, process spawners of any module)
-	"tofile": true, "dump": true, "write_text": true, "write_bytes": true, "rmtree": true,
-	"unlink": true, "symlink_to": true, "fork_exec": true, "spawnv": true, "spawnve": true,
-	"spawnl": true, "spawnlp": true, "spawnvp": true, "execv": true, "execve": true, "execvp": true,
-	"startfile": true, "getoutput": true, "getstatusoutput": true, "call_tracing": true,
-	"posix_spawn": true, "posix_spawnp": true, "spawnle": true, "spawnlpe": true, "spawnvpe": true,
-	"execl": true, "execle": true, "execlp": true, "execlpe": true, "execvpe": true, "forkpty": true,
-	"rename": true, "renames": true, "rmdir": true, "removedirs": true, "truncate": true, "chmod": true,
-	"chown": true, "kill": true, "killpg": true, "putenv": true,
-}
+const numpyUfuncs = `abs absolute add arccos arccosh arcsin arcsinh arctan arctan2 arctanh bitwise_and
+bitwise_not bitwise_or bitwise_xor cbrt ceil conj conjugate copysign cos cosh deg2rad degrees divide
+divmod equal exp exp2 expm1 fabs float_power floor floor_divide fmax fmin fmod frexp gcd greater
+greater_equal heaviside hypot invert isfinite isinf isnan isnat lcm ldexp left_shift less less_equal
+log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not logical_or logical_xor matmul
+maximum minimum mod modf multiply negative nextafter not_equal positive power rad2deg radians
+reciprocal remainder right_shift rint sign signbit sin sinh spacing sqrt square subtract tan tanh
+true_divide trunc vecdot`
 
 // reexported are module names that, reached as an attribute of another
 // module (x.y.webbrowser), are that module: components are checked against
@@ -295,16 +177,16 @@ var nestedLoaders = map[string]bool{
 // fetch an attribute named by their (module, name) arguments: the call is
 // judged as an import of what the arguments name. numpy pickles ufuncs
 // (np.log) this way.
-var importGadgets = map[string]bool{
-	"numpy.core._ufunc_reconstruct": true, "numpy._core._ufunc_reconstruct": true,
-	"numpy.core.umath._ufunc_reconstruct": true,
+// The value says how the arguments name the import: "module,name"
+// (__import__(module) then getattr) or "dotted" (one "a.b.c" string).
+var importGadgets = map[string]string{
+	"numpy.core._ufunc_reconstruct": "module,name", "numpy._core._ufunc_reconstruct": "module,name",
+	"numpy.core.umath._ufunc_reconstruct": "module,name",
+	// Dangerous themselves; their calls also say what they would import.
+	"torch._utils._import_dotted_name": "dotted", "importlib.import_module": "dotted",
+	"pydoc.locate": "dotted", "pkgutil.resolve_name": "dotted", "builtins.__import__": "dotted",
+	"torch.serialization._import_dotted_name": "dotted",
 }
-
-// applyGlobals are allowed functions that call their first argument with
-// the items of their third: torch._tensor._rebuild_from_type_v2(func,
-// new_type, args, state) returns func(*args). The inner call is judged as
-// a call the pickle makes itself.
-var applyGlobals = map[string]bool{"torch._tensor._rebuild_from_type_v2": true}
 
 // bytesMakers turn their first argument into bytes a loader may be given;
 // the scanner follows them to find nested pickles.
@@ -351,57 +233,6 @@ func mapPy2(module, name string) (string, string) {
 		return m, name
 	}
 	return module, name
-}
-
-// isDangerous reports whether module.name reaches a dangerous module or
-// attribute: through its module path, a listed global, or any dotted
-// component (protocol 4+ resolves "a.b.c" names by getattr chains, so
-// whatever a component reaches is what the pickle gets).
-func isDangerous(module, name string) bool {
-	// Both spellings of the builtins module are judged alike.
-	if module == "__builtin__" || module == "exceptions" {
-		module = "builtins"
-	}
-	mparts := strings.Split(module, ".")
-	for i := range mparts {
-		p := strings.Join(mparts[:i+1], ".")
-		if dangerousModules[p] || dangerousGlobals[p] {
-			return true
-		}
-		if mparts[i] == "" {
-			continue
-		}
-		// A module path component that is itself a dangerous module
-		// (torch.serialization.os is no real module, but a custom
-		// finder or sys.modules entry could make it one).
-		if i > 0 && (isModuleName(mparts[i]) || isModuleName(strings.TrimLeft(mparts[i], "_"))) {
-			return true
-		}
-	}
-	nparts := strings.Split(name, ".")
-	path := module
-	for _, n := range nparts {
-		path += "." + n
-		if dangerousGlobals[path] || dangerousModules[path] {
-			return true
-		}
-		if dangerousComponents[n] {
-			return true
-		}
-		// Modules keep private aliases of the modules they use
-		// ("import os as _os": tempfile._os, random._os, typing._sys),
-		// so a dangerous module is reachable under a leading underscore.
-		if bare := strings.TrimLeft(n, "_"); bare != n && (isModuleName(bare) || reexported[bare]) {
-			return true
-		}
-		if mapped, ok := importMapping[n]; ok && dangerousModules[mapped] {
-			return true // a Python 2 module name reached as an attribute
-		}
-		if reexported[n] {
-			return true // a re-exported dangerous module (numpy...utils.subprocess)
-		}
-	}
-	return false
 }
 
 // isModuleName reports whether a dangerous component is one of the core

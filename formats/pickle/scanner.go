@@ -36,6 +36,7 @@ const (
 type pending struct {
 	f     formats.Finding
 	count int
+	by    string // which loaders run it, when set by the reader views (readers.go)
 }
 
 // shared is what a stream and the pickles nested in it spend together.
@@ -70,6 +71,10 @@ type scanner struct {
 	torchScript bool
 	// criticalPastCap: a critical finding was kept after maxFindings.
 	criticalPastCap bool
+	// loaders: who reads the stream (readers.go); nil = any loader.
+	loaders  *Loaders
+	plainSaw map[string]bool // findings the plain view made too (readers.go)
+	sideSeen map[string]bool // legacy joblib side files checked (sidefile.go)
 }
 
 func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *shared) *scanner {
@@ -129,6 +134,7 @@ func (sc *scanner) flush() {
 		if p.count > 1 {
 			f.Message += fmt.Sprintf(" (seen %d times; first at offset %d)", p.count, f.Offset)
 		}
+		f.Message += " [" + sc.loaderLabel(p) + "]"
 		sc.s.Report(f)
 	}
 	sc.order = nil
@@ -156,8 +162,12 @@ func (m *machine) global(mod, name string, literal bool) value {
 		}
 		switch v {
 		case Dangerous:
+			capab := capabilityOf(mod, name)
+			if mm, nn := mapPy2(mod, name); capab == "" {
+				capab = capabilityOf(mm, nn)
+			}
 			sc.add("pickle/dangerous-import", Critical, m.opStart, imp,
-				fmt.Sprintf("imports %s at offset %d: loading this pickle can run code, touch files or the network", shown, m.opStart))
+				fmt.Sprintf("imports %s at offset %d%s: loading this pickle can run code, touch files or the network", shown, m.opStart, capab))
 		case Unknown:
 			sev, what := High, "the strict profile accepts only known-safe imports (as torch.load(weights_only=True) would); allow it with --allow if you trust it"
 			if sc.opts.Profile == formats.Permissive {
@@ -167,7 +177,7 @@ func (m *machine) global(mod, name string, literal bool) value {
 				fmt.Sprintf("imports %s at offset %d, which is not known to be safe: %s", shown, m.opStart, what))
 		}
 	}
-	return value{k: kGlobal, off: m.opStart, x: &ext{mod: mod, name: name, verdict: v, literal: literal}}
+	return value{k: kGlobal, off: m.opStart, x: &ext{mod: mod, name: name, verdict: v, literal: literal, taint: tainting(imp)}}
 }
 
 // identPath reports whether s looks like a dotted Python name.
@@ -197,66 +207,6 @@ func identPath(s string) bool {
 	return !prevDot
 }
 
-// call records a REDUCE/NEWOBJ/INST/OBJ and returns the object it makes.
-func (m *machine) call(fn value, args []value, how string) value {
-	kept := args
-	if len(kept) > 16 {
-		kept = kept[:16]
-	}
-	kept = append([]value(nil), kept...)
-	fnCopy := fn
-	// copyreg's reconstructors instantiate their first argument: the
-	// object is an instance of that class (joblib's wrapper hook and BUILD
-	// judge it so).
-	switch fn.global() {
-	case "copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__",
-		"copy_reg._reconstructor", "copy_reg.__newobj__", "copy_reg.__newobj_ex__":
-		if len(args) > 0 && args[0].k == kGlobal {
-			fnCopy = args[0]
-		}
-	}
-	obj := value{k: kObj, off: m.opStart, x: &ext{fn: &fnCopy, args: kept}}
-	if m.quiet {
-		return obj
-	}
-	name := fn.global()
-	if applyGlobals[name] && len(args) >= 3 && args[0].k == kGlobal && args[2].k == kTuple && args[2].x != nil &&
-		int64(len(args[2].x.items)) == args[2].x.n && m.applyDepth < 4 {
-		// An allowed function that calls its first argument with the
-		// third: the inner call is judged as if the pickle made it, so an
-		// import gadget or a loader is not laundered through it.
-		m.applyDepth++
-		inner := m.call(args[0], args[2].x.items, how)
-		m.applyDepth--
-		if importGadgets[args[0].global()] {
-			return inner
-		}
-		return obj
-	}
-	if importGadgets[name] {
-		// numpy's ufunc reconstructor is __import__(module) + getattr:
-		// what it returns is an import, judged like one.
-		if len(args) >= 2 {
-			ms, ok1 := args[0].str()
-			ns, ok2 := args[1].str()
-			if ok1 && ok2 {
-				return m.global(ms, ns, true)
-			}
-		}
-		m.sc.add("pickle/nonliteral-global", High, m.opStart, name,
-			fmt.Sprintf("%s at offset %d imports by name from values that are not literal strings; what it imports cannot be known", name, m.opStart))
-		return obj
-	}
-	if name != "" {
-		mm, nn := mapPy2(fn.x.mod, fn.x.name)
-		mapped := mm + "." + nn
-		if (nestedLoaders[name] || nestedLoaders[mapped]) && len(args) > 0 {
-			m.sc.followLoader(name, &args[0], m.opStart)
-		}
-	}
-	return obj
-}
-
 // build executes BUILD on inst with state.
 func (m *machine) build(inst *value, state value) error {
 	if m.quiet {
@@ -271,9 +221,16 @@ func (m *machine) build(inst *value, state value) error {
 			fmt.Sprintf("BUILD at offset %d sets attributes of the imported %s itself, not of an instance: loading this rewrites loaded code", m.opStart, inst.global()))
 	case kObj:
 		inst.x.state = &state
+		if state.tainted() {
+			inst.x.taint = true
+		}
+		m.tensorStateHooks(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}
+	case kUnknown:
+		m.sc.add("pickle/opaque-call", High, m.opStart, "",
+			fmt.Sprintf("BUILD at offset %d calls __setstate__ of an object modelvet cannot know", m.opStart))
 	}
 	// An instance attribute named __setstate__ (or __reduce__) is found
 	// by the next BUILD or pickling: the state smuggles a callable in.
@@ -531,6 +488,7 @@ func (sc *scanner) scanBlobs() {
 			continue
 		}
 		sub := newScanner(child, ra, n, sc.depth+1, sc.sh)
+		sub.nestedBy(b.loader)
 		sub.stream(0, false)
 		sub.flush()
 	}
@@ -588,7 +546,7 @@ func (sc *scanner) stream(start int64, single bool) {
 		break
 	}
 	sc.res.Ops += m.ops
-	if !sc.quiet && sc.joblib && len(sc.skipped) > 0 {
+	if !sc.quiet && sc.joblib { // the hook fired: the views may part (readers.go)
 		sc.shadow(start)
 	}
 	if !sc.quiet {
@@ -621,13 +579,7 @@ func scan(s *formats.Scope, r io.ReaderAt, size int64) *Result {
 func ScanFrom(s *formats.Scope, r io.ReaderAt, start, size int64, single bool) *Result {
 	sc := newScanner(s, r, size, 0, &shared{})
 	sc.stream(start, single)
-	if sc.joblib && s != nil {
-		if s.TopLevel() {
-			s.SetFormat("joblib")
-		} else {
-			s.Detail("format:"+s.Member(), "joblib")
-		}
-	}
+	sc.markJoblib()
 	sc.flush()
 	sort.SliceStable(sc.res.Globals, func(i, j int) bool { return sc.res.Globals[i].Offset < sc.res.Globals[j].Offset })
 	return sc.res

@@ -47,6 +47,7 @@ func torchScriptSafe(module, name string) bool {
 func ScanTorchScript(s *formats.Scope, r io.ReaderAt, size int64) *Result {
 	sc := newScanner(s, r, size, 0, &shared{})
 	sc.torchScript = true
+	sc.nestedBy("torch.jit.load (and torch.load, which hands TorchScript archives to it)")
 	sc.stream(0, false)
 	sc.flush()
 	sort.SliceStable(sc.res.Globals, func(i, j int) bool { return sc.res.Globals[i].Offset < sc.res.Globals[j].Offset })

@@ -55,12 +55,42 @@ type ext struct {
 	n     int64   // total elements ever added
 	// kGlobal
 	mod, name string
+	full      string // "mod.name", computed once
 	verdict   Verdict
 	literal   bool // module and name were literal strings
 	// kObj
 	fn    *value  // what was called or instantiated
 	args  []value // kept arguments
 	state *value  // the last BUILD state
+	// taint: the value is, or holds (kept or not), something whose call
+	// cannot be judged from its import alone: an opaque object, or a
+	// safe-listed function whose effect depends on its arguments (an
+	// apply, pass-through or import gadget). Set whatever the keep
+	// budgets drop, so a value that was not kept is still known clean or
+	// not (calls.go).
+	taint bool
+	// opaque (kObj): what the call returned cannot be known (an unknown
+	// or dangerous callee, or a callee that was not an imported name).
+	opaque bool
+}
+
+// tainted reports whether v is or holds a value whose call cannot be
+// judged by its import alone.
+func (v *value) tainted() bool {
+	if v.k == kUnknown {
+		return true
+	}
+	return v.x != nil && v.x.taint
+}
+
+// anyTainted reports whether any of vs is tainted.
+func anyTainted(vs []value) bool {
+	for i := range vs {
+		if vs[i].k >= kTuple && vs[i].tainted() || vs[i].k == kUnknown {
+			return true
+		}
+	}
+	return false
 }
 
 // global returns "module.name" of a kGlobal, or "".
@@ -68,7 +98,10 @@ func (v *value) global() string {
 	if v.k != kGlobal || v.x == nil {
 		return ""
 	}
-	return v.x.mod + "." + v.x.name
+	if v.x.full == "" {
+		v.x.full = v.x.mod + "." + v.x.name
+	}
+	return v.x.full
 }
 
 // callee returns "module.name" of the global an object was made by.

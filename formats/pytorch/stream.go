@@ -32,13 +32,20 @@ func (st *stream) next(what string) (*frameInfo, *pickle.Result, bool) {
 	if c == nil {
 		return nil, nil, false
 	}
+	// Any loader reads the first pickle of a raw file (pickle.load,
+	// numpy.load, joblib.load all stop after it); only torch.load reads
+	// on, as plain pickle (formats/pickle/readers.go).
+	l := pickle.AnyLoader
+	if st.n > 1 {
+		l = pickle.Loaders{Plain: "torch.load"}
+	}
 	if err != nil {
 		st.s.Reportf("pytorch/malformed", formats.High, start,
 			"the %s pickle at offset %d cannot be delimited (%v); torch.load would fail here, and what follows cannot be located", what, start, err)
-		pickle.Scan(c, io.NewSectionReader(st.r, start, st.size-start), st.size-start)
+		pickle.ScanWith(c, io.NewSectionReader(st.r, start, st.size-start), st.size-start, l)
 		return fi, nil, false
 	}
-	res := pickle.Scan(c, io.NewSectionReader(st.r, start, fi.End), fi.End)
+	res := pickle.ScanWith(c, io.NewSectionReader(st.r, start, fi.End), fi.End, l)
 	if res != nil && res.Pickles > 0 && res.End != fi.End {
 		// Two readers of the same bytes disagree on where the pickle ends.
 		st.s.Reportf("pytorch/ambiguous-pickle", formats.High, start,

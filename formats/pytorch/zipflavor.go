@@ -39,11 +39,22 @@ func zipRoot(a *archive.Archive) string {
 		return ""
 	}
 	for _, m := range a.Members {
-		if m.Name == root+"/data.pkl" || m.Name == root+"/constants.pkl" {
+		// torch looks records up case-insensitively (miniz's
+		// mz_zip_reader_locate_file without MZ_ZIP_FLAG_CASE_SENSITIVE).
+		if rel, ok := cutFold(m.Name, root+"/"); ok && (strings.EqualFold(rel, "data.pkl") || strings.EqualFold(rel, "constants.pkl")) {
 			return root
 		}
 	}
 	return ""
+}
+
+// cutFold is strings.CutPrefix with ASCII case folding, as torch's record
+// lookup compares names.
+func cutFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 // pickleStorageDir is the folder holding the storages a pickle's
@@ -61,10 +72,29 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 	// torch.load hands an archive with a constants.pkl record to
 	// torch.jit.load (serialization.py _is_torchscript_zip): its pickles
 	// are then read by TorchScript's unpickler, which imports no Python.
+	// The test is Python's `"constants.pkl" in get_all_records()`: exact
+	// case. torch.jit.load itself reads CONSTANTS.PKL too, so a case
+	// variant makes torch.load read data.pkl with Python's pickle (the
+	// stricter view, which judges __torch__ names as imports) while
+	// torch.jit.load compiles the code: both are checked.
 	torchScript := false
+	folded := map[string]string{}
 	for _, m := range a.Members {
 		if m.Name == prefix+"constants.pkl" {
 			torchScript = true
+		}
+		if m.IsDir {
+			continue
+		}
+		low := strings.ToLower(m.Name)
+		if prev, dup := folded[low]; dup && prev != m.Name {
+			// pytorch/case-ambiguous-record: two records torch's
+			// case-insensitive lookup cannot tell apart; which one it
+			// loads is up to the zip library, not to the scanner.
+			s.Report(formats.Finding{Rule: "pytorch/case-ambiguous-record", Severity: formats.High, Member: m.Name, Offset: formats.NoOffset,
+				Message: fmt.Sprintf("the records %q and %q differ only in case; torch looks records up case-insensitively, so which one it loads is not defined", prev, m.Name)})
+		} else if !dup {
+			folded[low] = m.Name
 		}
 	}
 	s.Detail("pytorch_root", root)
@@ -82,7 +112,10 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 		summary   *stateDictSummary // data.pkl's tensors, when decoded
 	)
 	for _, m := range a.Members {
-		rel, ok := strings.CutPrefix(m.Name, prefix)
+		rel, ok := cutFold(m.Name, prefix)
+		// Records are classified by their case-folded names, as torch
+		// finds them (DATA.PKL, CODE/x.PY).
+		lrel := strings.ToLower(rel)
 		if !ok {
 			// torch never reads it, but another tool might: scan it.
 			foreign++
@@ -99,10 +132,10 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			continue
 		}
 		switch {
-		case strings.HasPrefix(rel, "data/") || strings.HasPrefix(rel, "constants/"):
+		case strings.HasPrefix(lrel, "data/") || strings.HasPrefix(lrel, "constants/"):
 			// Tensor bytes: checked by size against the pickle, never read.
-			storages[rel] = m
-		case strings.HasSuffix(rel, ".pkl") || strings.HasSuffix(rel, ".debug_pkl"):
+			storages[lrel] = m
+		case strings.HasSuffix(lrel, ".pkl") || strings.HasSuffix(lrel, ".debug_pkl"):
 			r, n, err := a.Open(m)
 			if err != nil {
 				continue
@@ -115,29 +148,35 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			c.SetFormat("pickle")
 			var res *pickle.Result
 			mark := c.Mark()
-			if torchScript || strings.HasPrefix(rel, "code/") {
+			if torchScript || strings.HasPrefix(lrel, "code/") {
 				// Read by TorchScript's C++ unpickler, not Python's.
 				res = pickle.ScanTorchScript(c, r, n)
 			} else {
-				res = pickle.Scan(c, r, n)
+				// torch.load reads it with Python's pickle (its restricted
+				// unpickler with weights_only=True); joblib.load cannot open
+				// a zip, so its inline-array skip does not apply.
+				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load"})
 				// Structure for the report, decoded by gopickle only from
 				// a data.pkl modelvet's reader accepted whole: gopickle is
 				// not safe on hostile bytes (see statedict.go).
-				if worst, found := c.MaxSince(mark); rel == "data.pkl" && res != nil && res.Pickles == 1 && (!found || worst < formats.Medium) {
+				if worst, found := c.MaxSince(mark); lrel == "data.pkl" && res != nil && res.Pickles == 1 && (!found || worst < formats.Medium) {
 					if sum, ok := decodeStateDict(r, res.End, res.Ops); ok {
 						summary = sum
 					}
 				}
 			}
 			archive.Release(r)
+			if lrel == "bytecode.pkl" {
+				checkBytecode(s, a, m) // mobile TorchScript's operators (tsbytecode.go)
+			}
 			if res == nil {
 				continue
 			}
 			pickles++
-			if rel == "data.pkl" {
+			if lrel == "data.pkl" {
 				protocol = res.Protocol
 			}
-			if strings.HasSuffix(rel, ".debug_pkl") {
+			if strings.HasSuffix(lrel, ".debug_pkl") {
 				continue // debug info names no storages
 			}
 			for _, p := range res.PersistentIDs {
@@ -147,18 +186,18 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 					c.Reportf("pytorch/bad-persistent-id", formats.High, p.Offset, "%v; torch.load would not load this checkpoint as written, and its tensors cannot be checked", err)
 					continue
 				}
-				wants = append(wants, want{ref, pickleStorageDir(rel)})
+				wants = append(wants, want{ref, pickleStorageDir(lrel)})
 			}
-		case strings.HasPrefix(rel, "code/"):
+		case strings.HasPrefix(lrel, "code/"):
 			torchCode = append(torchCode, m)
-		case rel == "byteorder":
+		case lrel == "byteorder":
 			if v := smallText(a, m); v != "little" && v != "big" {
 				s.Report(formats.Finding{Rule: "pytorch/bad-record", Severity: formats.Medium, Member: m.Name, Offset: 0,
 					Message: fmt.Sprintf("byteorder is %q, neither \"little\" nor \"big\"", v)})
 			} else {
 				s.Detail("byteorder", v)
 			}
-		case rel == "version" || rel == ".data/version":
+		case lrel == "version" || lrel == ".data/version":
 			v := smallText(a, m)
 			if _, err := strconv.Atoi(v); err != nil {
 				s.Report(formats.Finding{Rule: "pytorch/bad-record", Severity: formats.Medium, Member: m.Name, Offset: 0,
@@ -166,7 +205,7 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			} else {
 				s.Detail("pytorch_version_record", v)
 			}
-		case rel == ".data/serialization_id":
+		case lrel == ".data/serialization_id":
 			s.Detail("serialization_id", smallText(a, m))
 		default:
 			// extra/ files of TorchScript and anything else: sniff them.
@@ -182,7 +221,7 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 	// Storages against references.
 	used := map[string]bool{}
 	for _, w := range wants {
-		key := w.where + w.ref.Key
+		key := w.where + strings.ToLower(w.ref.Key) // looked up case-insensitively
 		used[key] = true
 		m := storages[key]
 		where := fmt.Sprintf("%s (referenced at offset %d)", prefix+key, w.ref.Offset)

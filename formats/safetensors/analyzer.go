@@ -54,10 +54,18 @@ func plausible(p *formats.Probe) bool {
 		return false
 	}
 	n := binary.LittleEndian.Uint64(p.Head)
-	if n < 2 || n > MaxHeader || n > uint64(p.Size-8) || p.Head[8] != '{' {
+	if n < 2 || n > MaxHeader || n > uint64(p.Size-8) {
 		return false
 	}
-	switch p.Head[9] {
+	// JSON whitespace before the object is valid to serde_json (see Read).
+	i := 8
+	for i < len(p.Head) && i < 8+int(min(n, 64)) && isJSONSpace(p.Head[i]) {
+		i++
+	}
+	if i+1 >= len(p.Head) || p.Head[i] != '{' {
+		return false
+	}
+	switch p.Head[i+1] {
 	case '"', '}', ' ', '\n', '\r', '\t':
 		return true
 	}

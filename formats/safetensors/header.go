@@ -29,10 +29,14 @@ const MaxHeader = 100_000_000
 const maxEntryNodes = 1 << 20
 
 // dtypeBits is the element width in bits of every dtype the reference
-// crate knows (Dtype::bitsize). F4 and F6 are sub-byte.
+// crate knows (huggingface/safetensors safetensors/src/tensor.rs, enum
+// Dtype and Dtype::bitsize, checked at commit 24b0b28). F4 and F6 are
+// sub-byte. A dtype missing here is reported high, so the table must follow
+// the crate: a real model in a new dtype would otherwise be a false alarm.
 var dtypeBits = map[string]uint64{
 	"BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8,
-	"F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "I16": 16, "U16": 16,
+	"F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8,
+	"I16": 16, "U16": 16,
 	"F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "C64": 64,
 	"F64": 64, "I64": 64, "U64": 64,
 }
@@ -96,12 +100,28 @@ func Read(r io.ReaderAt, size int64, report reporter) *Header {
 		report("safetensors/truncated", formats.High, "", 8, "cannot read the %d-byte header: %v", n, err)
 		return h
 	}
-	if buf[0] != '{' {
-		// The reference crate requires this from 0.4 on; older readers
-		// skip leading whitespace. Real writers never emit anything else.
-		report("safetensors/bad-header-start", formats.High, "", 8,
-			"the header does not start with '{' (it starts with %q); loaders disagree on whether such a header is valid", buf[0])
+	// The reference crate hands the header to serde_json::from_str, which
+	// skips JSON whitespace (space, tab, CR, LF) before the object, so such
+	// a header is valid to every loader built on it; anything else first is
+	// not JSON at all.
+	lead := 0
+	for lead < len(buf) && isJSONSpace(buf[lead]) {
+		lead++
+	}
+	if lead == len(buf) || buf[lead] != '{' {
+		c := byte(0)
+		if lead < len(buf) {
+			c = buf[lead]
+		}
+		report("safetensors/bad-header-start", formats.High, "", 8+int64(lead),
+			"the header does not start with a JSON object (it starts with %q); no safetensors reader accepts it", c)
 		return h
+	}
+	if lead > 0 {
+		// Not a risk (serde_json, the crate's reader, skips it), but no
+		// safetensors writer emits it: worth knowing where a file came from.
+		report("safetensors/leading-whitespace", formats.Info, "", 8,
+			"the header starts with %d bytes of JSON whitespace before '{'; the safetensors crate accepts this, but its writers never produce it", lead)
 	}
 	// Members are read one at a time: a 100 MB header of a million tiny
 	// entries costs the Tensor list, not a million-node JSON tree.
@@ -401,3 +421,6 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// isJSONSpace is JSON's whitespace (RFC 8259), what serde_json skips.
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -38,7 +38,7 @@ func checkDir(dir string, files []string, opts *formats.Options, report func(rel
 	referenced := map[string]bool{}
 	for _, f := range files {
 		if strings.HasSuffix(strings.ToLower(f), ".index.json") {
-			for shard := range checkIndex(dir, f, present, report) {
+			for shard := range checkIndex(dir, f, present, opts, report) {
 				referenced[shard] = true
 			}
 		}
@@ -62,10 +62,10 @@ func weightExt(index string) string {
 	return strings.ToLower(filepath.Ext(base))
 }
 
-func checkIndex(dir, index string, present map[string]bool, report func(string, formats.Finding)) map[string]bool {
+func checkIndex(dir, index string, present map[string]bool, opts *formats.Options, report func(string, formats.Finding)) map[string]bool {
 	refs := map[string]bool{}
 	rep := func(f formats.Finding) { report(index, f) }
-	f, err := os.Open(filepath.Join(dir, index))
+	f, err := opts.OpenFile(filepath.Join(dir, index))
 	if err != nil {
 		rep(fnd("shard-index/unreadable", formats.High, "", formats.NoOffset, "the shard index cannot be read (%v); which files a loader opens cannot be checked", err))
 		return refs
@@ -76,7 +76,7 @@ func checkIndex(dir, index string, present map[string]bool, report func(string, 
 		rep(fnd("shard-index/too-large", formats.High, "", formats.NoOffset, "the shard index is larger than %d bytes (or cannot be measured); it was not checked", maxIndex))
 		return refs
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxIndex))
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, min(fi.Size(), maxIndex)))
 	if err != nil {
 		rep(fnd("shard-index/unreadable", formats.High, "", formats.NoOffset, "the shard index cannot be read: %v", err))
 		return refs
@@ -130,7 +130,7 @@ func checkIndex(dir, index string, present map[string]bool, report func(string, 
 		if ext != ".safetensors" || !strings.HasSuffix(strings.ToLower(shard), ".safetensors") {
 			continue
 		}
-		checkShard(dir, shard, byShard[shard], holder, rep)
+		checkShard(dir, shard, byShard[shard], holder, opts, rep)
 	}
 	return refs
 }
@@ -139,8 +139,8 @@ func checkIndex(dir, index string, present map[string]bool, report func(string, 
 // header holds. A shard holding an extra tensor carries weights no index
 // reader expects (the loader may still pick it up, or overwrite a tensor
 // from another shard); a missing one means the index lies.
-func checkShard(dir, shard string, want []string, holder map[string]string, rep func(formats.Finding)) {
-	f, err := os.Open(filepath.Join(dir, shard))
+func checkShard(dir, shard string, want []string, holder map[string]string, opts *formats.Options, rep func(formats.Finding)) {
+	f, err := opts.OpenFile(filepath.Join(dir, shard))
 	if err != nil {
 		rep(fnd("shard-index/unreadable", formats.High, shard, formats.NoOffset, "the shard cannot be opened (%v)", err))
 		return

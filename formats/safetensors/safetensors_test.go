@@ -45,6 +45,10 @@ func TestRealLayouts(t *testing.T) {
 		"newer dtypes":                          build(`{"a":{"dtype":"F8_E8M0","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"C64","shape":[1],"data_offsets":[2,10]}}`, 10),
 		"tensors listed out of offset order":    build(`{"z":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, 4),
 		"scalar (empty shape)":                  build(`{"s":{"dtype":"F64","shape":[],"data_offsets":[0,8]}}`, 8),
+		// AMD/ROCm FP8 checkpoints (safetensors >= 0.5).
+		"FNUZ fp8 dtypes": build(`{"a":{"dtype":"F8_E4M3FNUZ","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"F8_E5M2FNUZ","shape":[2],"data_offsets":[2,4]}}`, 4),
+		// serde_json::from_str, which the crate uses, skips it.
+		"header with leading whitespace": build(" \n\t\r"+`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1),
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -118,7 +122,8 @@ func TestAttacks(t *testing.T) {
 		{"three offsets", build(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}`, 1), "safetensors/bad-offsets"},
 		{"metadata value not a string", build(`{"__metadata__":{"n":1}}`, 0), "safetensors/bad-metadata"},
 		{"metadata not an object", build(`{"__metadata__":"x"}`, 0), "safetensors/bad-metadata"},
-		{"header not starting with brace", build(` {"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1), "safetensors/bad-header-start"},
+		{"header starting with a letter", build(`x{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1), "safetensors/bad-header-start"},
+		{"header of whitespace only", build("  \n ", 0), "safetensors/bad-header-start"},
 		{"garbage after the JSON object", trailingNonSpace, "safetensors/invalid-header"},
 		{"tab padding", tabPadded, "safetensors/odd-padding"},
 		{"invalid JSON", build(`{"a":{"dtype":"U8",}}`, 0), "safetensors/invalid-header"},

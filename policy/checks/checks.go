@@ -8,11 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/modelvet/modelvet/attest"
+	"github.com/modelvet/modelvet/internal/onepass"
 	"github.com/modelvet/modelvet/policy"
 	"github.com/modelvet/modelvet/report"
 	"github.com/modelvet/modelvet/verify"
@@ -40,9 +41,10 @@ func Trust(p *policy.Policy) []verify.TrustOptions {
 	return nil
 }
 
-// trustMaterial checks that every file the policy names exists: a policy
-// pointing at a missing key is the operator's error (exit 2 / HTTP 500),
-// not the model's.
+// trustMaterial checks that every key, certificate and trusted root the
+// policy names can be loaded: a policy pointing at a missing, unreadable
+// or malformed file is the operator's error (exit 2 / HTTP 500,
+// policy.ErrTrustMaterial), never "the signature did not verify".
 func trustMaterial(p *policy.Policy) error {
 	s := p.Signature
 	files := append(append([]string{}, s.Keys...), s.CAChains...)
@@ -51,7 +53,12 @@ func trustMaterial(p *policy.Policy) error {
 	}
 	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
-			return fmt.Errorf("trust material named by the policy %s: %w", p.Path, err)
+			return fmt.Errorf("%w: named by the policy %s: %w", policy.ErrTrustMaterial, p.Path, err)
+		}
+	}
+	for _, t := range Trust(p) {
+		if err := t.CheckMaterial(); err != nil {
+			return fmt.Errorf("%w: named by the policy %s: %w", policy.ErrTrustMaterial, p.Path, err)
 		}
 	}
 	return nil
@@ -59,12 +66,29 @@ func trustMaterial(p *policy.Policy) error {
 
 // sidecar returns the path of a file the policy names inside the model
 // folder (or beside a one-file model).
-func sidecar(model, name string) string {
-	if st, err := os.Stat(model); err == nil && !st.IsDir() {
-		return filepath.Join(filepath.Dir(model), name)
+func sidecar(model, name string) string { return policy.Sidecar(model, name) }
+
+// readSidecar reads a signature or attestation: from the check's one pass
+// when there is one (the bytes the scan saw, the bytes copied into a
+// snapshot), from the file otherwise (nil data: let the verifier read).
+func readSidecar(ctx context.Context, path string, limit int64) ([]byte, error) {
+	s := onepass.FromContext(ctx)
+	if s == nil {
+		return nil, nil
 	}
-	return filepath.Join(model, name)
+	return s.ReadFile(path, limit)
 }
+
+// digests returns the one pass's digests, or nil to hash from disk.
+func digests(ctx context.Context) verify.Digests {
+	if s := onepass.FromContext(ctx); s != nil {
+		return s
+	}
+	return nil
+}
+
+// maxSidecar caps a signature or attestation read into memory.
+const maxSidecar = 64 << 20
 
 // Signature verifies the model's OpenSSF model signature under the policy.
 func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Outcome, error) {
@@ -78,7 +102,18 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 		return o, nil
 	}
 	o.Present = true
-	vo := verify.Options{SignaturePath: sigPath}
+	vo := verify.Options{SignaturePath: sigPath, Digests: digests(ctx)}
+	if vo.Digests != nil {
+		// Present but unreadable (a folder, a FIFO, too large) is a
+		// present signature that does not verify, never an absent one.
+		data, err := readSidecar(ctx, sigPath, maxSidecar)
+		if err != nil {
+			o.Section.Lines = []string{"the signature cannot be read: " + err.Error()}
+			o.Failures = o.Section.Lines
+			return o, nil
+		}
+		vo.SignatureData = data
+	}
 	// A provenance attestation is added beside the weights after signing
 	// and carries its own signature; it is not part of the signed model.
 	if p.Provenance.Checked() {
@@ -92,6 +127,13 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 		vo.Trust = t
 		r, err := verify.Verify(model, vo)
 		if err != nil {
+			var te *verify.TrustError
+			if errors.As(err, &te) {
+				return nil, fmt.Errorf("%w: %w", policy.ErrTrustMaterial, err)
+			}
+			if errors.Is(err, fs.ErrPermission) {
+				return nil, fmt.Errorf("%w: %w", policy.ErrUnreadable, err)
+			}
 			var ue *verify.UsageError
 			if errors.As(err, &ue) {
 				lines = append(lines, "cannot verify: "+err.Error())
@@ -200,7 +242,20 @@ func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Ou
 		sigPath = sidecar(model, p.Signature.File)
 	}
 	// Hash once; every trust/requirement combination compares against it.
-	h := verify.HashOptions{IgnorePaths: attest.IgnoresInside(model, attPath, sigPath)}
+	h := verify.HashOptions{IgnorePaths: attest.IgnoresInside(model, attPath, sigPath), Digests: digests(ctx)}
+	var items []attest.Item
+	fromPass := h.Digests != nil
+	if fromPass {
+		data, err := readSidecar(ctx, attPath, maxSidecar)
+		if err == nil {
+			items, err = attest.Split(data)
+		}
+		if err != nil {
+			o.Section.Lines = []string{"the attestation cannot be read: " + err.Error()}
+			o.Failures = o.Section.Lines
+			return o, nil
+		}
+	}
 	m, err := verify.HashModel(model, h)
 	if err != nil {
 		o.Section.Lines = []string{"cannot hash the model: " + err.Error()}
@@ -216,8 +271,17 @@ func Provenance(ctx context.Context, model string, p *policy.Policy) (*policy.Ou
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				r, err := attest.VerifyForModel(model, attPath, attest.ModelOptions{Trust: t, Hash: h, SignaturePath: sigPath, Manifest: m,
-					Require: attest.Requirements{BuilderID: b, SourceURI: s}})
+				var r *attest.Result
+				var err error
+				if fromPass {
+					// The attestation as the one pass read it.
+					md := attest.ModelFromManifest(m)
+					r = attest.VerifyItems(items, attest.Options{Trust: t, Model: &md, Require: attest.Requirements{BuilderID: b, SourceURI: s}})
+					r.Lines = append([]string{fmt.Sprintf("model folder digest %s (%d files)", md.Root, len(m.Resources))}, r.Lines...)
+				} else {
+					r, err = attest.VerifyForModel(model, attPath, attest.ModelOptions{Trust: t, Hash: h, SignaturePath: sigPath, Manifest: m,
+						Require: attest.Requirements{BuilderID: b, SourceURI: s}})
+				}
 				if err != nil {
 					// The publisher shipped an attestation that cannot be read:
 					// the model's fault, so a refusal, not an operator error.

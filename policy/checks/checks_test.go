@@ -2,6 +2,12 @@ package checks
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,8 +66,32 @@ func TestSignatureOutcomes(t *testing.T) {
 	if _, err := Signature(context.Background(), model, p); err == nil || !strings.Contains(err.Error(), "missing.pub") {
 		t.Errorf("missing key: err %v", err)
 	}
+	// A malformed key, CA file or trusted root is the operator's error
+	// too (exit 2 / HTTP 500), never "the signature did not verify".
+	os.WriteFile(filepath.Join(dir, "bad.pub"), []byte("not a key"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.pem"), []byte("not a certificate"), 0o644)
+	os.WriteFile(filepath.Join(dir, "trusted_root.json"), []byte("{\"mediaType\": 7}"), 0o644)
+	os.WriteFile(filepath.Join(model, "model.sig"), []byte("{}"), 0o644)
+	for name, y := range map[string]string{
+		"malformed key":          "signature:\n  required: true\n  keys: [bad.pub]\n",
+		"malformed CA chain":     "signature:\n  required: true\n  ca_chains: [bad.pem]\n",
+		"malformed trusted root": "signature:\n  required: true\n  identities: [a@example.com]\n  issuers: [https://issuer.example]\n  trusted_root: trusted_root.json\n",
+		"unreadable key":         "signature:\n  required: true\n  keys: [unreadable.pub]\n",
+	} {
+		if name == "unreadable key" {
+			if os.Getuid() == 0 {
+				continue // root reads any file
+			}
+			os.WriteFile(filepath.Join(dir, "unreadable.pub"), writeKey(t), 0o000)
+		}
+		_, err := Signature(context.Background(), model, parse(t, dir, y))
+		if !errors.Is(err, policy.ErrTrustMaterial) {
+			t.Errorf("%s: err %v, want policy.ErrTrustMaterial", name, err)
+		}
+	}
+	os.Remove(filepath.Join(model, "model.sig"))
 	// No signature file: an outcome saying so.
-	os.WriteFile(filepath.Join(dir, "k.pub"), []byte("not a key"), 0o644)
+	os.WriteFile(filepath.Join(dir, "k.pub"), writeKey(t), 0o644)
 	p = parse(t, dir, "signature:\n  required: true\n  keys: [k.pub]\n")
 	o, err := Signature(context.Background(), model, p)
 	if err != nil || o.Present || o.OK {
@@ -80,4 +110,18 @@ func TestSignatureOutcomes(t *testing.T) {
 	if err != nil || !o.Present || o.OK || len(o.Failures) == 0 {
 		t.Errorf("garbage attestation: %+v %v", o, err)
 	}
+}
+
+// writeKey returns a fresh PEM P-256 public key.
+func writeKey(t *testing.T) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }

@@ -1,0 +1,94 @@
+package executorch
+
+import (
+	"testing"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/formatstest"
+	"github.com/modelvet/modelvet/formats/internal/flatbuf"
+)
+
+type T = flatbuf.T
+
+// program is the shape exir's to_executorch writes: version, one "forward"
+// plan with its operators and delegates, segments after the FlatBuffer.
+func program(ops []string, delegates []string, segments []T) []byte {
+	var o, d []T
+	for _, n := range ops {
+		o = append(o, T{n, ""})
+	}
+	for _, n := range delegates {
+		d = append(d, T{n})
+	}
+	plan := T{"forward", nil, nil, nil, nil, nil, o, d}
+	return flatbuf.Build("ET12", T{uint32(0), []T{plan}, nil, nil, segments})
+}
+
+func TestExecuTorch(t *testing.T) {
+	cases := []struct {
+		name string
+		data []byte
+		rule string
+		sev  formats.Severity
+	}{
+		{"portable kernels", program([]string{"aten::add", "aten::mm"}, nil, nil), "", 0},
+		{"XNNPACK-delegated model", program([]string{"aten::view_copy", "dim_order_ops::_to_dim_order_copy"}, []string{"XnnpackBackend"}, nil), "", 0},
+		{"custom kernel namespace", program([]string{"aten::add", "mycompany::secret_op"}, nil, nil), "executorch/custom-op", formats.Medium},
+		{"delegate to an unknown backend", program(nil, []string{"EvilBackend"}, nil), "executorch/unknown-delegate", formats.Medium},
+		{"segment past the end of the file", program(nil, nil, []T{{uint64(1 << 40), uint64(16)}}), "executorch/segment-out-of-range", formats.High},
+		{"truncated", program([]string{"aten::add"}, nil, nil)[:24], "executorch/malformed", formats.High},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := formats.DefaultOptions()
+			o.Hash = false
+			res := formatstest.ScanBytes(t, "model.pte", c.data, &o)
+			if res.Format != "executorch" {
+				t.Fatalf("format %q", res.Format)
+			}
+			if c.rule == "" {
+				if len(formatstest.Rules(res, formats.Low)) > 0 {
+					t.Errorf("real-shaped program flagged: %s", formatstest.Describe(res))
+				}
+				return
+			}
+			found := false
+			for _, f := range res.Findings {
+				found = found || (f.Rule == c.rule && f.Severity == c.sev)
+			}
+			if !found {
+				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
+			}
+		})
+	}
+}
+
+func FuzzExecuTorch(f *testing.F) {
+	f.Add(program([]string{"aten::add"}, []string{"XnnpackBackend"}, []T{{uint64(0), uint64(4)}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o := formats.DefaultOptions()
+		o.Hash = false
+		res := formatstest.ScanBytes(t, "m.pte", data, &o)
+		for _, x := range res.Findings {
+			if x.Rule == "formats/analyzer-failure" {
+				t.Fatal(x.Message)
+			}
+		}
+	})
+}
+
+// A 2 GiB program whose weights are one segment after the FlatBuffer.
+func BenchmarkExecuTorch2GiB(b *testing.B) {
+	const size = 2 << 30
+	head := program([]string{"aten::mm"}, []string{"XnnpackBackend"}, []T{{uint64(0), uint64(size - 4096)}})
+	r := &formatstest.Sparse{Head: head, Size: size}
+	o := formats.DefaultOptions()
+	o.Hash = false
+	b.SetBytes(size)
+	for b.Loop() {
+		res := formats.ScanReader("model.pte", r, size, &o)
+		if m, _ := res.Max(); res.Format != "executorch" || m > formats.Info {
+			b.Fatal(formatstest.Describe(res))
+		}
+	}
+}

@@ -1,0 +1,100 @@
+// Package sidecar recognizes data files by the manifest beside them that
+// names them: TF.js weight shards named by model.json, OpenVINO weights
+// named by the IR .xml. Such files are raw numbers with no format of their
+// own; without a manifest naming them a folder scan could only call them
+// unrecognized. The manifest's own analyzer judges the paths and sizes;
+// this package only answers "does a manifest in this folder name me".
+package sidecar
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/ttlcache"
+)
+
+// Bounds: manifests read per folder and their size.
+const (
+	maxManifests    = 64
+	maxManifestSize = 256 << 20
+	levels          = 4 // a manifest may name "weights/x.bin": look a few folders up
+)
+
+// Index answers, per folder, which files its manifests name.
+type Index struct {
+	// IsManifest says whether a file name is worth reading as a manifest.
+	IsManifest func(name string) bool
+	// Refs returns the slash paths the manifest at path names, relative to
+	// its folder (only paths that stay inside it).
+	Refs  func(path string, size int64) []string
+	cache *ttlcache.Cache[map[string]bool]
+}
+
+// New returns an Index caching folder listings briefly (a folder scan asks
+// once per file).
+func New(isManifest func(string) bool, refs func(string, int64) []string) *Index {
+	return &Index{IsManifest: isManifest, Refs: refs, cache: ttlcache.New[map[string]bool](time.Minute, 4096)}
+}
+
+// Claims reports whether a manifest in the probed file's folder, or a few
+// folders above it, names the file. Only files on disk have a folder.
+func (x *Index) Claims(p *formats.Probe) bool {
+	if p.Path == "" || x.IsManifest(p.Name) {
+		return false
+	}
+	path := filepath.Clean(p.Path)
+	rel := filepath.Base(path)
+	dir := filepath.Dir(path)
+	for range levels {
+		if x.named(dir)[rel] {
+			return true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		rel = filepath.Base(dir) + "/" + rel
+		dir = parent
+	}
+	return false
+}
+
+func (x *Index) named(dir string) map[string]bool {
+	if refs, ok := x.cache.Get(dir); ok {
+		return refs
+	}
+	refs := map[string]bool{}
+	entries, err := os.ReadDir(dir)
+	if err == nil {
+		n := 0
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !x.IsManifest(e.Name()) || n >= maxManifests {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil || fi.Size() > maxManifestSize {
+				continue
+			}
+			n++
+			for _, r := range x.Refs(filepath.Join(dir, e.Name()), fi.Size()) {
+				refs[Clean(r)] = true
+			}
+		}
+	}
+	x.cache.Put(dir, refs)
+	return refs
+}
+
+// Clean normalizes "./a//b" to "a/b".
+func Clean(loc string) string {
+	var parts []string
+	for _, c := range strings.Split(loc, "/") {
+		if c != "" && c != "." {
+			parts = append(parts, c)
+		}
+	}
+	return strings.Join(parts, "/")
+}

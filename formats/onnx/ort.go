@@ -1,0 +1,123 @@
+package onnx
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/flatbuf"
+)
+
+// ONNX Runtime's own format (.ort): the same graph as an ONNX model,
+// stored as a FlatBuffer with the file identifier "ORTM"
+// (onnxruntime/core/flatbuffers/schema/ort.fbs). It has no external data;
+// what reaches outside the runtime is the same as for ONNX: operators from
+// domains that only a custom operator library (native code) serves. The
+// nodes are walked, subgraphs included, and their domains judged by the
+// ONNX rules (judgeDomains).
+func init() {
+	formats.Register(&formats.Analyzer{
+		Name:       "ort",
+		Extensions: []string{".ort"},
+		Priority:   45,
+		Sniff: func(p *formats.Probe) bool {
+			return len(p.Head) >= 8 && bytes.Equal(p.Head[4:8], []byte("ORTM"))
+		},
+		Analyze: analyzeORT,
+	})
+}
+
+// Field ids of ort.fbs tables.
+const (
+	ortSessionModel = 1
+	ortModelOpsets  = 1
+	ortModelGraph   = 7
+	ortGraphNodes   = 2
+	ortNodeDomain   = 2
+	ortNodeOpType   = 5
+	ortNodeAttrs    = 10
+	ortAttrGraph    = 7
+	ortAttrGraphs   = 12
+	ortOpsetDomain  = 0
+	ortOpsetVersion = 1
+)
+
+func analyzeORT(s *formats.Scope, r io.ReaderAt, size int64) {
+	s.SetFormat("ort")
+	w := newWalker(s, r, size)
+	b := &flatbuf.Buf{R: r, Size: size, Budget: 20_000_000}
+	err := w.ortSession(b)
+	if err != nil {
+		off := int64(formats.NoOffset)
+		if e, ok := err.(*flatbuf.Error); ok {
+			off = e.Off
+		}
+		w.report("ort/malformed", formats.High, off,
+			"the FlatBuffer is broken (%v); onnxruntime reads it in place, so a loader would read outside it or reject it, and what follows was not checked", err)
+	}
+	w.judgeDomains()
+	w.finishReports()
+	s.Detail("nodes", strconv.Itoa(w.nodes))
+}
+
+func (w *walker) ortSession(b *flatbuf.Buf) error {
+	root, err := b.Root()
+	if err != nil {
+		return err
+	}
+	if v, _, err := root.String(0, maxNameLen); err == nil && v != "" {
+		w.s.Detail("ort_version", v)
+	}
+	model, ok, err := root.Table(ortSessionModel)
+	if err != nil || !ok {
+		return err
+	}
+	err = model.Tables(ortModelOpsets, func(_ int, o flatbuf.Table) error {
+		d, _, err := o.String(ortOpsetDomain, maxNameLen)
+		if err != nil {
+			return err
+		}
+		v, err := o.Uint64(ortOpsetVersion, 0)
+		w.opsets[d] = int64(v)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	g, ok, err := model.Table(ortModelGraph)
+	if err != nil || !ok {
+		return err
+	}
+	return w.ortGraph(g, 1)
+}
+
+func (w *walker) ortGraph(g flatbuf.Table, depth int) error {
+	if err := w.deeper(depth, g.Pos); err != nil {
+		return &flatbuf.Error{Off: g.Pos, Msg: err.Error()}
+	}
+	return g.Tables(ortGraphNodes, func(_ int, n flatbuf.Table) error {
+		w.nodes++
+		d, _, err := n.String(ortNodeDomain, maxNameLen)
+		if err != nil {
+			return err
+		}
+		op, _, err := n.String(ortNodeOpType, maxNameLen)
+		if err != nil {
+			return err
+		}
+		w.use(d, op, n.Pos)
+		return n.Tables(ortNodeAttrs, func(_ int, a flatbuf.Table) error {
+			sub, ok, err := a.Table(ortAttrGraph)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := w.ortGraph(sub, depth+1); err != nil {
+					return err
+				}
+			}
+			return a.Tables(ortAttrGraphs, func(_ int, sub flatbuf.Table) error { return w.ortGraph(sub, depth+1) })
+		})
+	})
+}

@@ -1,0 +1,162 @@
+package onepass
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/verify"
+)
+
+// finish runs the hashing pass of an entry on its open file.
+func (s *Session) finish(e *entry) *File {
+	f := &File{Path: e.path, Size: e.info.Size(), info: e.info, ShardSize: s.opts.ShardSize}
+	if s.opts.BeforeHash != nil {
+		s.opts.BeforeHash(e.path)
+	}
+	if s.opts.NoHash {
+		f.setChanged(sameIdentity(e, f.Size))
+		return f
+	}
+	e.mu.Lock()
+	spans, err := e.rec.sorted()
+	overflow := e.rec.overflow
+	e.mu.Unlock()
+	if err != nil {
+		f.Changed = err
+	} else if overflow {
+		f.Changed = fmt.Errorf("the scan read more than %d separate pieces of the file; what it saw cannot be tied to the hashed bytes", s.opts.MaxSpans)
+	}
+	var out *os.File
+	if s.opts.SnapshotDir != "" {
+		var err error
+		if out, f.Snapshot, err = s.create(e.path); err != nil {
+			f.Err = err
+			return f
+		}
+		defer func() {
+			if cerr := out.Close(); cerr != nil && f.Err == nil {
+				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, cerr)
+			}
+		}()
+	}
+	size := e.info.Size()
+	whole := sha256.New()
+	var shard hash.Hash
+	var shardEnd int64
+	if f.ShardSize > 0 && (size+f.ShardSize-1)/f.ShardSize <= verify.MaxShards {
+		shard, shardEnd = sha256.New(), f.ShardSize
+	} else {
+		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
+	}
+	chk := &checker{spans: spans}
+	bp := formats.GetHashBuf()
+	defer formats.PutHashBuf(bp)
+	buf := *bp
+	for pos := int64(0); pos < size; {
+		if s.opts.Ctx != nil && s.opts.Ctx.Err() != nil {
+			f.Err = fmt.Errorf("hashing %s was stopped: %w", e.path, s.opts.Ctx.Err())
+			return f
+		}
+		n, rerr := e.f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+		b := buf[:n]
+		whole.Write(b)
+		if out != nil {
+			if _, werr := out.Write(b); werr != nil {
+				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, werr)
+				return f
+			}
+		}
+		for p, rest := pos, b; shard != nil && len(rest) > 0; {
+			k := min(int64(len(rest)), shardEnd-p)
+			shard.Write(rest[:k])
+			rest, p = rest[k:], p+k
+			if p == shardEnd {
+				f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))
+				shard.Reset()
+				shardEnd += f.ShardSize
+			}
+		}
+		chk.feed(pos, b)
+		if pos == 0 && s.opts.DuringHash != nil && int64(n) < size {
+			s.opts.DuringHash(e.path)
+		}
+		pos += int64(n)
+		if pos < size && n == 0 || rerr != nil && !errors.Is(rerr, io.EOF) {
+			if rerr == nil || errors.Is(rerr, io.EOF) {
+				f.setChanged(fmt.Errorf("the file shrank to %d bytes during the check (it had %d when opened)", pos, size))
+			} else {
+				f.Err = fmt.Errorf("reading %s to hash it: %w", e.path, rerr)
+			}
+			return f
+		}
+	}
+	if shard != nil && size%f.ShardSize != 0 {
+		f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))
+	}
+	f.SHA256 = hex.EncodeToString(whole.Sum(nil))
+	if err := chk.done(size); err != nil {
+		f.setChanged(err)
+	}
+	e.mu.Lock()
+	f.setChanged(e.rec.endsAt(size))
+	e.mu.Unlock()
+	// Growth shows in the size sameIdentity compares (bytes appended
+	// after that were never hashed nor scanned, and are not in the verdict).
+	f.setChanged(sameIdentity(e, size))
+	return f
+}
+
+func (f *File) setChanged(err error) {
+	if err != nil && f.Changed == nil {
+		f.Changed = err
+	}
+}
+
+// sameIdentity checks that the open file is unchanged in size and
+// modification time, and that its path still names it: a rename swap
+// leaves the open file intact but the path pointing at other bytes.
+func sameIdentity(e *entry, size int64) error {
+	now, err := e.f.Stat()
+	if err != nil {
+		return fmt.Errorf("the open file cannot be examined again: %v", err)
+	}
+	if now.Size() != size || !now.ModTime().Equal(e.info.ModTime()) {
+		if now.Size() > size {
+			return fmt.Errorf("the file grew during the check (it had %d bytes when opened, now %d)", size, now.Size())
+		}
+		return fmt.Errorf("the file was modified during the check (size %d -> %d, modified %s -> %s)", size, now.Size(), e.info.ModTime().UTC().Format("15:04:05.000000000"), now.ModTime().UTC().Format("15:04:05.000000000"))
+	}
+	byName, err := os.Stat(e.path)
+	if err != nil {
+		return fmt.Errorf("the path no longer names a file (%v): it was moved or removed during the check", err)
+	}
+	if !os.SameFile(byName, now) {
+		return errors.New("the path names another file than the one read: it was replaced (renamed over) during the check")
+	}
+	return nil
+}
+
+// create makes the snapshot copy of path: a new file (never an existing
+// one or a link) at the same place relative to Root.
+func (s *Session) create(path string) (*os.File, string, error) {
+	rel, err := filepath.Rel(abs(s.opts.Root), path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, "", fmt.Errorf("%s is not inside the model folder %s; it cannot be copied into the snapshot", path, s.opts.Root)
+	}
+	dst := filepath.Join(s.opts.SnapshotDir, rel)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return nil, "", err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, "", fmt.Errorf("creating the snapshot copy: %w", err)
+	}
+	return out, dst, nil
+}

@@ -1,0 +1,347 @@
+package onepass
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// scanLike reads the way analyzers do: a head, a header, a stretch in the
+// middle, read in small sequential pieces (coalesced) and re-reads.
+func scanLike(t *testing.T, h formats.Handle, size int64) {
+	t.Helper()
+	buf := make([]byte, 100)
+	for _, off := range []int64{0, 0, 100, 200, size / 2, size/2 + 100, 10} {
+		if off >= size {
+			continue
+		}
+		n, err := h.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if err != nil && err != io.EOF || n == 0 {
+			t.Fatalf("read at %d: %d %v", off, n, err)
+		}
+	}
+}
+
+func content(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = seed + byte(i*7)
+	}
+	return b
+}
+
+func TestPassCatchesChanges(t *testing.T) {
+	const small = 5000
+	big := formats.HashBufSize*2 + 123 // the pass reads it in three chunks
+	restore := func(t *testing.T, p string, fi os.FileInfo) {
+		// An attacker resets the modification time: only content shows it.
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name      string
+		size      int
+		before    func(t *testing.T, p string) // BeforeHash
+		during    func(t *testing.T, p string) // DuringHash
+		changed   string                       // substring of Changed, "" for none
+		hashedNew bool                         // the digest is of the rewritten bytes
+	}{
+		{name: "untouched file", size: small},
+		{name: "untouched large file", size: big},
+		{name: "rename swap (clean file shown to the scan, signed malicious one renamed over)", size: small,
+			before: func(t *testing.T, p string) {
+				os.WriteFile(p+".evil", content(small, 9), 0o644)
+				if err := os.Rename(p+".evil", p); err != nil {
+					t.Skipf("this OS refuses to rename over an open file (%v): the swap cannot happen", err)
+				}
+			}, changed: "renamed over"},
+		{name: "in-place rewrite of scanned bytes, same size, mtime restored", size: small,
+			before: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), 0)
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "in-place rewrite of the middle while hashing", size: big,
+			during: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), int64(big/2+50))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "in-place rewrite of bytes no analyzer read (tensor data), mtime restored", size: small,
+			before: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("ZZZZ"), small-4)
+				f.Close()
+				restore(t, p, fi)
+			}, hashedNew: true},
+		{name: "truncated before hashing", size: small,
+			before: func(t *testing.T, p string) { os.Truncate(p, small/2) }, changed: "shrank"},
+		{name: "appended to before hashing, mtime restored", size: small,
+			before: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+				f.Write([]byte("PK\x05\x06 new central directory"))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "grew"},
+		{name: "removed before hashing", size: small,
+			before: func(t *testing.T, p string) {
+				if err := os.Remove(p); err != nil {
+					t.Skipf("this OS refuses to remove an open file (%v)", err)
+				}
+			}, changed: "no longer names a file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "pytorch_model.bin")
+			orig := content(c.size, 1)
+			os.WriteFile(p, orig, 0o644)
+			o := Options{Root: dir}
+			if c.before != nil {
+				o.BeforeHash = func(string) { c.before(t, p) }
+			}
+			if c.during != nil {
+				o.DuringHash = func(string) { c.during(t, p) }
+			}
+			s := New(o)
+			h, err := s.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scanLike(t, h, int64(c.size))
+			h.Close()
+			f, ok := s.Lookup(p)
+			if !ok {
+				t.Fatal("file not recorded")
+			}
+			switch {
+			case c.changed == "" && f.Changed != nil:
+				t.Fatalf("changed: %v", f.Changed)
+			case c.changed != "" && (f.Changed == nil || !strings.Contains(f.Changed.Error(), c.changed)):
+				t.Fatalf("Changed = %v, want %q", f.Changed, c.changed)
+			case c.changed != "":
+				if _, _, _, err := s.FileDigests(p, 0); err == nil {
+					t.Fatal("a changed file must have no digests for a manifest")
+				}
+				return
+			}
+			want := orig
+			if c.hashedNew {
+				want, _ = os.ReadFile(p)
+			}
+			if f.SHA256 != sum(want) || f.Size != int64(len(want)) {
+				t.Fatalf("digest %s size %d, want %s %d", f.SHA256, f.Size, sum(want), len(want))
+			}
+		})
+	}
+}
+
+func TestSharedOpenAndReadFile(t *testing.T) {
+	dir := t.TempDir()
+	sig := filepath.Join(dir, "model.sig")
+	os.WriteFile(sig, []byte(`{"signed":1}`), 0o644)
+	opens := 0
+	s := New(Options{Root: dir, OpenHook: func(string) error { opens++; return nil }})
+	b, err := s.ReadFile(sig, 1<<20)
+	if err != nil || string(b) != `{"signed":1}` {
+		t.Fatalf("%q %v", b, err)
+	}
+	// The scan of the same file shares the open; the pass runs at Finish.
+	h, err := s.Open(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanLike(t, h, int64(len(b)))
+	h.Close()
+	if _, ok := s.Lookup(sig); ok {
+		t.Fatal("hashed before the last handle closed")
+	}
+	s.Finish()
+	f, ok := s.Lookup(sig)
+	if !ok || f.Changed != nil || f.SHA256 != sum(b) || opens != 1 {
+		t.Fatalf("%+v %v opens=%d", f, ok, opens)
+	}
+}
+
+func TestOpenedTwiceMustMatch(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	os.WriteFile(p, []byte(`{"a":1}`), 0o644)
+	s := New(Options{Root: dir})
+	h, _ := s.Open(p)
+	scanLike(t, h, 7)
+	h.Close()
+	os.WriteFile(p+".new", []byte(`{"b":2}`), 0o644)
+	os.Rename(p+".new", p)
+	h, _ = s.Open(p)
+	scanLike(t, h, 7)
+	h.Close()
+	if f, _ := s.Lookup(p); f.Changed == nil {
+		t.Fatal("a file read twice with different content must be Changed")
+	}
+}
+
+func TestShardsAndSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(t.TempDir(), "snap")
+	os.Mkdir(snap, 0o700)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	data := content(10_000, 3)
+	p := filepath.Join(dir, "sub", "w.bin")
+	os.WriteFile(p, data, 0o644)
+	s := New(Options{Root: dir, SnapshotDir: snap, ShardSize: 4096})
+	h, _ := s.Open(p)
+	scanLike(t, h, int64(len(data)))
+	h.Close()
+	f, _ := s.Lookup(p)
+	want := []string{sum(data[:4096]), sum(data[4096:8192]), sum(data[8192:])}
+	if strings.Join(f.Shards, ",") != strings.Join(want, ",") {
+		t.Errorf("shards %v, want %v", f.Shards, want)
+	}
+	got, err := os.ReadFile(filepath.Join(snap, "sub", "w.bin"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("snapshot copy differs: %v", err)
+	}
+	if g, ok := s.Lookup(filepath.Join(snap, "sub", "w.bin")); !ok || g != f {
+		t.Error("the copy's path does not find the file's digests")
+	}
+}
+
+func TestSpanCapFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.bin")
+	os.WriteFile(p, content(1000, 0), 0o644)
+	s := New(Options{Root: dir, MaxSpans: 4})
+	h, _ := s.Open(p)
+	b := make([]byte, 1)
+	for off := int64(0); off < 1000; off += 10 { // scattered: no coalescing
+		h.ReadAt(b, off)
+	}
+	h.Close()
+	if f, _ := s.Lookup(p); f.Changed == nil {
+		t.Fatal("past the span cap the file must be refused")
+	}
+}
+
+func TestOpenErrorsAreKept(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.bin")
+	os.WriteFile(p, []byte("x"), 0o644)
+	s := New(Options{Root: dir, OpenHook: func(string) error { return os.ErrPermission }})
+	if _, err := s.Open(p); !errors.Is(err, os.ErrPermission) {
+		t.Fatal(err)
+	}
+	if len(s.OpenErrors()) != 1 {
+		t.Fatal("open error not kept")
+	}
+}
+
+// BenchmarkPass measures the hashing pass (with span checks) on a file
+// the scan read a header of.
+func BenchmarkPass(b *testing.B) {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "w.bin")
+	data := content(64<<20, 5)
+	os.WriteFile(p, data, 0o644)
+	b.SetBytes(int64(len(data)))
+	buf := make([]byte, 4096)
+	start := time.Now()
+	for b.Loop() {
+		s := New(Options{Root: dir})
+		h, _ := s.Open(p)
+		h.ReadAt(buf, 0)
+		h.Close()
+	}
+	_ = start
+}
+
+// FuzzSpans reads an unchanging file in the order and sizes the input
+// dictates: however the reads fall (overlapping, repeated, past the end),
+// the pass must find the file unchanged and hash exactly its bytes.
+func FuzzSpans(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 20, 200, 255})
+	f.Add([]byte{1, 1, 2, 2, 3, 3, 250, 100})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f")
+		data := content(3000, 7)
+		os.WriteFile(p, data, 0o644)
+		s := New(Options{Root: dir, MaxSpans: 64})
+		h, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(ops) && i < 100; i += 2 {
+			off, n := int64(ops[i])*13, int(ops[i+1])*3
+			h.ReadAt(make([]byte, n), off)
+		}
+		h.Close()
+		got, _ := s.Lookup(p)
+		if got.Changed != nil && !strings.Contains(got.Changed.Error(), "separate pieces") {
+			t.Fatalf("unchanged file reported changed: %v", got.Changed)
+		}
+		if got.SHA256 != sum(data) {
+			t.Fatal("wrong digest")
+		}
+	})
+}
+
+// FuzzSpansDetect reads as the input dictates, then rewrites one byte the
+// reads returned (same size, modification time put back) before the
+// hashing pass: whatever the read pattern, the pass must see it.
+func FuzzSpansDetect(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 20, 200, 255}, uint16(3))
+	f.Add([]byte{1, 1, 2, 2, 3, 3, 100, 100}, uint16(0))
+	f.Fuzz(func(t *testing.T, ops []byte, pick uint16) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f")
+		data := content(3000, 7)
+		os.WriteFile(p, data, 0o644)
+		var read []int64
+		s := New(Options{Root: dir, BeforeHash: func(string) {
+			if len(read) == 0 {
+				return
+			}
+			off := read[int(pick)%len(read)]
+			fi, _ := os.Stat(p)
+			w, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			w.WriteAt([]byte{data[off] ^ 0xff}, off)
+			w.Close()
+			os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		}})
+		h, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(ops) && i < 100; i += 2 {
+			off, n := int64(ops[i])*13, int(ops[i+1])*3
+			k, _ := h.ReadAt(make([]byte, n), off)
+			for j := 0; j < k; j++ {
+				read = append(read, off+int64(j))
+			}
+		}
+		h.Close()
+		got, _ := s.Lookup(p)
+		if len(read) > 0 && got.Changed == nil {
+			t.Fatalf("a byte the scan read was rewritten and the pass did not notice (%d bytes read)", len(read))
+		}
+	})
+}
