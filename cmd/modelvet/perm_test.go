@@ -46,7 +46,7 @@ func TestPermissionDeniedExit2(t *testing.T) {
 		{"verify", model, "--key", filepath.Join(dir, "publisher.pub")},
 		{"hash", model},
 		{"check", model, "--policy", pol},
-		{"check", model},
+		{"check", model, "--policy", "default"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, "setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
