@@ -63,7 +63,7 @@ func (c *checker) analyzeFlow(src string, tags []tag) {
 	bodies := setBodies(src, tags)
 	var stmts []stmt
 	for i, t := range tags {
-		st, err := parseTag(t, bodies[i], i, bodies)
+		st, err := parseTag(t, bodies[i])
 		if err != nil {
 			c.unparsedTag(t)
 			continue

@@ -4,7 +4,7 @@ import "github.com/modelvet/modelvet/formats"
 
 // parseTag turns one tag into the statements the evaluator runs.
 // body is the text of a block {% set %} (from setBodies), if this is one.
-func parseTag(t tag, body string, _ int, _ map[int]string) ([]stmt, error) {
+func parseTag(t tag, body string) ([]stmt, error) {
 	ts := t.toks
 	if !t.stmt {
 		var e *node

@@ -4,6 +4,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -76,8 +77,8 @@ func join(a, b aval) aval {
 		return a
 	}
 	out := aval{num: a.num || b.num, data: a.data || b.data, open: a.open || b.open, obj: a.obj || b.obj}
-	out.strs = unionStrs(a.strs, b.strs, &out.open)
-	out.ints = unionInts(a.ints, b.ints, &out.num)
+	out.strs = union(a.strs, b.strs, &out.open)
+	out.ints = union(a.ints, b.ints, &out.num)
 	switch {
 	case a.items != nil && b.items != nil && len(a.items) == len(b.items):
 		out.items = make([]aval, len(a.items))
@@ -129,55 +130,22 @@ func (v aval) bound() aval {
 	return v
 }
 
-func unionStrs(a, b []string, open *bool) []string {
+// union joins two bounded value sets; past maxStrs the rest is dropped
+// and *overflow set (the value becomes open text or an unknown number).
+func union[T comparable](a, b []T, overflow *bool) []T {
 	if len(b) == 0 {
 		return a
 	}
 	if len(a) == 0 {
 		return b
 	}
-	out := append([]string(nil), a...)
+	out := append([]T(nil), a...)
 	for _, s := range b {
-		found := false
-		for _, t := range out {
-			if t == s {
-				found = true
-				break
-			}
-		}
-		if found {
+		if slices.Contains(out, s) {
 			continue
 		}
 		if len(out) >= maxStrs {
-			*open = true
-			break
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func unionInts(a, b []int64, num *bool) []int64 {
-	if len(b) == 0 {
-		return a
-	}
-	if len(a) == 0 {
-		return b
-	}
-	out := append([]int64(nil), a...)
-	for _, s := range b {
-		found := false
-		for _, t := range out {
-			if t == s {
-				found = true
-				break
-			}
-		}
-		if found {
-			continue
-		}
-		if len(out) >= maxStrs {
-			*num = true
+			*overflow = true
 			break
 		}
 		out = append(out, s)
