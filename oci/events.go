@@ -74,3 +74,21 @@ func ParseEvents(b []byte) ([]Push, error) {
 	}
 	return out, nil
 }
+
+// IsAttachedTag reports whether a tag is one cosign (and the OCI 1.1
+// referrers tag scheme) uses to attach things to another artifact:
+// sha256-<hex>.sig, .att, .sbom, or sha256-<hex> alone. What is pushed
+// under such a tag is a signature, an attestation or an SBOM about
+// another manifest, not a model.
+func IsAttachedTag(tag string) bool {
+	rest, ok := strings.CutPrefix(tag, "sha256-")
+	if !ok || len(rest) < 64 {
+		return false
+	}
+	for _, c := range rest[:64] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return len(rest) == 64 || rest[64] == '.'
+}

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,12 +44,19 @@ type Verdict struct {
 	Reasons      []string       `json:"reasons,omitempty"`
 }
 
-// Promote copies the manifest that was checked (by digest, never by tag:
-// the tag may have moved since) and its blobs to dst (registry/repo:tag),
-// and attaches the verdict as a signed in-toto attestation, verifiable
-// with `cosign verify-attestation --key PUB --insecure-ignore-tlog
-// --type https://modelvet.dev/attestation/verdict/v1`. It returns the
-// promoted reference pinned by digest.
+// Promote copies the artifact that was checked to dst (registry/repo:tag
+// or registry/repo@digest) and attaches the verdict as a signed in-toto
+// attestation, verifiable with `cosign verify-attestation --key PUB
+// --insecure-ignore-tlog --type https://modelvet.dev/attestation/verdict/v1`.
+// It returns the promoted reference pinned by digest.
+//
+// What is uploaded is the verified local copy (a.Manifest, a.Config and
+// the layer files in a.Dir), never a second fetch from the source: the
+// source tag may have moved and the source blobs may have been replaced or
+// deleted since the check, and a re-fetch would promote bytes nobody
+// checked. Each layer file is re-hashed while it is uploaded, so a copy
+// altered on disk after the check fails the promotion (the registry also
+// refuses a blob that does not match its digest).
 func Promote(ctx context.Context, a *Artifact, dst string, v Verdict, signer signature.Signer, opts Options) (string, error) {
 	opts.defaults()
 	ro := opts.remote(ctx)
@@ -51,22 +64,14 @@ func Promote(ctx context.Context, a *Artifact, dst string, v Verdict, signer sig
 	if err != nil {
 		return "", fmt.Errorf("promotion target %q: %v", dst, err)
 	}
-	src, err := name.ParseReference(a.Repo, nameOpts(opts)...)
+	blobs, err := a.localBlobs()
 	if err != nil {
 		return "", err
 	}
-	var m v1.Manifest
-	if err := json.Unmarshal(a.Manifest, &m); err != nil {
-		return "", err
-	}
-	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
-	for _, d := range blobs {
-		l, err := remote.Layer(src.Context().Digest(d.Digest.String()), ro...)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrRegistry, err)
-		}
+	for _, l := range blobs {
 		if err := remote.WriteLayer(dref.Context(), l, ro...); err != nil {
-			return "", fmt.Errorf("%w: copying %s: %v", ErrRegistry, d.Digest, err)
+			d, _ := l.Digest()
+			return "", fmt.Errorf("%w: uploading %s to %s: %v", ErrRegistry, d, dref.Context(), err)
 		}
 	}
 	if err := remote.Put(dref, rawManifest{a.Manifest, types.MediaType(a.MediaType)}, ro...); err != nil {
@@ -80,6 +85,87 @@ func Promote(ctx context.Context, a *Artifact, dst string, v Verdict, signer sig
 	}
 	return Scheme + pinned.String(), nil
 }
+
+// localBlobs are the config and layers of the checked copy as uploadable
+// layers. A blob the pull did not keep (a config over 1 MiB, a layer file
+// gone from the folder) cannot be promoted from the copy: an error, never
+// a silent re-fetch.
+func (a *Artifact) localBlobs() ([]v1.Layer, error) {
+	var m v1.Manifest
+	if err := json.Unmarshal(a.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("the checked manifest cannot be read: %v", err)
+	}
+	if len(m.Layers) != len(a.Layers) || a.Dir == "" {
+		return nil, fmt.Errorf("%s: the checked copy holds %d of the manifest's %d layers; it cannot be promoted", a.Pinned(), len(a.Layers), len(m.Layers))
+	}
+	var out []v1.Layer
+	if m.Config.Size > 0 || m.Config.Digest.Hex != "" {
+		if int64(len(a.Config)) != m.Config.Size {
+			return nil, fmt.Errorf("%s: the config blob (%d bytes) was not kept by the pull; it cannot be promoted from the checked copy", a.Pinned(), m.Config.Size)
+		}
+		out = append(out, &localBlob{d: m.Config, mem: a.Config})
+	}
+	for i, d := range m.Layers {
+		if a.Layers[i].Digest != d.Digest.String() {
+			return nil, fmt.Errorf("%s: layer %d of the checked copy is %s, the manifest names %s", a.Pinned(), i, a.Layers[i].Digest, d.Digest)
+		}
+		out = append(out, &localBlob{d: d, path: filepath.Join(a.Dir, filepath.FromSlash(a.Layers[i].Name))})
+	}
+	return out, nil
+}
+
+// localBlob is one blob of the checked copy, held in memory (the config)
+// or in the artifact's folder (a layer), uploaded as the registry stored
+// it (never recompressed).
+type localBlob struct {
+	d    v1.Descriptor
+	mem  []byte
+	path string
+}
+
+func (l *localBlob) Digest() (v1.Hash, error)             { return l.d.Digest, nil }
+func (l *localBlob) DiffID() (v1.Hash, error)             { return l.d.Digest, nil }
+func (l *localBlob) Size() (int64, error)                 { return l.d.Size, nil }
+func (l *localBlob) MediaType() (types.MediaType, error)  { return l.d.MediaType, nil }
+func (l *localBlob) Uncompressed() (io.ReadCloser, error) { return l.Compressed() }
+
+// Compressed opens the blob's bytes; the reader fails at its end when the
+// bytes are not exactly the descriptor's size and digest.
+func (l *localBlob) Compressed() (io.ReadCloser, error) {
+	if l.path == "" {
+		return &checkedReader{r: io.NopCloser(bytes.NewReader(l.mem)), d: l.d, h: sha256.New()}, nil
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("the checked copy of layer %s: %v", l.d.Digest, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != l.d.Size {
+		f.Close()
+		return nil, fmt.Errorf("the checked copy of layer %s is no longer the %d-byte file the pull wrote", l.d.Digest, l.d.Size)
+	}
+	return &checkedReader{r: f, d: l.d, h: sha256.New()}, nil
+}
+
+type checkedReader struct {
+	r io.ReadCloser
+	d v1.Descriptor
+	h hash.Hash
+	n int64
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if got := hex.EncodeToString(c.h.Sum(nil)); c.n != c.d.Size || c.d.Digest.Algorithm != "sha256" || got != c.d.Digest.Hex {
+			return n, fmt.Errorf("the checked copy of %s changed since the check (%d bytes hashing to sha256:%s)", c.d.Digest, c.n, got)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.r.Close() }
 
 type rawManifest struct {
 	b  []byte

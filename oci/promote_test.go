@@ -5,9 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/modelvet/modelvet/oci/ocitest"
 )
@@ -87,5 +94,71 @@ func TestParseEvents(t *testing.T) {
 		if _, err := ParseEvents([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// TestPromoteUploadsCheckedCopy: promotion uploads the bytes that were
+// checked, not a second fetch from the source. With the source registry
+// gone after the pull, promotion still works; with a layer file of the
+// checked copy changed on disk, it fails and nothing is tagged.
+func TestPromoteUploadsCheckedCopy(t *testing.T) {
+	cases := []struct {
+		name    string
+		tamper  func(a *Artifact)
+		wantErr string
+	}{
+		{"source registry gone after the check", nil, ""},
+		{"checked copy rewritten on disk (same size)", func(a *Artifact) {
+			p := filepath.Join(a.Dir, filepath.FromSlash(a.Layers[0].Name))
+			b, _ := os.ReadFile(p)
+			b[len(b)-1] ^= 1
+			os.WriteFile(p, b, 0o600)
+		}, "changed since the check"},
+		{"checked copy truncated", func(a *Artifact) {
+			os.Truncate(filepath.Join(a.Dir, filepath.FromSlash(a.Layers[0].Name)), 3)
+		}, "no longer the"},
+		{"checked copy deleted", func(a *Artifact) {
+			os.Remove(filepath.Join(a.Dir, filepath.FromSlash(a.Layers[0].Name)))
+		}, "checked copy of layer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+			srcHost := strings.TrimPrefix(src.URL, "http://")
+			dstHost := ocitest.Registry(t)
+			dg := ocitest.Push(t, srcHost+"/incoming/model:v1", ocitest.ModelPackManifest, ocitest.ModelPackConfig, []byte(`{"descriptor":{}}`),
+				[]ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))})
+			opts := Options{Insecure: true}
+			a, err := Pull(context.Background(), Scheme+srcHost+"/incoming/model@"+dg, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			src.Close() // nothing may be fetched from the source any more
+			if tc.tamper != nil {
+				tc.tamper(a)
+			}
+			_, err = Promote(context.Background(), a, dstHost+"/promoted/model:v1", Verdict{Verdict: "admitted"}, nil, opts)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := Pull(context.Background(), Scheme+dstHost+"/promoted/model:v1", opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				if p.Digest != dg {
+					t.Fatalf("promoted %s, checked %s", p.Digest, dg)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("promotion of a changed copy: err %v, want %q", err, tc.wantErr)
+			}
+			if _, err := Pull(context.Background(), Scheme+dstHost+"/promoted/model:v1", opts); err == nil {
+				t.Fatal("a changed copy was tagged in the promotion repository")
+			}
+		})
 	}
 }

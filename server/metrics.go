@@ -22,7 +22,12 @@ type metrics struct {
 	codes    map[int]uint64    // responses to /v1/check by HTTP status
 	errors   uint64            // checks that ended without a verdict
 	check    histogram         // slot taken to verdict
-	queue    histogram         // waiting for a slot
+
+	regPushes    map[string]uint64 // pushes named by notifications, by what became of them
+	regDecisions map[string]uint64 // admission decisions by verdict
+	regCodes     map[int]uint64    // responses to /v1/registry/events
+	regLogErrors uint64            // decisions that could not be written to the log
+	queue        histogram         // waiting for a slot
 
 	inFlight     atomic.Int64 // checks running
 	queued       atomic.Int64 // requests waiting for a slot
@@ -68,7 +73,8 @@ func (h *histogram) write(w io.Writer, name, help string) {
 }
 
 func newMetrics() *metrics {
-	return &metrics{verdicts: map[string]uint64{}, codes: map[int]uint64{}}
+	return &metrics{verdicts: map[string]uint64{}, codes: map[int]uint64{},
+		regPushes: map[string]uint64{}, regDecisions: map[string]uint64{}, regCodes: map[int]uint64{}}
 }
 
 // observe counts one answered (or abandoned) /v1/check request, once:
@@ -126,4 +132,56 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# HELP modelvet_connections_refused_total Connections closed when accepted, over the global or per-client cap.")
 	fmt.Fprintln(w, "# TYPE modelvet_connections_refused_total counter")
 	fmt.Fprintf(w, "modelvet_connections_refused_total %d\n", m.connsRefused.Load())
+	m.writeRegistry(w)
+}
+
+func (m *metrics) registryPush(result string) {
+	m.mu.Lock()
+	m.regPushes[result]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) registryDecision(verdict string) {
+	m.mu.Lock()
+	m.regDecisions[verdict]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) registryResponse(code int) {
+	m.mu.Lock()
+	m.regCodes[code]++
+	m.mu.Unlock()
+}
+
+func (m *metrics) registryLogError() {
+	m.mu.Lock()
+	m.regLogErrors++
+	m.mu.Unlock()
+}
+
+// writeRegistry writes the registry admission's counters (called with mu held).
+func (m *metrics) writeRegistry(w io.Writer) {
+	fmt.Fprintln(w, "# HELP modelvet_registry_pushes_total Model pushes named by registry notifications: queued, duplicate (already queued or decided), ignored (signatures, attestations, the promotion repository), dropped (queue full; the registry resends).")
+	fmt.Fprintln(w, "# TYPE modelvet_registry_pushes_total counter")
+	for _, v := range []string{"queued", "duplicate", "ignored", "dropped"} {
+		fmt.Fprintf(w, "modelvet_registry_pushes_total{result=%q} %d\n", v, m.regPushes[v])
+	}
+	fmt.Fprintln(w, "# HELP modelvet_registry_decisions_total Admission decisions about pushed artifacts: admitted (and promoted), rejected, error (not checked or not promoted).")
+	fmt.Fprintln(w, "# TYPE modelvet_registry_decisions_total counter")
+	for _, v := range []string{"admitted", "rejected", VerdictError} {
+		fmt.Fprintf(w, "modelvet_registry_decisions_total{verdict=%q} %d\n", v, m.regDecisions[v])
+	}
+	fmt.Fprintln(w, "# HELP modelvet_registry_event_responses_total Requests to /v1/registry/events by HTTP status code.")
+	fmt.Fprintln(w, "# TYPE modelvet_registry_event_responses_total counter")
+	codes := make([]int, 0, len(m.regCodes))
+	for c := range m.regCodes {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	for _, c := range codes {
+		fmt.Fprintf(w, "modelvet_registry_event_responses_total{code=\"%d\"} %d\n", c, m.regCodes[c])
+	}
+	fmt.Fprintln(w, "# HELP modelvet_registry_decision_log_errors_total Decisions that could not be written to the decision log.")
+	fmt.Fprintln(w, "# TYPE modelvet_registry_decision_log_errors_total counter")
+	fmt.Fprintf(w, "modelvet_registry_decision_log_errors_total %d\n", m.regLogErrors)
 }

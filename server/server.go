@@ -5,6 +5,8 @@
 //	POST /v1/check   {"model": "org/name"}          a folder under the root
 //	POST /v1/check   Content-Type: application/x-tar  an uploaded model
 //	POST /v1/check   Content-Type: application/zip
+//	POST /v1/registry/events                  a registry's push notifications
+//	GET  /v1/registry/decisions/{digest}      the last admission decision
 //	GET  /healthz
 //	GET  /metrics    Prometheus text format
 //
@@ -76,6 +78,9 @@ type Config struct {
 	Tokens []string
 	// Log receives one line per request (default: discard).
 	Log *log.Logger
+	// Admission, when set, serves POST /v1/registry/events (a registry's
+	// push notifications) and GET /v1/registry/decisions/{digest}.
+	Admission *Admission
 }
 
 // maxJSONBody bounds a by-name request: it is a name, not a model.
@@ -91,6 +96,7 @@ type Server struct {
 	clients *clientLimiter
 	tokens  *tokenSet
 	m       *metrics
+	adm     *admitter
 }
 
 // New checks the configuration, prepares the temporary folder (removing
@@ -141,7 +147,23 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.tmp = tmp
 	}
+	if cfg.Admission != nil {
+		a, err := newAdmitter(s, *cfg.Admission)
+		if err != nil {
+			return nil, err
+		}
+		s.adm = a
+	}
 	return s, nil
+}
+
+// Close stops the registry admission's workers, letting running checks
+// finish for up to grace, and closes the decision log. Serve calls it when
+// it stops.
+func (s *Server) Close(grace time.Duration) {
+	if s.adm != nil {
+		s.adm.close(grace)
+	}
 }
 
 // Handler routes the service's endpoints. /healthz answers anyone (load
@@ -150,6 +172,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/check", s.handleCheck)
+	mux.HandleFunc("POST /v1/registry/events", s.handleEvents)
+	mux.HandleFunc("GET /v1/registry/decisions/{digest}", s.handleDecision)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -204,6 +228,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}
+	s.Close(grace)
 	return err
 }
 

@@ -3,6 +3,7 @@ package ocitest
 import (
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -21,6 +22,14 @@ import (
 // envelope) to that URL, as a registry operator configures it.
 func Distribution(t testing.TB, notify string) string {
 	t.Helper()
+	return DistributionWith(t, notify, nil)
+}
+
+// DistributionWith is Distribution with static headers on every
+// notification (the registry's endpoint "headers:" setting: how an
+// operator gives it the bearer token of the service it notifies).
+func DistributionWith(t testing.TB, notify string, headers http.Header) string {
+	t.Helper()
 	logrus.SetOutput(io.Discard)
 	cfg := &configuration.Configuration{}
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
@@ -29,7 +38,7 @@ func Distribution(t testing.TB, notify string) string {
 	cfg.Log.AccessLog.Disabled = true
 	if notify != "" {
 		cfg.Notifications.Endpoints = []configuration.Endpoint{{
-			Name: "modelvet", URL: notify, Timeout: 5 * time.Second, Threshold: 3, Backoff: 100 * time.Millisecond,
+			Name: "modelvet", URL: notify, Headers: headers, Timeout: 5 * time.Second, Threshold: 3, Backoff: 100 * time.Millisecond,
 		}}
 	}
 	app := handlers.NewApp(context.Background(), cfg)

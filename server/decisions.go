@@ -1,0 +1,272 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/modelvet/modelvet/report"
+)
+
+// VerdictError is a decision that is not a verdict: the artifact could not
+// be checked (gone from the registry, unreachable) or an admitted one
+// could not be promoted. Nothing is promoted, and the next push of the
+// digest is checked again.
+const VerdictError = "error"
+
+// Decision is one line of the decision log and the answer of
+// GET /v1/registry/decisions/{digest}.
+type Decision struct {
+	Time         time.Time       `json:"time"`
+	Source       string          `json:"source"` // oci://registry/repo@digest that was checked
+	Repository   string          `json:"repository"`
+	Digest       string          `json:"digest"`
+	Tag          string          `json:"tag,omitempty"`
+	Verdict      string          `json:"verdict"` // admitted, rejected, error (pending: only from the endpoint)
+	Reasons      []report.Reason `json:"reasons,omitempty"`
+	Findings     map[string]int  `json:"findings,omitempty"` // by severity
+	Promoted     string          `json:"promoted,omitempty"` // oci://promotion/repo@digest
+	Error        string          `json:"error,omitempty"`
+	PolicyDigest string          `json:"policy_digest,omitempty"`
+	Seconds      float64         `json:"seconds,omitempty"`
+}
+
+// maxLogLine bounds one line read back from the decision log at start.
+const maxLogLine = 1 << 20
+
+// decisions keeps the log file and, bounded, what is pending and decided:
+// keys (repository@digest) for idempotency, and the last decision per
+// digest for the endpoint.
+type decisions struct {
+	mu      sync.Mutex
+	f       *os.File
+	keys    map[string]bool // repository@digest -> decided (false: queued or running)
+	pending map[string]int  // digest -> pushes queued or running
+	last    map[string]*Decision
+	done    []string // decided keys, oldest first (eviction)
+	lastOrd []string // digests in last, oldest first (eviction)
+	max     int
+}
+
+// openDecisions reads what an earlier run decided (so a redelivered or
+// repeated push is not checked again) and opens the log to append. A torn
+// last line (a crash mid-write) is skipped and ended.
+func openDecisions(path string, max int) (*decisions, error) {
+	d := &decisions{keys: map[string]bool{}, pending: map[string]int{}, last: map[string]*Decision{}, max: max}
+	if f, err := os.Open(path); err == nil {
+		err := d.load(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("decision log %s: %v", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("decision log: %v", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("decision log: %v", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		// End a torn line so the next record starts on its own.
+		last := make([]byte, 1)
+		if r, err := os.Open(path); err == nil {
+			if _, err := r.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+				f.Write([]byte("\n"))
+			}
+			r.Close()
+		}
+	}
+	d.f = f
+	return d, nil
+}
+
+func (d *decisions) load(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(br, maxLogLine)
+		if len(line) > 0 {
+			var x Decision
+			if json.Unmarshal(line, &x) == nil && x.Digest != "" && (x.Verdict == "admitted" || x.Verdict == "rejected") {
+				d.decided(x.Repository+"@"+x.Digest, &x)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readLine reads one line, dropping (not keeping) a line longer than max.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	over := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !over {
+			if len(line)+len(chunk) > max {
+				over, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimSpace(line), err
+	}
+}
+
+// claim marks a push as queued; false when it is queued, running or
+// already decided.
+func (d *decisions) claim(key, digest string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.keys[key]; ok {
+		return false
+	}
+	d.keys[key] = false
+	d.pending[digest]++
+	return true
+}
+
+// release forgets a push that was not decided (queue full, shutdown).
+func (d *decisions) release(key, digest string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if done, ok := d.keys[key]; ok && !done {
+		delete(d.keys, key)
+	}
+	d.unpend(digest)
+}
+
+func (d *decisions) unpend(digest string) {
+	if d.pending[digest]--; d.pending[digest] <= 0 {
+		delete(d.pending, digest)
+	}
+}
+
+// record appends the decision to the log (synced: a rejection is on disk
+// before anyone asks about it) and remembers it; an error is remembered
+// for the endpoint but not for idempotency.
+func (d *decisions) record(x Decision, key string) error {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.unpend(x.Digest)
+	if x.Verdict == VerdictError {
+		delete(d.keys, key)
+		d.remember(&x)
+	} else {
+		d.decided(key, &x)
+	}
+	if _, err := d.f.Write(b); err != nil {
+		return fmt.Errorf("writing the decision log: %v", err)
+	}
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("syncing the decision log: %v", err)
+	}
+	return nil
+}
+
+func (d *decisions) decided(key string, x *Decision) {
+	if done, ok := d.keys[key]; !ok || !done {
+		d.done = append(d.done, key)
+	}
+	d.keys[key] = true
+	for len(d.done) > d.max {
+		if d.keys[d.done[0]] {
+			delete(d.keys, d.done[0])
+		}
+		d.done = d.done[1:]
+	}
+	d.remember(x)
+}
+
+func (d *decisions) remember(x *Decision) {
+	if _, ok := d.last[x.Digest]; !ok {
+		d.lastOrd = append(d.lastOrd, x.Digest)
+	}
+	d.last[x.Digest] = x
+	for len(d.lastOrd) > d.max {
+		delete(d.last, d.lastOrd[0])
+		d.lastOrd = d.lastOrd[1:]
+	}
+}
+
+// lookup returns the last decision about a digest, or a pending one.
+func (d *decisions) lookup(digest string) (*Decision, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending[digest] > 0 {
+		return &Decision{Digest: digest, Verdict: "pending"}, true
+	}
+	x, ok := d.last[digest]
+	if !ok {
+		return nil, false
+	}
+	c := *x
+	return &c, true
+}
+
+func (d *decisions) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+}
+
+// handleDecision answers GET /v1/registry/decisions/{digest}: the last
+// decision about the digest with its reasons (202 while it is queued or
+// being checked, 404 when the service has none in memory).
+func (s *Server) handleDecision(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.authenticate(r); err != nil {
+		s.refuseAuth(w, err)
+		return
+	}
+	if s.adm == nil {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "this service was started without registry admission (--registry)"})
+		return
+	}
+	dg := r.PathValue("digest")
+	if !validDigest(dg) {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "name a manifest digest: sha256: and 64 lower-case hex digits"})
+		return
+	}
+	x, ok := s.adm.decs.lookup(dg)
+	switch {
+	case !ok:
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no decision about " + dg + " (never pushed here, or older than what the service keeps in memory: see the decision log)"})
+	case x.Verdict == "pending":
+		writeJSON(w, http.StatusAccepted, x)
+	default:
+		writeJSON(w, http.StatusOK, x)
+	}
+}
+
+func validDigest(s string) bool {
+	if len(s) != len("sha256:")+64 || s[:7] != "sha256:" {
+		return false
+	}
+	for _, c := range s[7:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
