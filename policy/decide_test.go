@@ -100,6 +100,8 @@ func TestDecide(t *testing.T) {
 			in: Input{Scan: clean, Signature: signedOK, Provenance: &Outcome{}}, verdict: Rejected, rules: []string{RuleProvenance}},
 		{name: "empty folder is never admitted", policy: "version: 1\n",
 			in: Input{Scan: scan(file("README.md", "other"))}, verdict: Rejected, rules: []string{RuleEmpty}},
+		{name: "a model card alone is no model", policy: "formats:\n  allow: [safetensors]\n",
+			in: Input{Scan: scan(file("README.md", "model-card"))}, verdict: Rejected, rules: []string{RuleEmpty}},
 		{name: "ignoring every model file leaves nothing admitted", policy: "ignore: ['*.bin']\n",
 			in:      Input{Scan: scan(file("pytorch_model.bin", "pytorch", finding("pickle/dangerous-import", formats.Critical)))},
 			verdict: Rejected, rules: []string{RuleEmpty}, noteContain: "ignored by ignore: *.bin (policy.yaml:1)"},

@@ -29,6 +29,7 @@ var KnownFormats = []string{
 // weights (README, configs, folder-level checks, chat templates). The
 // allowed-formats rule does not apply to them; their findings still count.
 var SupportFormats = []string{
+	"model-card", // README.md read for its licence (formats/modelcard)
 	"other", "unknown", "folder-check", "json-config", "yaml-config", "jinja",
 }
 

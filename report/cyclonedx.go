@@ -19,7 +19,9 @@ import (
 // configs, templates and other files) with its SHA-256 and the facts the
 // analyzers recorded as properties; every finding is a vulnerability entry
 // pointing at its component; the verdict and the policy outcome are
-// properties of the BOM's metadata. Property names are modelvet:*, the
+// properties of the BOM's metadata; licences the model card, configs and
+// GGUF metadata declare are the components' and the model's
+// (cyclonedx_license.go). Property names are modelvet:*, the
 // namespace CycloneDX reserves for a tool's own taxonomy.
 
 func init() {
@@ -69,6 +71,7 @@ func WriteCycloneDX(w io.Writer, r *Report) error {
 	}
 	var comps []cdx.Component
 	var vulns []cdx.Vulnerability
+	var modelLicenses []cdx.LicenseChoice // every file's, for the model as a whole
 	for i, f := range r.Files {
 		ref := "file-" + strconv.Itoa(i)
 		c := cdx.Component{BOMRef: ref, Type: cdx.ComponentTypeData, Name: f.Path}
@@ -94,6 +97,10 @@ func WriteCycloneDX(w io.Writer, r *Report) error {
 			cp = append(cp, cdx.Property{Name: "modelvet:detail:" + k, Value: f.Details[k]})
 		}
 		c.Properties = &cp
+		if ls := licensesOf(f.Details); len(ls) > 0 {
+			c.Licenses = (*cdx.Licenses)(&ls)
+			modelLicenses = mergeLicenses(modelLicenses, ls)
+		}
 		comps = append(comps, c)
 		for j, x := range f.Findings {
 			v := cdx.Vulnerability{
@@ -111,6 +118,9 @@ func WriteCycloneDX(w io.Writer, r *Report) error {
 		}
 	}
 	bom.Components = &comps
+	if len(modelLicenses) > 0 {
+		bom.Metadata.Component.Licenses = (*cdx.Licenses)(&modelLicenses)
+	}
 	deps := []string{}
 	for i := range r.Files {
 		deps = append(deps, "file-"+strconv.Itoa(i))

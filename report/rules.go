@@ -52,6 +52,8 @@ var families = map[string]family{
 		"Prefer a format that holds no code (safetensors, ONNX); load joblib files only from trusted sources."},
 	"keras": {"Keras and TensorFlow models: Lambda layers carry Python bytecode, and configs can name arbitrary modules or unsafe deserialization (CVE-2025-1550 family).",
 		"Re-save the model without Lambda layers or custom objects, and load it with safe_mode=True."},
+	"modelcard": {"Model cards (README.md front matter) declare the model's licence, which the ML-BOM reports. Nothing there is loaded, but metadata that cannot be read, or that says two things, leaves the licence unknown or ambiguous.",
+		"Fix the card's YAML front matter so it parses and gives license (and license_name / license_link for a custom licence) once."},
 	"numpy": {"NumPy .npy/.npz files: the header is parsed as a literal, never evaluated; object arrays are pickles.",
 		"Save numeric arrays without allow_pickle; do not load object arrays from untrusted sources."},
 	"onnx": {"ONNX models are walked as protobuf without unmarshalling; external data may point anywhere on disk and custom domains need native code.",

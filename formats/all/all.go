@@ -15,6 +15,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/keras"
 	_ "github.com/modelvet/modelvet/formats/lightgbm"
 	_ "github.com/modelvet/modelvet/formats/mlflow"
+	_ "github.com/modelvet/modelvet/formats/modelcard"
 	_ "github.com/modelvet/modelvet/formats/nemo"
 	_ "github.com/modelvet/modelvet/formats/numpy"
 	_ "github.com/modelvet/modelvet/formats/onnx"

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/modelcard"
 	"github.com/modelvet/modelvet/formats/template"
 )
 
@@ -364,7 +365,7 @@ func (p *parser) kv() {
 		if isTemplate && !keepTmpl {
 			p.report(template.RuleTooLarge, formats.High, koff, "%s was not checked: the file's templates exceed %d bytes in total", key, maxTemplateBytes)
 		}
-		val, voff := d.str("value of "+key, maxStringLen, keepTmpl || key == "general.architecture" || key == "general.name")
+		val, voff := d.str("value of "+key, maxStringLen, keepTmpl || key == "general.architecture" || key == "general.name" || ggufLicense[key] != "")
 		if d.dead {
 			return
 		}
@@ -377,6 +378,11 @@ func (p *parser) kv() {
 			p.arch = trunc(val)
 		case key == "general.name":
 			p.name = trunc(val)
+		case ggufLicense[key] != "":
+			// The GGUF spec's licence keys, for the ML-BOM.
+			if c := modelcard.Clean(val); c != "" {
+				p.d.s.Detail(ggufLicense[key], c)
+			}
 		}
 	case typ == tArray:
 		if isTemplate {
@@ -578,6 +584,14 @@ func (p *parser) templatesCheck() {
 	if len(keys) > 0 {
 		p.d.s.Detail("chat_templates", strings.Join(keys, ","))
 	}
+}
+
+// ggufLicense maps the GGUF spec's licence metadata (ggml docs/gguf.md,
+// "General metadata") to the detail keys a model card's licence uses.
+var ggufLicense = map[string]string{
+	"general.license":      "license",
+	"general.license.name": "license_name",
+	"general.license.link": "license_link",
 }
 
 func trunc(s string) string {

@@ -284,3 +284,19 @@ func BenchmarkGGUFMetadata(b *testing.B) {
 		}
 	}
 }
+
+// TestLicenseMetadata: the GGUF spec's general.license keys reach the
+// details the ML-BOM reads, cleaned of control characters.
+func TestLicenseMetadata(t *testing.T) {
+	kvs := append(llamaKVs(""), kvStr("general.license", "apache-2.0"), kvStr("general.license.name", "Custom\x1b[2J licence"),
+		kvStr("general.license.link", "https://example.com/license"))
+	r := scan(t, file(3, binary.LittleEndian, kvs, llamaTensors, llamaData))
+	for k, want := range map[string]string{"license": "apache-2.0", "license_name": "Custom[2J licence", "license_link": "https://example.com/license"} {
+		if got := r.Details[k]; got != want {
+			t.Errorf("%s = %q, want %q (%v)", k, got, want, r.Details)
+		}
+	}
+	if rules := formatstest.Rules(r, formats.Low); len(rules) > 0 {
+		t.Errorf("findings %v", rules)
+	}
+}

@@ -14,9 +14,14 @@ import (
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/hydra"
+	"github.com/modelvet/modelvet/formats/modelcard"
 	"github.com/modelvet/modelvet/formats/template"
 	"github.com/modelvet/modelvet/internal/jsonx"
 )
+
+// licenseKeys are the top-level keys of a JSON config that declare its
+// licence (the model card's names).
+var licenseKeys = map[string]bool{"license": true, "license_name": true, "license_link": true}
 
 // maxJSON caps the JSON files analyzed (tokenizer.json of large
 // vocabularies is ~30 MB).
@@ -83,6 +88,13 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 		// loader imports and calls (CVE-2025-23304 class).
 		if last := len(path) - 1; !idx[last] && hydra.TargetKeys[path[last]] {
 			hydra.ReportTarget(s, strings.Join(path, "/"), path[last], v.Str, int64(v.Off))
+		}
+		if len(path) == 1 && !idx[0] && licenseKeys[path[0]] {
+			// config.json's own licence (some exporters write one), for
+			// the ML-BOM; the same detail keys as a model card's.
+			if c := modelcard.Clean(v.Str); c != "" {
+				s.Detail(path[0], c)
+			}
 		}
 		pyrefs.Visit(path, idx, v.Str)
 		hydra.CheckValue(s, strings.Join(path, "/"), v.Str)
