@@ -342,20 +342,7 @@ func (a *Artifact) RelabelResult(res *formats.Result) {
 			f.Findings[i].Message = strings.ReplaceAll(f.Findings[i].Message, prefix, a.Pinned())
 		}
 	}
-	mf := &formats.FileResult{Path: a.Pinned(), Format: "oci-manifest", Size: int64(len(a.Manifest)), SHA256: strings.TrimPrefix(a.Digest, "sha256:"),
-		Findings: append([]formats.Finding{}, a.Findings...),
-		Details: map[string]string{
-			"ref":        a.Ref,
-			"digest":     a.Digest,
-			"flavor":     string(a.Flavor),
-			"media_type": a.MediaType,
-			"layers":     itoa(len(a.Layers)),
-		}}
-	if a.ArtifactType != "" {
-		mf.Details["artifact_type"] = a.ArtifactType
-	}
-	if a.ConfigType != "" {
-		mf.Details["config_media_type"] = a.ConfigType
-	}
+	mf := a.manifestResult()
+	mf.Path = a.Pinned()
 	res.Files = append([]*formats.FileResult{mf}, res.Files...)
 }

@@ -22,6 +22,11 @@ const (
 	RuleEmpty      = "policy/no-model-files"
 	RuleSignature  = "policy/signature"
 	RuleProvenance = "policy/provenance"
+	// RuleRegistrySignature stops an artifact pushed to a registry by
+	// someone the policy does not trust (or a signature copied from
+	// another artifact) from being admitted: the policy's oci.signature
+	// asks for cosign signatures on the manifest digest that was checked.
+	RuleRegistrySignature = "policy/registry-signature"
 )
 
 // Outcome is what a signature or provenance check found.
@@ -51,6 +56,12 @@ type Input struct {
 	// them.
 	Signature  *Outcome
 	Provenance *Outcome
+	// Artifact is set when the model is a registry artifact (oci://),
+	// whose registry signature the policy's oci.signature governs.
+	Artifact bool
+	// Registry is the registry signature check; nil when it was not
+	// checked.
+	Registry *Outcome
 }
 
 // Decision is the verdict and what it rests on.
@@ -179,10 +190,47 @@ func Decide(p *Policy, in Input) Decision {
 			d.Notes = append(d.Notes, fmt.Sprintf("no provenance (%s): admitted without it because provenance is not required (%s)", p.Provenance.Attestation, p.Ref("provenance.required")))
 		}
 	}
+	decideRegistry(p, in, &d)
 	if len(d.Reasons) > 0 {
 		d.Verdict = Rejected
 	}
 	return d
+}
+
+// decideRegistry applies oci.signature (policy/registry-signature) the
+// way signature: is applied to model.sig: a signature that is present
+// must verify under the policy's trust; an absent one rejects only when
+// required. It governs registry artifacts only: a local folder has no
+// registry signature, which the report notes.
+func decideRegistry(p *Policy, in Input, d *Decision) {
+	s := p.OCI.Signature
+	if !s.Checked() {
+		return
+	}
+	if !in.Artifact {
+		d.Notes = append(d.Notes, fmt.Sprintf("oci.signature (%s) applies to models read from a registry (oci://...); this model was not, so it has no registry signature to check", p.Ref("oci.signature.required")))
+		return
+	}
+	ref := p.Ref("oci.signature.required")
+	if !s.Required {
+		ref = p.trustRefOf("oci.signature")
+	}
+	reject := func(detail string) {
+		d.Reasons = append(d.Reasons, report.Reason{Rule: RuleRegistrySignature, Policy: ref, Detail: detail})
+	}
+	switch o := in.Registry; {
+	case o == nil:
+		reject("the registry signature was not checked")
+	case s.Required && !o.Present:
+		reject("the registry holds no cosign signature for this artifact's digest" + firstLine(o))
+	case o.Present && !o.OK:
+		reject("no registry signature verified under the policy's trust" + firstLine(o))
+	case o.Present && o.OK:
+	case !o.Present && !s.Required:
+		d.Notes = append(d.Notes, fmt.Sprintf("no registry signature: admitted on the scan alone because oci.signature is not required (%s)", p.Ref("oci.signature.required")))
+	default:
+		reject("the registry signature check gave no result")
+	}
 }
 
 func firstLine(o *Outcome) string {
@@ -223,13 +271,17 @@ func (p *Policy) provenanceRef(o *Outcome) string {
 	return "provenance (default)"
 }
 
-func (p *Policy) trustRef() string {
-	for _, k := range []string{"signature.keys", "signature.ca_chains", "signature.identities", "signature.identity_regexps", "signature.trusted_root"} {
-		if p.Line(k) > 0 {
-			return p.Ref(k)
+func (p *Policy) trustRef() string { return p.trustRefOf("signature") }
+
+// trustRefOf cites the trust entry of a signature section ("signature"
+// or "oci.signature").
+func (p *Policy) trustRefOf(where string) string {
+	for _, k := range []string{"keys", "ca_chains", "identities", "identity_regexps", "trusted_root"} {
+		if p.Line(where+"."+k) > 0 {
+			return p.Ref(where + "." + k)
 		}
 	}
-	return "signature (default)"
+	return where + " (default)"
 }
 
 // IgnoredBy reports whether the policy's ignore: covers rel (a

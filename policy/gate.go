@@ -41,6 +41,22 @@ type Gate struct {
 	OnePass OnePass
 	// PassHooks are test hooks of the one pass (BeforeHash, DuringHash).
 	PassHooks onepass.Options
+	// Registry, when set, says the model folder was pulled from a
+	// registry artifact (package oci sets it on a copy of the gate): its
+	// manifest's findings and its registry signature are decided with
+	// the rest, in the one verdict.
+	Registry *Registry
+}
+
+// Registry is what a registry artifact adds to the check of its files.
+type Registry struct {
+	// Manifest is the artifact's own result (format "oci-manifest": its
+	// findings, such as a layer title escaping the folder, and facts),
+	// reported at the model root, so at DisplayRoot.
+	Manifest *formats.FileResult
+	// Signature is the registry signature check; nil when the policy's
+	// oci.signature does not ask for one.
+	Signature *Outcome
 }
 
 // OnePass is what the gate needs around its one pass from the packages
@@ -154,6 +170,19 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (_ *report.Report, er
 		root = g.Snapshot
 	}
 	in := Input{Scan: res, Root: root}
+	if r := g.Registry; r != nil {
+		in.Artifact = true
+		if r.Manifest != nil {
+			mf := *r.Manifest
+			mf.Path = root
+			res.Files = append([]*formats.FileResult{&mf}, res.Files...)
+		}
+		if r.Signature != nil {
+			o := *r.Signature
+			o.Section.Name = "registry signature"
+			in.Registry = &o
+		}
+	}
 	if p.Signature.Checked() && g.Signature != nil {
 		o, err := g.Signature(ctx, checked, p)
 		if err != nil {
@@ -216,7 +245,7 @@ func Build(p *Policy, in Input, d Decision) *report.Report {
 	for i := range rep.Reasons {
 		rep.Reasons[i].Detail = CheckHints(rep.Reasons[i].Detail)
 	}
-	for _, o := range []*Outcome{in.Signature, in.Provenance} {
+	for _, o := range []*Outcome{in.Registry, in.Signature, in.Provenance} {
 		if o != nil {
 			sec := o.Section
 			sec.Lines = append([]string(nil), sec.Lines...)
@@ -232,6 +261,9 @@ func Build(p *Policy, in Input, d Decision) *report.Report {
 	}
 	if !p.Provenance.Checked() {
 		lines = append(lines, "provenance: not checked (the policy asks for none)")
+	}
+	if in.Artifact && !p.OCI.Signature.Checked() {
+		lines = append(lines, "registry signature: not checked (the policy's oci.signature gives no trust)")
 	}
 	rep.Sections = append(rep.Sections, report.Section{Name: "policy", OK: d.Verdict == Admitted, Lines: append(lines, d.Notes...)})
 	return rep

@@ -31,6 +31,7 @@ var KnownFormats = []string{
 var SupportFormats = []string{
 	"model-card", // README.md read for its licence (formats/modelcard)
 	"other", "unknown", "folder-check", "json-config", "yaml-config", "jinja",
+	"oci-manifest", // a registry artifact's manifest (package oci)
 }
 
 // Load reads and validates a policy file.
@@ -264,7 +265,14 @@ func (ps *parser) top(n *yaml.Node) {
 				},
 			})
 		},
-		"signature":  func(v *yaml.Node) { ps.signature(v) },
+		"signature": func(v *yaml.Node) { ps.signature(v, "signature", &p.Signature) },
+		"oci": func(v *yaml.Node) {
+			ps.mapping(v, "oci", map[string]func(*yaml.Node){
+				// Registry signatures share the signature section's keys
+				// and rules; only file is meaningless there.
+				"signature": func(v *yaml.Node) { ps.signature(v, "oci.signature", &p.OCI.Signature) },
+			})
+		},
 		"provenance": func(v *yaml.Node) { ps.provenance(v) },
 		"ignore": func(v *yaml.Node) {
 			items, lines := ps.list(v, "ignore")
@@ -337,16 +345,17 @@ func (ps *parser) suppression(n *yaml.Node) {
 	ps.p.Suppress = append(ps.p.Suppress, s)
 }
 
-func (ps *parser) signature(n *yaml.Node) {
-	p := ps.p
-	sig := &p.Signature
+// signature reads a signature section (the model's own, "signature", or
+// the registry's, "oci.signature") into sig; where prefixes every key in
+// messages and in the entries reasons cite.
+func (ps *parser) signature(n *yaml.Node, where string, sig *Signature) {
 	listKey := func(key string, dst *[]string, isPath, isRegexp bool) func(*yaml.Node) {
 		return func(v *yaml.Node) {
-			items, lines := ps.list(v, "signature."+key)
+			items, lines := ps.list(v, where+"."+key)
 			for i, it := range items {
 				if isRegexp {
 					if _, err := regexp.Compile(it); err != nil {
-						ps.errf(lines[i], "signature.%s: %q is not a valid regular expression: %v", key, it, err)
+						ps.errf(lines[i], "%s.%s: %q is not a valid regular expression: %v", where, key, it, err)
 						continue
 					}
 				}
@@ -355,24 +364,14 @@ func (ps *parser) signature(n *yaml.Node) {
 				}
 				*dst = append(*dst, it)
 			}
-			ps.set("signature."+key, "signature."+key, v.Line)
+			ps.set(where+"."+key, where+"."+key, v.Line)
 		}
 	}
-	ps.mapping(n, "signature", map[string]func(*yaml.Node){
+	keys := map[string]func(*yaml.Node){
 		"required": func(v *yaml.Node) {
-			if b, ok := ps.boolean(v, "signature.required"); ok {
+			if b, ok := ps.boolean(v, where+".required"); ok {
 				sig.Required = b
-				ps.set("signature.required", fmt.Sprintf("signature.required: %v", b), v.Line)
-			}
-		},
-		"file": func(v *yaml.Node) {
-			if s, ok := ps.str(v, "signature.file"); ok {
-				if err := plainName(s); err != nil {
-					ps.errf(v.Line, "signature.file: %v", err)
-					return
-				}
-				sig.File = s
-				ps.set("signature.file", "signature.file: "+s, v.Line)
+				ps.set(where+".required", fmt.Sprintf("%s.required: %v", where, b), v.Line)
 			}
 		},
 		"identities":       listKey("identities", &sig.Identities, false, false),
@@ -382,12 +381,27 @@ func (ps *parser) signature(n *yaml.Node) {
 		"keys":             listKey("keys", &sig.Keys, true, false),
 		"ca_chains":        listKey("ca_chains", &sig.CAChains, true, false),
 		"trusted_root": func(v *yaml.Node) {
-			if s, ok := ps.str(v, "signature.trusted_root"); ok && s != "" {
+			if s, ok := ps.str(v, where+".trusted_root"); ok && s != "" {
 				sig.TrustedRoot = ps.resolve(s)
-				ps.set("signature.trusted_root", "signature.trusted_root: "+s, v.Line)
+				ps.set(where+".trusted_root", where+".trusted_root: "+s, v.Line)
 			}
 		},
-	})
+	}
+	if where == "signature" {
+		// The model's own signature is a file in the model folder; a
+		// registry signature is not a file.
+		keys["file"] = func(v *yaml.Node) {
+			if s, ok := ps.str(v, "signature.file"); ok {
+				if err := plainName(s); err != nil {
+					ps.errf(v.Line, "signature.file: %v", err)
+					return
+				}
+				sig.File = s
+				ps.set("signature.file", "signature.file: "+s, v.Line)
+			}
+		}
+	}
+	ps.mapping(n, where, keys)
 }
 
 func (ps *parser) provenance(n *yaml.Node) {
@@ -442,7 +456,6 @@ func (ps *parser) resolve(s string) string {
 // cannot be what the author meant.
 func (ps *parser) validate() {
 	p := ps.p
-	sig := p.Signature
 	line := func(keys ...string) int {
 		for _, k := range keys {
 			if l := p.Line(k); l > 0 {
@@ -451,39 +464,8 @@ func (ps *parser) validate() {
 		}
 		return 1
 	}
-	var methods []string
-	var methodLines []string
-	if len(sig.Keys) > 0 {
-		methods = append(methods, "keys")
-		methodLines = append(methodLines, fmt.Sprintf("keys on line %d", p.Line("signature.keys")))
-	}
-	if len(sig.CAChains) > 0 {
-		methods = append(methods, "ca_chains")
-		methodLines = append(methodLines, fmt.Sprintf("ca_chains on line %d", p.Line("signature.ca_chains")))
-	}
-	if sig.keyless() {
-		methods = append(methods, "keyless")
-		methodLines = append(methodLines, fmt.Sprintf("keyless identity/issuer/trusted_root on line %d",
-			line("signature.identities", "signature.identity_regexps", "signature.issuers", "signature.issuer_regexps", "signature.trusted_root")))
-	}
-	if len(methods) > 1 {
-		ps.errf(line("signature.keys", "signature.ca_chains"), "signature: several trust methods given (%s); choose exactly one, or a signature would be accepted under the weakest", strings.Join(methodLines, ", "))
-	}
-	if sig.Required && len(methods) == 0 {
-		ps.errf(p.Line("signature.required"), "signature.required is true but no trust is given: add keys, ca_chains, or keyless identities + issuers + trusted_root")
-	}
-	if len(methods) == 1 && methods[0] == "keyless" {
-		l := line("signature.identities", "signature.identity_regexps", "signature.issuers", "signature.issuer_regexps", "signature.trusted_root")
-		if len(sig.Identities)+len(sig.IdentityRegexps) == 0 {
-			ps.errf(l, "signature: keyless trust without identities or identity_regexps would accept anyone holding a certificate; name the signer")
-		}
-		if len(sig.Issuers)+len(sig.IssuerRegexps) == 0 {
-			ps.errf(l, "signature: keyless trust without issuers or issuer_regexps; name the OIDC issuer")
-		}
-		if sig.TrustedRoot == "" {
-			ps.errf(l, "signature: keyless trust needs trusted_root (a trusted_root.json file); modelvet never fetches trust material")
-		}
-	}
+	methods := ps.validateSignature("signature", p.Signature)
+	ps.validateSignature("oci.signature", p.OCI.Signature)
 	prov := p.Provenance
 	if prov.Checked() && len(methods) == 0 {
 		ps.errf(line("provenance.required", "provenance.builder_ids", "provenance.source_uris"),
@@ -495,6 +477,55 @@ func (ps *parser) validate() {
 	if p.Formats != nil && len(p.Formats) == 0 && p.Line("formats.allow") > 0 {
 		ps.errf(p.Line("formats.allow"), "formats.allow is empty: no model could ever be admitted; remove the key to allow any format")
 	}
+}
+
+// validateSignature applies the one-trust-method rule to a signature
+// section (where is "signature" or "oci.signature") and returns the trust
+// methods it gives.
+func (ps *parser) validateSignature(where string, sig Signature) []string {
+	p := ps.p
+	line := func(keys ...string) int {
+		for _, k := range keys {
+			if l := p.Line(where + "." + k); l > 0 {
+				return l
+			}
+		}
+		return 1
+	}
+	var methods []string
+	var methodLines []string
+	if len(sig.Keys) > 0 {
+		methods = append(methods, "keys")
+		methodLines = append(methodLines, fmt.Sprintf("keys on line %d", line("keys")))
+	}
+	if len(sig.CAChains) > 0 {
+		methods = append(methods, "ca_chains")
+		methodLines = append(methodLines, fmt.Sprintf("ca_chains on line %d", line("ca_chains")))
+	}
+	keylessKeys := []string{"identities", "identity_regexps", "issuers", "issuer_regexps", "trusted_root"}
+	if sig.keyless() {
+		methods = append(methods, "keyless")
+		methodLines = append(methodLines, fmt.Sprintf("keyless identity/issuer/trusted_root on line %d", line(keylessKeys...)))
+	}
+	if len(methods) > 1 {
+		ps.errf(line("keys", "ca_chains"), "%s: several trust methods given (%s); choose exactly one, or a signature would be accepted under the weakest", where, strings.Join(methodLines, ", "))
+	}
+	if sig.Required && len(methods) == 0 {
+		ps.errf(line("required"), "%s.required is true but no trust is given: add keys, ca_chains, or keyless identities + issuers + trusted_root", where)
+	}
+	if len(methods) == 1 && methods[0] == "keyless" {
+		l := line(keylessKeys...)
+		if len(sig.Identities)+len(sig.IdentityRegexps) == 0 {
+			ps.errf(l, "%s: keyless trust without identities or identity_regexps would accept anyone holding a certificate; name the signer", where)
+		}
+		if len(sig.Issuers)+len(sig.IssuerRegexps) == 0 {
+			ps.errf(l, "%s: keyless trust without issuers or issuer_regexps; name the OIDC issuer", where)
+		}
+		if sig.TrustedRoot == "" {
+			ps.errf(l, "%s: keyless trust needs trusted_root (a trusted_root.json file); modelvet never fetches trust material", where)
+		}
+	}
+	return methods
 }
 
 func contains(list []string, s string) bool {

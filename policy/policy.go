@@ -34,8 +34,11 @@ type Policy struct {
 	Formats    []string
 	Signature  Signature
 	Provenance Provenance
-	Ignore     []Pattern
-	Suppress   []Suppression
+	// OCI is what the policy asks of models read from OCI registries
+	// (oci:// references); it does not apply to a local folder.
+	OCI      OCI
+	Ignore   []Pattern
+	Suppress []Suppression
 
 	// Warnings are what the policy file says that is valid but probably
 	// not meant (a control character from a backslash escape), each with
@@ -113,6 +116,17 @@ func anyOf(exact, res []string) string {
 		return ""
 	}
 	return "^(?:" + strings.Join(alts, "|") + ")$"
+}
+
+// OCI is the policy's oci: section: what a model artifact read from an
+// OCI registry must show beyond its files. A struct so that further keys
+// (promotion) sit beside the signature.
+type OCI struct {
+	// Signature says whose cosign signatures, attached to the artifact's
+	// manifest digest in the registry, are accepted; same keys and the
+	// same one-trust-method rule as the top-level signature section
+	// (File is unused: the signature is in the registry, not a file).
+	Signature Signature
 }
 
 // Provenance says what the model's build provenance must show.

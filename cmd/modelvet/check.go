@@ -10,8 +10,10 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/modelvet/modelvet/oci"
 	"github.com/modelvet/modelvet/policy"
 	"github.com/modelvet/modelvet/policy/checks"
+	"github.com/modelvet/modelvet/report"
 )
 
 func init() {
@@ -27,11 +29,12 @@ func newGate(p *policy.Policy) *policy.Gate {
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
 	policyPath := fs.String("policy", "", "required: the policy file (YAML; start from examples/policy.yaml), or \"default\" for the built-in one (strict, fail on high, no signature)")
+	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for an oci:// model")
 	snapshot := fs.String("snapshot", "", "copy the model into this new private folder (created 0700) while reading it once; the verdict is about the copy, and the report lists the digests a loader must see")
 	var out outputFlags
 	out.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet] [--snapshot DIR]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL|oci://REGISTRY/REPO[:TAG|@DIGEST] --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet] [--snapshot DIR]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -72,7 +75,21 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	gate.Snapshot = *snapshot
 	prog := newProgress(stderr, out.quiet)
 	gate.Progress = prog.callback()
-	rep, err := gate.Check(ctx, paths[0])
+	var rep *report.Report
+	if oci.IsRef(paths[0]) {
+		// A registry artifact: pulled by digest, its registry signature
+		// (the policy's oci.signature) decided with the rest.
+		if *insecureReg {
+			fmt.Fprintf(stderr, "modelvet check: warning: --insecure-registry: %s is read over plain HTTP or unverified TLS\n", paths[0])
+		}
+		var art *oci.Artifact
+		rep, art, err = oci.Check(ctx, paths[0], gate, oci.Options{Insecure: *insecureReg})
+		if art != nil {
+			defer art.Close()
+		}
+	} else {
+		rep, err = gate.Check(ctx, paths[0])
+	}
 	prog.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet check:", err)

@@ -6,9 +6,7 @@ package ocitest
 import (
 	"archive/tar"
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -23,11 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	cstatic "github.com/sigstore/cosign/v2/pkg/oci/static"
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
 // Registry starts an in-process OCI registry (go-containerregistry's,
@@ -97,37 +90,7 @@ func Push(t testing.TB, ref string, artifactType, configType string, config []by
 // under the sha256-<hex>.sig tag.
 func CosignSign(t testing.TB, digestRef string, priv *ecdsa.PrivateKey) {
 	t.Helper()
-	d, err := name.NewDigest(digestRef, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := (&payload.Cosign{Image: d}).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := s.SignMessage(bytes.NewReader(pl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := cstatic.NewSignature(pl, base64.StdEncoding.EncodeToString(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err := ociremote.SignedEntity(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err = mutate.AttachSignatureToEntity(se, sig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
-		t.Fatal(err)
-	}
+	CosignSignWith(t, digestRef, priv, nil, nil, nil)
 }
 
 // Safetensors is a minimal valid safetensors file (one F32 scalar).

@@ -1,0 +1,125 @@
+package oci
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/modelvet/modelvet/oci/ocitest"
+	"github.com/modelvet/modelvet/policy"
+	"github.com/modelvet/modelvet/policy/checks"
+)
+
+// gateFor loads a policy written into a fresh folder (with the files it
+// names) and makes the gate the CLI and serve make.
+func gateFor(t *testing.T, yaml string, files map[string][]byte) *policy.Gate {
+	t.Helper()
+	dir := t.TempDir()
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pf := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(pf, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Load(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &policy.Gate{Policy: p, Signature: checks.Signature, Provenance: checks.Provenance, OnePass: checks.OnePass{}, Hash: true}
+}
+
+func pubPEM(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	b, err := cryptoutils.MarshalPublicKeyToPEM(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCheck: the OCI gate admits a clean ModelPack and ORAS model and
+// rejects a malicious one; under a policy requiring a registry signature
+// an unsigned, a wrongly signed and a copied-signature artifact reject and
+// the correctly signed one is admitted. Every report path names the
+// pinned artifact.
+func TestCheck(t *testing.T) {
+	host := ocitest.Registry(t)
+	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	weights := []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))}
+	push := func(repo string, cfg string, layers []ocitest.Layer) (string, string) {
+		ref := host + "/" + repo + ":v1"
+		return ref, ocitest.Push(t, ref, ocitest.ModelPackManifest, ocitest.ModelPackConfig, []byte(cfg), layers)
+	}
+	cleanRef, _ := push("models/clean", `{"a":1}`, weights)
+	evilRef, _ := push("models/evil", `{"a":2}`, []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.EvilPickle, ocitest.ModelPackPath("pytorch_model.bin"))})
+	orasRef := host + "/models/oras:v1"
+	ocitest.Push(t, orasRef, "", "application/vnd.oci.empty.v1+json", nil, []ocitest.Layer{ocitest.L("application/octet-stream", ocitest.Safetensors(), ocitest.Title("model.safetensors"))})
+	signedRef, signedDg := push("models/signed", `{"a":3}`, weights)
+	ocitest.CosignSign(t, host+"/models/signed@"+signedDg, signer)
+	wrongRef, wrongDg := push("models/wrong", `{"a":4}`, weights)
+	ocitest.CosignSign(t, host+"/models/wrong@"+wrongDg, stranger)
+	copiedRef, copiedDg := push("models/copied", `{"a":5}`, weights)
+	copySignature(t, host+"/models/signed@"+signedDg, host+"/models/copied@"+copiedDg)
+
+	open := gateFor(t, "version: 1\nfail_on: high\n", nil)
+	keyed := gateFor(t, "version: 1\noci:\n  signature:\n    required: true\n    keys: [cosign.pub]\n", map[string][]byte{"cosign.pub": pubPEM(t, signer)})
+	cases := []struct {
+		name     string
+		ref      string
+		gate     *policy.Gate
+		admitted bool
+		rule     string // a reason rule the rejection must carry
+	}{
+		{"clean modelpack, no signature asked", cleanRef, open, true, ""},
+		{"malicious modelpack pickle", evilRef, open, false, "pickle/dangerous-import"},
+		{"clean oras model", orasRef, open, true, ""},
+		{"unsigned under required signature", cleanRef, keyed, false, policy.RuleRegistrySignature},
+		{"signed by a stranger's key", wrongRef, keyed, false, policy.RuleRegistrySignature},
+		{"signature copied from another artifact", copiedRef, keyed, false, policy.RuleRegistrySignature},
+		{"signed by the policy's key", signedRef, keyed, true, ""},
+		{"malicious and unsigned: both reasons", evilRef, keyed, false, "pickle/dangerous-import"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, a, err := Check(context.Background(), Scheme+c.ref, c.gate, Options{Insecure: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if got := rep.Verdict == policy.Admitted; got != c.admitted {
+				t.Fatalf("verdict %s, want admitted=%v: %+v", rep.Verdict, c.admitted, rep.Reasons)
+			}
+			if c.rule != "" {
+				found := false
+				for _, r := range rep.Reasons {
+					found = found || r.Rule == c.rule
+				}
+				if !found {
+					t.Errorf("no %s reason in %+v", c.rule, rep.Reasons)
+				}
+			}
+			if len(rep.Files) < 2 {
+				t.Fatalf("report has %d files, want the manifest and the weights", len(rep.Files))
+			}
+			for _, f := range rep.Files {
+				if f.Path != a.Pinned() && !strings.HasPrefix(f.Path, a.Pinned()+"/") {
+					t.Errorf("report path %s does not name the pinned artifact %s", f.Path, a.Pinned())
+				}
+			}
+			if rep.Files[0].Format != "oci-manifest" {
+				t.Errorf("first entry is %s, want the manifest", rep.Files[0].Format)
+			}
+		})
+	}
+}
