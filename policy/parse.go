@@ -271,6 +271,7 @@ func (ps *parser) top(n *yaml.Node) {
 				// Registry signatures share the signature section's keys
 				// and rules; only file is meaningless there.
 				"signature": func(v *yaml.Node) { ps.signature(v, "oci.signature", &p.OCI.Signature) },
+				"promote":   func(v *yaml.Node) { ps.promote(v) },
 			})
 		},
 		"provenance": func(v *yaml.Node) { ps.provenance(v) },

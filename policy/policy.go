@@ -127,6 +127,8 @@ type OCI struct {
 	// same one-trust-method rule as the top-level signature section
 	// (File is unused: the signature is in the registry, not a file).
 	Signature Signature
+	// Promote is where serve copies admitted artifacts (promote.go).
+	Promote Promote
 }
 
 // Provenance says what the model's build provenance must show.

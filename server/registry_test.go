@@ -50,20 +50,10 @@ type regEnv struct {
 	byRef  map[string]int // checks run per reference
 }
 
-// ociCheck checks an oci:// reference as `modelvet check oci://...` does:
-// pull by digest into a private folder, then the policy gate over it.
+// ociCheck is what serve runs per push: oci.Check under the gate.
 func ociCheck(g *policy.Gate) func(ctx context.Context, ref string) (*report.Report, *oci.Artifact, error) {
 	return func(ctx context.Context, ref string) (*report.Report, *oci.Artifact, error) {
-		a, err := oci.Pull(ctx, ref, oci.Options{Insecure: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		rep, err := g.Check(ctx, a.Dir)
-		if err != nil {
-			a.Close()
-			return nil, nil, err
-		}
-		return rep, a, nil
+		return oci.Check(ctx, ref, g, oci.Options{Insecure: true})
 	}
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
@@ -12,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelvet/modelvet/oci"
 	"github.com/modelvet/modelvet/policy"
+	"github.com/modelvet/modelvet/report"
 	"github.com/modelvet/modelvet/server"
 )
 
@@ -44,9 +48,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert (PEM)")
 	clientCA := fs.String("client-ca", "", "require client certificates signed by this CA (PEM); needs --tls-cert")
 	tokenFile := fs.String("token-file", "", "accept only requests with Authorization: Bearer TOKEN, one token a line in this file (mode 0600)")
+	registry := fs.String("registry", "", "accept push notifications (POST /v1/registry/events) from the distribution registry at this host[:port], check each pushed model artifact there by digest, and promote admitted ones to the policy's oci.promote.repository; see docs/oci.md")
+	decisionLog := fs.String("decision-log", "", "append-only JSON-lines file of registry admission decisions (required with --registry)")
+	verdictKey := fs.String("verdict-key", "", "private key (PEM, or cosign.key) that signs the verdict attestation of each promoted artifact (required when the policy has oci.promote)")
+	verdictKeyPw := fs.String("verdict-key-password-env", "", "name of the environment variable holding the password of an encrypted --verdict-key (cosign keys: COSIGN_PASSWORD by default)")
+	insecureReg := fs.Bool("insecure-registry", false, "pull from and promote to the registry over plain HTTP or unverified TLS")
+	regWorkers := fs.Int("registry-workers", 2, "pushed artifacts checked at once (each also takes a check slot)")
+	regQueue := fs.Int("registry-queue", 1024, "pushed artifacts that may wait; past it the notification is answered 503 and the registry resends it")
 	insecure := fs.Bool("insecure", false, "allow an address other machines can reach without TLS and client authentication (only behind a proxy that authenticates)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet serve --policy FILE [--addr 127.0.0.1:PORT] [--root DIR] [--tmp DIR] [--tls-cert F --tls-key F] [--token-file F] [--client-ca F]\n\nAnswers POST /v1/check ({\"model\": \"name/under/root\"}, or a tar/zip upload) with the report of `modelvet check --format json`; GET /healthz; GET /metrics (Prometheus). Stops gracefully on SIGINT/SIGTERM. See docs/serve.md for deployment.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet serve --policy FILE [--addr 127.0.0.1:PORT] [--root DIR] [--tmp DIR] [--tls-cert F --tls-key F] [--token-file F] [--client-ca F] [--registry HOST --decision-log F [--verdict-key KEY]]\n\nAnswers POST /v1/check ({\"model\": \"name/under/root\"}, or a tar/zip upload) with the report of `modelvet check --format json`; GET /healthz; GET /metrics (Prometheus). With --registry, also POST /v1/registry/events (the registry's push notifications) and GET /v1/registry/decisions/DIGEST (docs/oci.md). Stops gracefully on SIGINT/SIGTERM. See docs/serve.md for deployment.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	rest, err := parseArgs(fs, args)
@@ -61,7 +72,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet serve:", err)
 		return exitUsage
 	}
-	p, err := policy.Load(*policyPath)
+	policyBytes, err := readSmallFile(*policyPath, "policy")
+	if err != nil {
+		fmt.Fprintln(stderr, "modelvet serve: policy:", err)
+		return exitUsage
+	}
+	// Parsed from the bytes that are hashed: the digest in each verdict
+	// names the policy that decided.
+	p, err := policy.Parse(*policyPath, policyBytes)
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet serve: policy:", err)
 		return exitUsage
@@ -81,6 +99,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		if cfg.Tokens, err = server.LoadTokens(*tokenFile); err != nil {
 			return fail(err)
 		}
+	}
+	if *registry != "" {
+		adm, err := registryAdmission(cfg.Gate, p, policyBytes, *registry, *decisionLog, *verdictKey, *verdictKeyPw, *insecureReg, stderr)
+		if err != nil {
+			return fail(err)
+		}
+		adm.Workers, adm.Queue = *regWorkers, *regQueue
+		cfg.Admission = adm
+	} else if *decisionLog != "" || *verdictKey != "" {
+		return fail(fmt.Errorf("--decision-log and --verdict-key are for registry admission: give --registry HOST too"))
 	}
 	if err := server.CheckExposure(*addr, cfg.TLS != nil, len(cfg.Tokens) > 0 || *clientCA != "", *insecure); err != nil {
 		return fail(err)
@@ -118,4 +146,38 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Printf("stopped")
 	return exitOK
+}
+
+// registryAdmission builds the push-notification admission: checks by
+// oci.Check under the service's gate, promotion to the policy's
+// oci.promote.repository signed with --verdict-key.
+func registryAdmission(g *policy.Gate, p *policy.Policy, policyBytes []byte, host, logPath, keyPath, keyPw string, insecure bool, stderr io.Writer) (*server.Admission, error) {
+	if logPath == "" {
+		return nil, fmt.Errorf("--registry needs --decision-log FILE: every decision, rejections above all, is recorded there")
+	}
+	opts := oci.Options{Insecure: insecure}
+	sum := sha256.Sum256(policyBytes)
+	adm := &server.Admission{Registry: host, DecisionLog: logPath, OCI: opts, PolicyDigest: "sha256:" + hex.EncodeToString(sum[:]),
+		Promote: p.OCI.Promote.Repository,
+		Check: func(ctx context.Context, ref string) (*report.Report, *oci.Artifact, error) {
+			return oci.Check(ctx, ref, g, opts)
+		}}
+	switch {
+	case adm.Promote != "" && keyPath == "":
+		return nil, fmt.Errorf("the policy promotes admitted artifacts to %s (oci.promote), which needs --verdict-key KEY to sign their verdicts", adm.Promote)
+	case adm.Promote == "" && keyPath != "":
+		return nil, fmt.Errorf("--verdict-key is given but the policy has no oci.promote.repository: nothing would be promoted or signed")
+	case keyPath != "":
+		k, err := loadSigningKey(keyPath, keyPw, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("--verdict-key: %w", err)
+		}
+		if adm.Signer, err = oci.LoadSigner(k); err != nil {
+			return nil, fmt.Errorf("--verdict-key %s: %w", keyPath, err)
+		}
+	}
+	if insecure {
+		fmt.Fprintf(stderr, "modelvet serve: warning: --insecure-registry: %s is read and written over plain HTTP or unverified TLS\n", host)
+	}
+	return adm, nil
 }
