@@ -27,6 +27,13 @@ import (
 // decision: the registry (ErrRegistry), trust material
 // (policy.ErrTrustMaterial), limits; the caller maps it to exit 2 / 5xx.
 func Check(ctx context.Context, ref string, g *policy.Gate, opts Options) (*report.Report, *Artifact, error) {
+	if sig := g.Policy.OCI.Signature; sig.Checked() {
+		// Trust material the operator got wrong fails before any byte
+		// is pulled.
+		if _, err := TrustOf(sig).methods(); err != nil {
+			return nil, nil, err
+		}
+	}
 	a, err := Pull(ctx, ref, opts)
 	if err != nil {
 		return nil, nil, err

@@ -51,9 +51,21 @@ func pubPEM(t *testing.T, k *ecdsa.PrivateKey) []byte {
 // rejects a malicious one; under a policy requiring a registry signature
 // an unsigned, a wrongly signed and a copied-signature artifact reject and
 // the correctly signed one is admitted. Every report path names the
-// pinned artifact.
+// pinned artifact. It runs against go-containerregistry's registry and
+// the reference distribution registry (v3).
 func TestCheck(t *testing.T) {
-	host := ocitest.Registry(t)
+	for _, r := range []struct {
+		name  string
+		start func(testing.TB) string
+	}{
+		{"ggcr registry", ocitest.Registry},
+		{"distribution v3", func(t testing.TB) string { return ocitest.Distribution(t, "") }},
+	} {
+		t.Run(r.name, func(t *testing.T) { testCheck(t, r.start(t)) })
+	}
+}
+
+func testCheck(t *testing.T, host string) {
 	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	weights := []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))}

@@ -155,6 +155,11 @@ func Pull(ctx context.Context, refStr string, opts Options) (*Artifact, error) {
 		return nil, err
 	}
 	ro := opts.remote(ctx)
+	// One puller for the manifest and every blob: the registry is pinged
+	// and authenticated once, not once per request.
+	if pl, err := remote.NewPuller(ro...); err == nil {
+		ro = append(ro, remote.Reuse(pl))
+	}
 	// HEAD first: the manifest's size is known before any of it is read.
 	if d, err := remote.Head(ref, ro...); err == nil && d.Size > opts.MaxManifest {
 		return nil, fmt.Errorf("%s: the manifest is %d bytes, over the %d-byte limit", refStr, d.Size, opts.MaxManifest)

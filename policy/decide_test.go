@@ -178,3 +178,44 @@ func BenchmarkDecide(b *testing.B) {
 		Decide(p, in)
 	}
 }
+
+// TestDecideRegistrySignature: oci.signature (policy/registry-signature)
+// follows the rule of signature: for registry artifacts, and is a note
+// for a local folder, which has no registry signature.
+func TestDecideRegistrySignature(t *testing.T) {
+	clean := scan(file("model.safetensors", "safetensors"), file("", "oci-manifest"))
+	const required = "oci:\n  signature:\n    required: true\n    keys: [cosign.pub]\n"
+	const optional = "oci:\n  signature:\n    keys: [cosign.pub]\n"
+	cases := []struct {
+		name    string
+		policy  string
+		in      Input
+		verdict string
+		ref     string // the policy entry the reason cites; "" = no reason
+		note    string
+	}{
+		{"artifact signed under required trust", required, Input{Scan: clean, Root: root, Artifact: true, Registry: signedOK}, Admitted, "", ""},
+		{"artifact unsigned under required trust", required, Input{Scan: clean, Root: root, Artifact: true, Registry: unsigned}, Rejected, "oci.signature.required: true (policy.yaml:3)", ""},
+		{"artifact signed by someone else", required, Input{Scan: clean, Root: root, Artifact: true, Registry: signedBad}, Rejected, "oci.signature.required: true (policy.yaml:3)", ""},
+		{"artifact whose signature was not checked", required, Input{Scan: clean, Root: root, Artifact: true}, Rejected, "oci.signature.required: true (policy.yaml:3)", ""},
+		{"optional: a bad signature still rejects", optional, Input{Scan: clean, Root: root, Artifact: true, Registry: signedBad}, Rejected, "oci.signature.keys (policy.yaml:3)", ""},
+		{"optional: unsigned is admitted with a note", optional, Input{Scan: clean, Root: root, Artifact: true, Registry: unsigned}, Admitted, "", "no registry signature"},
+		{"local folder under required registry trust", required, Input{Scan: clean, Root: root}, Admitted, "", "applies to models read from a registry"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Decide(mustParse(t, c.policy), c.in)
+			if d.Verdict != c.verdict {
+				t.Fatalf("verdict %s, want %s: %+v", d.Verdict, c.verdict, d.Reasons)
+			}
+			if c.ref != "" {
+				if len(d.Reasons) != 1 || d.Reasons[0].Rule != RuleRegistrySignature || d.Reasons[0].Policy != c.ref {
+					t.Errorf("reasons %+v, want one %s citing %q", d.Reasons, RuleRegistrySignature, c.ref)
+				}
+			}
+			if c.note != "" && !strings.Contains(strings.Join(d.Notes, "\n"), c.note) {
+				t.Errorf("notes %q lack %q", d.Notes, c.note)
+			}
+		})
+	}
+}

@@ -50,6 +50,27 @@ func TestExamplePolicyLoads(t *testing.T) {
 	}
 }
 
+// TestParseOCISignature: the oci.signature section reads like signature:,
+// with paths resolved against the policy's folder and reasons citing its
+// own lines; it does not make the model's own signature checked.
+func TestParseOCISignature(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Parse(filepath.Join(dir, "policy.yaml"), []byte("version: 1\noci:\n  signature:\n    required: true\n    keys: [keys/cosign.pub]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.OCI.Signature
+	if !s.Required || s.Method() != MethodKey || len(s.Keys) != 1 || s.Keys[0] != filepath.Join(dir, "keys", "cosign.pub") {
+		t.Errorf("oci.signature = %+v", s)
+	}
+	if p.Signature.Checked() {
+		t.Errorf("oci.signature made the model's own signature checked: %+v", p.Signature)
+	}
+	if got := p.Ref("oci.signature.required"); got != "oci.signature.required: true (policy.yaml:4)" {
+		t.Errorf("Ref = %q", got)
+	}
+}
+
 func TestParseErrorsNameTheLine(t *testing.T) {
 	cases := []struct {
 		name string
@@ -78,6 +99,12 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"suppression without reason", "suppress:\n  - rule: pickle/unknown-import\n", []string{"policy.yaml:2: suppress item for pickle/unknown-import: reason is required"}},
 		{"suppression of everything", "suppress:\n  - rule: '*'\n    reason: x\n", []string{"policy.yaml:2: suppress.rule"}},
 		{"ignore pattern with backslash", "ignore: ['docs\\x']\n", []string{"policy.yaml:1: ignore", "backslash"}},
+		{"oci: unknown key (typo of signature)", "oci:\n  signatures:\n    required: true\n", []string{`policy.yaml:2: unknown key "signatures" in oci`}},
+		{"oci.signature: file has no meaning in a registry", "oci:\n  signature:\n    file: model.sig\n", []string{`policy.yaml:3: unknown key "file" in oci.signature`}},
+		{"oci.signature required without trust", "oci:\n  signature:\n    required: true\n", []string{"policy.yaml:3: oci.signature.required is true but no trust"}},
+		{"oci.signature key and CA both", "oci:\n  signature:\n    keys: [a.pub]\n    ca_chains: [ca.pem]\n", []string{"policy.yaml:3: oci.signature: several trust methods", "keys on line 3", "ca_chains on line 4"}},
+		{"oci.signature keyless without identity accepts anyone", "oci:\n  signature:\n    issuers: [https://accounts.google.com]\n    trusted_root: tr.json\n", []string{"oci.signature: keyless trust without identities"}},
+		{"oci.signature bad issuer regexp", "oci:\n  signature:\n    issuer_regexps: ['[']\n", []string{"policy.yaml:3: oci.signature.issuer_regexps", "not a valid regular expression"}},
 		{"ignore pattern escaping the folder", "ignore: ['../x']\n", []string{"policy.yaml:1: ignore"}},
 		{"allow everything import", "scan:\n  allow_imports: ['*']\n", []string{"policy.yaml:2: scan.allow_imports"}},
 		{"empty allow list", "formats:\n  allow: []\n", []string{"policy.yaml:2: formats.allow is empty"}},

@@ -6,9 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/oci"
@@ -73,25 +72,40 @@ type ociVerifyFlags struct {
 	insecure       bool
 }
 
+// ociTrust turns the trust flags into registry-signature trust: the same
+// flags, the same one-method rule as for model signatures. An exact
+// identity or issuer is anchored; a regexp keeps cosign's meaning.
+func ociTrust(t *trustFlags) (oci.Trust, error) {
+	if _, err := t.options(); err != nil {
+		return oci.Trust{}, err
+	}
+	one := func(exact, re string) string {
+		if exact != "" {
+			return "^" + regexp.QuoteMeta(exact) + "$"
+		}
+		return re
+	}
+	ot := oci.Trust{CAChains: append([]string(nil), t.chain...), TrustedRoot: t.trustedRoot,
+		IdentityRegexp: one(t.identity, t.identityRe), IssuerRegexp: one(t.issuer, t.issuerRe)}
+	if t.key != "" {
+		ot.Keys = []string{t.key}
+	}
+	return ot, nil
+}
+
 // runVerifyOCI verifies a registry artifact: the cosign signatures
-// attached to its manifest digest (with --key), and, when the artifact
-// carries an OpenSSF model signature (model.sig), that signature over
-// the pulled files with the same key. Both must hold when both exist.
+// attached to its manifest digest (with --key, --certificate-chain, or
+// keyless --certificate-identity/--certificate-oidc-issuer/--trusted-root,
+// offline), and, when the artifact carries an OpenSSF model signature
+// (model.sig), that signature over the pulled files under the same trust.
+// Both must hold when both exist.
 func runVerifyOCI(ref string, trust *trustFlags, fl ociVerifyFlags, stdout, stderr io.Writer) int {
-	if trust.key == "" || len(trust.chain) > 0 || trust.trustedRoot != "" || trust.identity != "" || trust.identityRe != "" {
-		fmt.Fprintln(stderr, "modelvet verify: an oci:// artifact is verified with --key PUB.pem (cosign key signatures, offline); certificate-chain and keyless trust for registry signatures are not supported yet")
-		return exitUsage
-	}
-	pemBytes, err := os.ReadFile(trust.key)
+	ot, err := ociTrust(trust)
 	if err != nil {
-		fmt.Fprintln(stderr, "modelvet verify: --key:", err)
+		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
-	if err != nil {
-		fmt.Fprintf(stderr, "modelvet verify: --key %s: not a PEM public key: %v\n", trust.key, err)
-		return exitUsage
-	}
+	trust.warnUnanchored(stderr, "modelvet verify")
 	ctx := context.Background()
 	opts := oci.Options{Insecure: fl.insecure}
 	art, err := oci.Pull(ctx, ref, opts)
@@ -100,7 +114,7 @@ func runVerifyOCI(ref string, trust *trustFlags, fl ociVerifyFlags, stdout, stde
 		return exitUsage
 	}
 	defer art.Close()
-	sr, err := oci.VerifyCosign(ctx, art, opts, pub)
+	sr, err := oci.VerifySignatures(ctx, art, opts, ot)
 	if err != nil {
 		fmt.Fprintln(stderr, "modelvet verify:", err)
 		return exitUsage
@@ -109,10 +123,13 @@ func runVerifyOCI(ref string, trust *trustFlags, fl ociVerifyFlags, stdout, stde
 	sec := report.Section{Name: "registry signature", OK: sr.Verified}
 	sec.Lines = append(sec.Lines, fmt.Sprintf("artifact %s (%s, %d layers)", art.Pinned(), art.Flavor, len(art.Layers)))
 	if sr.Verified {
-		sec.Lines = append(sec.Lines, fmt.Sprintf("%s verified with %s", plural(sr.Signatures, "cosign signature"), trust.key))
+		sec.Lines = append(sec.Lines, plural(sr.Signatures, "cosign signature")+" verified")
+		for _, s := range sr.Signers {
+			sec.Lines = append(sec.Lines, "signed by "+s)
+		}
 	} else {
 		rep.Verdict = "fail"
-		rep.Reasons = append(rep.Reasons, report.Reason{Rule: "oci/not-signed", Policy: "the artifact must carry a cosign signature by --key", Detail: strings.Join(sr.Problems, "; ")})
+		rep.Reasons = append(rep.Reasons, report.Reason{Rule: "oci/not-signed", Policy: "the artifact must carry a cosign signature under the given trust", Detail: strings.Join(sr.Problems, "; ")})
 		for _, p := range sr.Problems {
 			sec.Lines = append(sec.Lines, "FAILED: "+p)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -67,5 +68,105 @@ func TestScanAndVerifyOCI(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "verify", "--insecure-registry", "--key", keyFile, "oci://"+bad); code != exitFail || !strings.Contains(out, "FAILED") {
 		t.Errorf("unsigned artifact: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckOCI runs `modelvet check oci://...` end to end against a
+// registry on loopback: the clean artifact is admitted and the malicious
+// one rejected; under a policy whose oci.signature requires the
+// publisher's key, the unsigned and the wrongly signed artifacts are
+// rejected (policy/registry-signature) and the signed one admitted;
+// registry and trust-material problems exit 2.
+func TestCheckOCI(t *testing.T) {
+	host := ocitest.Registry(t)
+	weights := []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))}
+	clean := host + "/org/model:clean"
+	dc := ocitest.Push(t, clean, ocitest.ModelPackManifest, ocitest.ModelPackConfig, nil, weights)
+	bad := host + "/org/model:bad"
+	ocitest.Push(t, bad, ocitest.ModelPackManifest, ocitest.ModelPackConfig, nil,
+		[]ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.EvilPickle, ocitest.ModelPackPath("pytorch_model.bin"))})
+	signed := host + "/org/signed:v1"
+	ds := ocitest.Push(t, signed, ocitest.ModelPackManifest, ocitest.ModelPackConfig, []byte(`{"s":1}`), weights)
+	wrong := host + "/org/wrong:v1"
+	dw := ocitest.Push(t, wrong, ocitest.ModelPackManifest, ocitest.ModelPackConfig, []byte(`{"w":1}`), weights)
+
+	publisher, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ocitest.CosignSign(t, host+"/org/signed@"+ds, publisher)
+	ocitest.CosignSign(t, host+"/org/wrong@"+dw, stranger)
+
+	dir := t.TempDir()
+	pem, _ := cryptoutils.MarshalPublicKeyToPEM(&publisher.PublicKey)
+	os.WriteFile(filepath.Join(dir, "cosign.pub"), pem, 0o600)
+	keyed := filepath.Join(dir, "keyed.yaml")
+	os.WriteFile(keyed, []byte("version: 1\noci:\n  signature:\n    required: true\n    keys: [cosign.pub]\n"), 0o600)
+	missingKey := filepath.Join(dir, "missing-key.yaml")
+	os.WriteFile(missingKey, []byte("version: 1\noci:\n  signature:\n    required: true\n    keys: [nope.pub]\n"), 0o600)
+
+	cases := []struct {
+		name   string
+		policy string
+		ref    string
+		code   int
+		want   string // in stdout (or stderr for exit 2)
+	}{
+		{"clean modelpack admitted", "default", clean, exitOK, "resolved to oci://" + host + "/org/model@" + dc},
+		{"malicious modelpack rejected", "default", bad, exitFail, "pickle/dangerous-import"},
+		{"unsigned under required signature", keyed, clean, exitFail, "policy/registry-signature"},
+		{"signed by a stranger", keyed, wrong, exitFail, "policy/registry-signature"},
+		{"signed by the publisher", keyed, signed, exitOK, "signed by"},
+		{"missing artifact", "default", host + "/org/missing:v1", exitUsage, "missing"},
+		{"missing trust material", missingKey, signed, exitUsage, "nope.pub"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, "check", "--insecure-registry", "--policy", c.policy, "oci://"+c.ref)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.code, out, errs)
+			}
+			if got := out + errs; !strings.Contains(got, c.want) {
+				t.Errorf("output lacks %q:\n%s", c.want, got)
+			}
+		})
+	}
+}
+
+// TestVerifyOCICertificateTrust: verify oci:// takes --certificate-chain
+// and the keyless flags as it does for folders.
+func TestVerifyOCICertificateTrust(t *testing.T) {
+	host := ocitest.Registry(t)
+	dir := t.TempDir()
+	weights := []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))}
+	ref := host + "/org/cert:v1"
+	dg := ocitest.Push(t, ref, ocitest.ModelPackManifest, ocitest.ModelPackConfig, nil, weights)
+	pki := ocitest.NewPKI(t)
+	leaf, key := pki.Leaf(t, "alice@example.com", "https://issuer.example.com")
+	ocitest.CosignSignWith(t, host+"/org/cert@"+dg, key, leaf, []*x509.Certificate{pki.Inter, pki.Root}, nil)
+	rootPEM := ocitest.WritePEM(t, dir, "root.pem", pki.Root)
+
+	kref := host + "/org/keyless:v1"
+	kdg := ocitest.Push(t, kref, ocitest.ModelPackManifest, ocitest.ModelPackConfig, []byte(`{"k":1}`), weights)
+	ks := ocitest.NewKeyless(t)
+	ks.Sign(t, host+"/org/keyless@"+kdg, "alice@example.com", "https://issuer.example.com")
+	tr := ks.TrustedRoot(t, dir)
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"certificate chain", []string{"--certificate-chain", rootPEM, "oci://" + ref}, exitOK},
+		{"keyless, right signer", []string{"--trusted-root", tr, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", "https://issuer.example.com", "oci://" + kref}, exitOK},
+		{"keyless, wrong signer", []string{"--trusted-root", tr, "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", "https://issuer.example.com", "oci://" + kref}, exitFail},
+		{"keyless signature under a CA chain", []string{"--certificate-chain", rootPEM, "oci://" + kref}, exitFail},
+		{"two trust methods", []string{"--certificate-chain", rootPEM, "--trusted-root", tr, "oci://" + ref}, exitUsage},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, append([]string{"verify", "--insecure-registry"}, c.args...)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.code, out, errs)
+			}
+		})
 	}
 }
