@@ -318,7 +318,7 @@ func (a *admitter) admit(p push) {
 		return
 	}
 	a.s.m.inFlight.Add(1)
-	rep, art, err := a.cfg.Check(ctx, d.Source)
+	rep, art, err := a.check(ctx, d.Source)
 	a.s.m.inFlight.Add(-1)
 	<-a.s.slots
 	if art != nil {
@@ -354,6 +354,20 @@ func (a *admitter) admit(p push) {
 	}
 	a.s.m.registryDecision(d.Verdict)
 	a.s.cfg.Log.Printf("registry admission: %s %s %s %s", d.Source, d.Verdict, d.Promoted, d.Error)
+}
+
+// check runs the configured check; a panic in it is an error decision
+// about this push, not the end of the service (the worker goes on).
+func (a *admitter) check(ctx context.Context, ref string) (rep *report.Report, art *oci.Artifact, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if art != nil {
+				art.Close()
+			}
+			rep, art, err = nil, nil, fmt.Errorf("the check failed: %v", v)
+		}
+	}()
+	return a.cfg.Check(ctx, ref)
 }
 
 // promote copies the checked artifact to PREFIX/REPO (by the pushed tag,

@@ -460,6 +460,22 @@ func TestRegistryEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("a check that panics is an error decision, and the worker goes on", func(t *testing.T) {
+		e := newRegEnv(t, func(a *Admission) {
+			a.Workers = 1
+			a.Check = func(ctx context.Context, ref string) (*report.Report, *oci.Artifact, error) {
+				panic("analyzer bug")
+			}
+		})
+		for _, c := range []string{"7", "8"} {
+			dg := "sha256:" + strings.Repeat(c, 64)
+			e.post(t, envelope("org/p", dg, "v1"), nil)
+			if d := e.decision(t, dg); d.Verdict != VerdictError || !strings.Contains(d.Error, "analyzer bug") {
+				t.Fatalf("%+v", d)
+			}
+		}
+	})
+
 	t.Run("full queue answers 503", func(t *testing.T) {
 		release := make(chan struct{})
 		e := newRegEnv(t, func(a *Admission) {
