@@ -78,6 +78,8 @@ func testCheck(t *testing.T, host string) {
 	evilRef, _ := push("models/evil", `{"a":2}`, []ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.EvilPickle, ocitest.ModelPackPath("pytorch_model.bin"))})
 	orasRef := host + "/models/oras:v1"
 	ocitest.Push(t, orasRef, "", "application/vnd.oci.empty.v1+json", nil, []ocitest.Layer{ocitest.L("application/octet-stream", ocitest.Safetensors(), ocitest.Title("model.safetensors"))})
+	orasEvilRef := host + "/models/oras-evil:v1"
+	ocitest.Push(t, orasEvilRef, "", "application/vnd.oci.empty.v1+json", nil, []ocitest.Layer{ocitest.L("application/octet-stream", ocitest.EvilPickle, ocitest.Title("model.pt"))})
 	signedRef, signedDg := push("models/signed", `{"a":3}`, weights)
 	ocitest.CosignSign(t, host+"/models/signed@"+signedDg, signer)
 	wrongRef, wrongDg := push("models/wrong", `{"a":4}`, weights)
@@ -122,6 +124,7 @@ func testCheck(t *testing.T, host string) {
 		{"clean modelpack, no signature asked", cleanRef, open, true, nil},
 		{"malicious modelpack pickle", evilRef, open, false, []string{"pickle/dangerous-import"}},
 		{"clean oras model", orasRef, open, true, nil},
+		{"malicious oras model (pickle titled model.pt)", orasEvilRef, open, false, []string{"pickle/dangerous-import"}},
 		{"unsigned under required signature", cleanRef, keyed, false, []string{policy.RuleRegistrySignature}},
 		{"signed by a stranger's key", wrongRef, keyed, false, []string{policy.RuleRegistrySignature}},
 		{"signature copied from another artifact", copiedRef, keyed, false, []string{policy.RuleRegistrySignature}},
