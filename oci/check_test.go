@@ -82,6 +82,8 @@ func testCheck(t *testing.T, host string) {
 	ocitest.Push(t, orasEvilRef, "", "application/vnd.oci.empty.v1+json", nil, []ocitest.Layer{ocitest.L("application/octet-stream", ocitest.EvilPickle, ocitest.Title("model.pt"))})
 	signedRef, signedDg := push("models/signed", `{"a":3}`, weights)
 	ocitest.CosignSign(t, host+"/models/signed@"+signedDg, signer)
+	referrerRef, referrerDg := push("models/referrer", `{"a":8}`, weights)
+	ocitest.CosignSignReferrer(t, host+"/models/referrer@"+referrerDg, signer)
 	wrongRef, wrongDg := push("models/wrong", `{"a":4}`, weights)
 	ocitest.CosignSign(t, host+"/models/wrong@"+wrongDg, stranger)
 	copiedRef, copiedDg := push("models/copied", `{"a":5}`, weights)
@@ -129,6 +131,7 @@ func testCheck(t *testing.T, host string) {
 		{"signed by a stranger's key", wrongRef, keyed, false, []string{policy.RuleRegistrySignature}},
 		{"signature copied from another artifact", copiedRef, keyed, false, []string{policy.RuleRegistrySignature}},
 		{"signed by the policy's key", signedRef, keyed, true, nil},
+		{"signed by the policy's key, as an OCI 1.1 referrer", referrerRef, keyed, true, nil},
 		{"malicious and unsigned: both reasons", evilRef, keyed, false, []string{"pickle/dangerous-import", policy.RuleRegistrySignature}},
 		{"private CA certificate of the named signer", certRef, caPolicy("release@example.com"), true, nil},
 		{"private CA certificate of another signer", certRef, caPolicy("bob@example.com"), false, []string{policy.RuleRegistrySignature}},
