@@ -257,7 +257,12 @@ func Build(p *Policy, in Input, d Decision) *report.Report {
 	}
 	lines := []string{"policy: " + policyName(p)}
 	if !p.Signature.Checked() {
-		lines = append(lines, "signature: not checked (the policy gives no trust)")
+		if in.Artifact {
+			// Beside the registry signature: say which signature.
+			lines = append(lines, "signature (a model.sig inside the artifact): not checked (the policy's signature section gives no trust)")
+		} else {
+			lines = append(lines, "signature: not checked (the policy gives no trust)")
+		}
 	}
 	if !p.Provenance.Checked() {
 		lines = append(lines, "provenance: not checked (the policy asks for none)")

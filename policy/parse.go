@@ -504,7 +504,11 @@ func (ps *parser) validateSignature(where string, sig Signature) []string {
 		methodLines = append(methodLines, fmt.Sprintf("ca_chains on line %d", line("ca_chains")))
 	}
 	keylessKeys := []string{"identities", "identity_regexps", "issuers", "issuer_regexps", "trusted_root"}
-	if sig.keyless() {
+	// A registry signature by a private CA's certificate may be narrowed
+	// to identities and issuers (cosign verify --certificate-chain
+	// --certificate-identity); with a trusted_root they are keyless trust.
+	narrowsCA := where == "oci.signature" && len(sig.CAChains) > 0 && sig.TrustedRoot == ""
+	if sig.keyless() && !narrowsCA {
 		methods = append(methods, "keyless")
 		methodLines = append(methodLines, fmt.Sprintf("keyless identity/issuer/trusted_root on line %d", line(keylessKeys...)))
 	}

@@ -69,6 +69,14 @@ func TestParseOCISignature(t *testing.T) {
 	if got := p.Ref("oci.signature.required"); got != "oci.signature.required: true (policy.yaml:4)" {
 		t.Errorf("Ref = %q", got)
 	}
+	// A private CA narrowed to one signer is one trust method.
+	p, err = Parse(filepath.Join(dir, "policy.yaml"), []byte("oci:\n  signature:\n    ca_chains: [ca.pem]\n    identities: [release@example.com]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.OCI.Signature; s.Method() != MethodCA || s.IdentityPattern() != `^(?:release@example\.com)$` {
+		t.Errorf("CA narrowed by identity: method %s, identity %q", s.Method(), s.IdentityPattern())
+	}
 }
 
 func TestParseErrorsNameTheLine(t *testing.T) {
@@ -104,6 +112,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"oci.signature required without trust", "oci:\n  signature:\n    required: true\n", []string{"policy.yaml:3: oci.signature.required is true but no trust"}},
 		{"oci.signature key and CA both", "oci:\n  signature:\n    keys: [a.pub]\n    ca_chains: [ca.pem]\n", []string{"policy.yaml:3: oci.signature: several trust methods", "keys on line 3", "ca_chains on line 4"}},
 		{"oci.signature keyless without identity accepts anyone", "oci:\n  signature:\n    issuers: [https://accounts.google.com]\n    trusted_root: tr.json\n", []string{"oci.signature: keyless trust without identities"}},
+		{"oci.signature CA narrowed by identity, plus a trusted root", "oci:\n  signature:\n    ca_chains: [ca.pem]\n    identities: [me@example.com]\n    trusted_root: tr.json\n", []string{"oci.signature: several trust methods"}},
+		{"top-level signature: CA and identities are two methods", "signature:\n  ca_chains: [ca.pem]\n  identities: [me@example.com]\n", []string{"signature: several trust methods"}},
 		{"oci.signature bad issuer regexp", "oci:\n  signature:\n    issuer_regexps: ['[']\n", []string{"policy.yaml:3: oci.signature.issuer_regexps", "not a valid regular expression"}},
 		{"ignore pattern escaping the folder", "ignore: ['../x']\n", []string{"policy.yaml:1: ignore"}},
 		{"allow everything import", "scan:\n  allow_imports: ['*']\n", []string{"policy.yaml:2: scan.allow_imports"}},

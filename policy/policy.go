@@ -125,7 +125,8 @@ type OCI struct {
 	// Signature says whose cosign signatures, attached to the artifact's
 	// manifest digest in the registry, are accepted; same keys and the
 	// same one-trust-method rule as the top-level signature section
-	// (File is unused: the signature is in the registry, not a file).
+	// (File is unused: the signature is in the registry, not a file),
+	// except that identities and issuers may narrow ca_chains.
 	Signature Signature
 	// Promote is where serve copies admitted artifacts (promote.go).
 	Promote Promote

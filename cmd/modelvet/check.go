@@ -34,7 +34,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	var out outputFlags
 	out.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet check MODEL|oci://REGISTRY/REPO[:TAG|@DIGEST] --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet] [--snapshot DIR]\n\nScans MODEL (a folder or a file), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet check MODEL --policy FILE [--format text|json|sarif|html] [--output FILE] [--quiet] [--snapshot DIR]\n\nScans MODEL (a folder, a file, or oci://REGISTRY/REPO[:TAG|@DIGEST]: a registry artifact, resolved to its digest and also judged on its registry signature per the policy's oci.signature), verifies its signature and provenance as the policy asks, and prints one report with the verdict and the policy entry behind each reason.\nExit 0: admitted; 1: rejected; 2: usage error, unreadable model or policy, missing trust material.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)

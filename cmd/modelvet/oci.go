@@ -129,6 +129,8 @@ func runVerifyOCI(ref string, trust *trustFlags, fl ociVerifyFlags, stdout, stde
 		}
 	} else {
 		rep.Verdict = "fail"
+		// oci/not-signed: an artifact pushed by someone the given trust does
+		// not name, or carrying a signature copied from another digest.
 		rep.Reasons = append(rep.Reasons, report.Reason{Rule: "oci/not-signed", Policy: "the artifact must carry a cosign signature under the given trust", Detail: strings.Join(sr.Problems, "; ")})
 		for _, p := range sr.Problems {
 			sec.Lines = append(sec.Lines, "FAILED: "+p)

@@ -116,6 +116,7 @@ func TestCheckOCI(t *testing.T) {
 		{"signed by a stranger", keyed, wrong, exitFail, "policy/registry-signature"},
 		{"signed by the publisher", keyed, signed, exitOK, "signed by"},
 		{"missing artifact", "default", host + "/org/missing:v1", exitUsage, "missing"},
+		{"unreachable registry", "default", "127.0.0.1:1/org/model:v1", exitUsage, "127.0.0.1:1"},
 		{"missing trust material", missingKey, signed, exitUsage, "nope.pub"},
 	}
 	for _, c := range cases {

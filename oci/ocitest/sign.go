@@ -38,6 +38,20 @@ import (
 func CosignSignWith(t testing.TB, digestRef string, signer crypto.Signer, leaf *x509.Certificate, chain []*x509.Certificate,
 	rekor func(payload, sig, certPEM []byte) *bundle.RekorBundle) {
 	t.Helper()
+	sign(t, digestRef, signer, leaf, chain, rekor, false)
+}
+
+// CosignSignReferrer attaches a key signature as an OCI 1.1 referrer of
+// the digest (cosign sign --registry-referrers-mode=oci-1-1), not under
+// the .sig tag.
+func CosignSignReferrer(t testing.TB, digestRef string, signer crypto.Signer) {
+	t.Helper()
+	sign(t, digestRef, signer, nil, nil, nil, true)
+}
+
+func sign(t testing.TB, digestRef string, signer crypto.Signer, leaf *x509.Certificate, chain []*x509.Certificate,
+	rekor func(payload, sig, certPEM []byte) *bundle.RekorBundle, referrer bool) {
+	t.Helper()
 	d, err := name.NewDigest(digestRef, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +95,11 @@ func CosignSignWith(t testing.TB, digestRef string, signer crypto.Signer, leaf *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+	write := func() error { return ociremote.WriteSignatures(d.Repository, se) }
+	if referrer {
+		write = func() error { return ociremote.WriteSignaturesExperimentalOCI(d, se) }
+	}
+	if err := write(); err != nil {
 		t.Fatal(err)
 	}
 }
