@@ -86,6 +86,31 @@ func Promote(ctx context.Context, a *Artifact, dst string, v Verdict, signer sig
 	return Scheme + pinned.String(), nil
 }
 
+// Retag adds a tag in a promotion repository to a manifest already
+// promoted there by digest (pinned is registry/repo@sha256:...): the same
+// digest pushed again under another tag. Nothing is copied from the
+// source; the verdict attestation, attached to the digest, covers the tag.
+func Retag(ctx context.Context, pinned, tag string, opts Options) (string, error) {
+	opts.defaults()
+	ro := opts.remote(ctx)
+	d, err := name.NewDigest(pinned, nameOpts(opts)...)
+	if err != nil {
+		return "", err
+	}
+	t, err := name.NewTag(d.Context().Name()+":"+tag, nameOpts(opts)...)
+	if err != nil {
+		return "", err
+	}
+	desc, err := remote.Get(d, ro...)
+	if err != nil {
+		return "", fmt.Errorf("%w: the promoted manifest %s: %v", ErrRegistry, pinned, err)
+	}
+	if err := remote.Tag(t, desc, ro...); err != nil {
+		return "", fmt.Errorf("%w: tagging %s: %v", ErrRegistry, t, err)
+	}
+	return Scheme + t.String(), nil
+}
+
 // localBlobs are the config and layers of the checked copy as uploadable
 // layers. A blob the pull did not keep (a config over 1 MiB, a layer file
 // gone from the folder) cannot be promoted from the copy: an error, never

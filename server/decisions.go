@@ -47,7 +47,7 @@ const maxLogLine = 1 << 20
 type decisions struct {
 	mu      sync.Mutex
 	f       *os.File
-	keys    map[string]bool // repository@digest -> decided (false: queued or running)
+	keys    map[string]*keyState // repository@digest
 	pending map[string]int  // digest -> pushes queued or running
 	last    map[string]*Decision
 	done    []string // decided keys, oldest first (eviction)
@@ -55,11 +55,31 @@ type decisions struct {
 	max     int
 }
 
+// keyState is what is known of one repository@digest.
+type keyState struct {
+	decided  bool            // false: queued or running
+	admitted bool            // decided and admitted (promoted)
+	tags     map[string]bool // tags pushed for it, promoted or to be
+	extra    []string        // tags pushed while its check was pending
+}
+
+// maxTags bounds the tags remembered for one digest.
+const maxTags = 64
+
+type claimResult int
+
+const (
+	claimNew        claimResult = iota // never seen: check it
+	claimDuplicate                     // nothing new
+	claimPendingTag                    // a new tag while the check is pending: promoted with it
+	claimRetag                         // a new tag of an admitted digest: tag the promoted copy
+)
+
 // openDecisions reads what an earlier run decided (so a redelivered or
 // repeated push is not checked again) and opens the log to append. A torn
 // last line (a crash mid-write) is skipped and ended.
 func openDecisions(path string, max int) (*decisions, error) {
-	d := &decisions{keys: map[string]bool{}, pending: map[string]int{}, last: map[string]*Decision{}, max: max}
+	d := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: max}
 	if f, err := os.Open(path); err == nil {
 		err := d.load(f)
 		f.Close()
@@ -126,27 +146,48 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-// claim marks a push as queued; false when it is queued, running or
-// already decided.
-func (d *decisions) claim(key, digest string) bool {
+// claim says what a push of tag (possibly "") of key brings that is new.
+func (d *decisions) claim(key, digest, tag string) claimResult {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.keys[key]; ok {
-		return false
+	st, ok := d.keys[key]
+	if !ok {
+		st = &keyState{tags: map[string]bool{}}
+		if tag != "" {
+			st.tags[tag] = true
+		}
+		d.keys[key] = st
+		d.pending[digest]++
+		return claimNew
 	}
-	d.keys[key] = false
-	d.pending[digest]++
-	return true
+	if tag == "" || st.tags[tag] || len(st.tags) >= maxTags || st.decided && !st.admitted {
+		return claimDuplicate
+	}
+	st.tags[tag] = true
+	if !st.decided {
+		st.extra = append(st.extra, tag)
+		return claimPendingTag
+	}
+	return claimRetag
 }
 
 // release forgets a push that was not decided (queue full, shutdown).
 func (d *decisions) release(key, digest string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if done, ok := d.keys[key]; ok && !done {
+	if st, ok := d.keys[key]; ok && !st.decided {
 		delete(d.keys, key)
 	}
 	d.unpend(digest)
+}
+
+// releaseTag forgets a tag whose retagging was not queued.
+func (d *decisions) releaseTag(key, tag string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.keys[key]; ok {
+		delete(st.tags, tag)
+	}
 }
 
 func (d *decisions) unpend(digest string) {
@@ -157,23 +198,32 @@ func (d *decisions) unpend(digest string) {
 
 // record appends the decision to the log (synced: a rejection is on disk
 // before anyone asks about it) and remembers it; an error is remembered
-// for the endpoint but not for idempotency.
-func (d *decisions) record(x Decision, key string) error {
-	b, err := json.Marshal(x)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
+// for the endpoint but not for idempotency. For an admission it returns
+// the tags pushed while the check was pending, to be promoted too.
+func (d *decisions) record(x Decision, key string) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.unpend(x.Digest)
+	var extra []string
 	if x.Verdict == VerdictError {
 		delete(d.keys, key)
 		d.remember(&x)
 	} else {
+		if st := d.keys[key]; st != nil && x.Verdict == "admitted" {
+			extra, st.extra = st.extra, nil
+		}
 		d.decided(key, &x)
 	}
-	if _, err := d.f.Write(b); err != nil {
+	return extra, d.write(x)
+}
+
+// write appends one line to the log and syncs it (called with mu held).
+func (d *decisions) write(x Decision) error {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	if _, err := d.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("writing the decision log: %v", err)
 	}
 	if err := d.f.Sync(); err != nil {
@@ -182,13 +232,29 @@ func (d *decisions) record(x Decision, key string) error {
 	return nil
 }
 
+// note appends a line about a promoted tag; the endpoint keeps answering
+// with the check's decision.
+func (d *decisions) note(x Decision) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.write(x)
+}
+
 func (d *decisions) decided(key string, x *Decision) {
-	if done, ok := d.keys[key]; !ok || !done {
+	st, ok := d.keys[key]
+	if !ok {
+		st = &keyState{tags: map[string]bool{}}
+		d.keys[key] = st
+	}
+	if !st.decided {
 		d.done = append(d.done, key)
 	}
-	d.keys[key] = true
+	st.decided, st.admitted = true, x.Verdict == "admitted"
+	if x.Tag != "" && len(st.tags) < maxTags {
+		st.tags[x.Tag] = true
+	}
 	for len(d.done) > d.max {
-		if d.keys[d.done[0]] {
+		if st := d.keys[d.done[0]]; st != nil && st.decided {
 			delete(d.keys, d.done[0])
 		}
 		d.done = d.done[1:]

@@ -54,11 +54,11 @@ func TestDecisionLogReload(t *testing.T) {
 		if got != tc.last {
 			t.Errorf("%s: last decision %q, want %q", tc.name, got, tc.last)
 		}
-		if c := d.claim(tc.key, tc.digest); c != tc.claim {
+		if c := d.claim(tc.key, tc.digest, "") == claimNew; c != tc.claim {
 			t.Errorf("%s: claim %v, want %v", tc.name, c, tc.claim)
 		}
 	}
-	if err := d.record(Decision{Repository: "org/new", Digest: dg("6"), Verdict: "rejected"}, "org/new@"+dg("6")); err != nil {
+	if _, err := d.record(Decision{Repository: "org/new", Digest: dg("6"), Verdict: "rejected"}, "org/new@"+dg("6")); err != nil {
 		t.Fatal(err)
 	}
 	d.close()
@@ -90,7 +90,7 @@ func FuzzDecisionLog(f *testing.F) {
 	f.Add([]byte("{\"verdict\":\"rejected\",\"digest\":\"x\"}\n\n\r\n{"))
 	f.Add([]byte(strings.Repeat("\n", 100)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := &decisions{keys: map[string]bool{}, pending: map[string]int{}, last: map[string]*Decision{}, max: 8}
+		d := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: 8}
 		if err := d.load(bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func BenchmarkDecisionLogLoad(b *testing.B) {
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		d := &decisions{keys: map[string]bool{}, pending: map[string]int{}, last: map[string]*Decision{}, max: 100_000}
+		d := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: 100_000}
 		if err := d.load(bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}

@@ -106,7 +106,8 @@ type admitter struct {
 
 type push struct {
 	oci.Push
-	key string // repository@digest
+	key   string // repository@digest
+	retag bool   // only tag the promoted copy (an admitted digest under a new tag)
 }
 
 func newAdmitter(s *Server, cfg Admission) (*admitter, error) {
@@ -263,8 +264,21 @@ func (a *admitter) offer(p oci.Push) offerResult {
 		a.s.m.registryPush("ignored")
 		return offerIgnored
 	}
+	if !validTag.MatchString(p.Tag) {
+		p.Tag = "" // by digest
+	}
 	pp := push{Push: p, key: p.Repository + "@" + p.Digest}
-	if !a.decs.claim(pp.key, p.Digest) {
+	switch a.decs.claim(pp.key, p.Digest, p.Tag) {
+	case claimNew:
+	case claimRetag:
+		if a.prefix == "" {
+			a.s.m.registryPush("duplicate")
+			return offerDuplicate
+		}
+		pp.retag = true
+	default:
+		// Already queued, running or decided; a new tag of a pending
+		// check is promoted with it.
 		a.s.m.registryPush("duplicate")
 		return offerDuplicate
 	}
@@ -278,7 +292,11 @@ func (a *admitter) offer(p oci.Push) offerResult {
 		default:
 		}
 	}
-	a.decs.release(pp.key, p.Digest)
+	if pp.retag {
+		a.decs.releaseTag(pp.key, p.Tag)
+	} else {
+		a.decs.release(pp.key, p.Digest)
+	}
 	a.s.m.registryPush("dropped")
 	return offerFull
 }
@@ -291,11 +309,16 @@ func (a *admitter) own(repo string) bool {
 func (a *admitter) work() {
 	defer a.wg.Done()
 	for p := range a.queue {
-		if a.ctx.Err() != nil {
+		switch {
+		case a.ctx.Err() != nil && p.retag:
+			a.decs.releaseTag(p.key, p.Tag)
+		case a.ctx.Err() != nil:
 			a.decs.release(p.key, p.Digest)
-			continue
+		case p.retag:
+			a.retag(a.ctx, p.Push, time.Now())
+		default:
+			a.admit(p)
 		}
-		a.admit(p)
 	}
 }
 
@@ -348,12 +371,40 @@ func (a *admitter) admit(p push) {
 	}
 	d.Time = time.Now().UTC()
 	d.Seconds = time.Since(start).Seconds()
-	if err := a.decs.record(d, p.key); err != nil {
+	extra, err := a.decs.record(d, p.key)
+	if err != nil {
 		a.s.cfg.Log.Printf("registry admission: %v", err)
 		a.s.m.registryLogError()
 	}
 	a.s.m.registryDecision(d.Verdict)
 	a.s.cfg.Log.Printf("registry admission: %s %s %s %s", d.Source, d.Verdict, d.Promoted, d.Error)
+	for _, tag := range extra {
+		// Pushed under another tag while it was being checked.
+		pp := p.Push
+		pp.Tag = tag
+		a.retag(ctx, pp, time.Now())
+	}
+}
+
+// retag tags the promoted copy of an admitted digest with a tag pushed
+// after (or while) it was checked, and notes it in the decision log.
+func (a *admitter) retag(ctx context.Context, p oci.Push, start time.Time) {
+	d := Decision{Repository: p.Repository, Digest: p.Digest, Tag: p.Tag, Verdict: "admitted", PolicyDigest: a.cfg.PolicyDigest,
+		Source: oci.Scheme + a.cfg.Registry + "/" + p.Repository + "@" + p.Digest}
+	ref, err := oci.Retag(ctx, a.cfg.Promote+"/"+p.Repository+"@"+p.Digest, p.Tag, a.cfg.OCI)
+	if err != nil {
+		d.Verdict, d.Error = VerdictError, "admitted earlier, but tagging the promoted copy failed: "+err.Error()
+		a.decs.releaseTag(p.Repository+"@"+p.Digest, p.Tag)
+	} else {
+		d.Promoted = ref
+	}
+	d.Time = time.Now().UTC()
+	d.Seconds = time.Since(start).Seconds()
+	if err := a.decs.note(d); err != nil {
+		a.s.cfg.Log.Printf("registry admission: %v", err)
+		a.s.m.registryLogError()
+	}
+	a.s.cfg.Log.Printf("registry admission: %s tag %s %s %s", d.Source, p.Tag, d.Promoted, d.Error)
 }
 
 // check runs the configured check; a panic in it is an error decision
@@ -374,7 +425,7 @@ func (a *admitter) check(ctx context.Context, ref string) (rep *report.Report, a
 // or by digest for a push without one) with its signed verdict.
 func (a *admitter) promote(ctx context.Context, p push, art *oci.Artifact, rep *report.Report) (string, error) {
 	dst := a.cfg.Promote + "/" + p.Repository
-	if p.Tag != "" && validTag.MatchString(p.Tag) {
+	if p.Tag != "" {
 		dst += ":" + p.Tag
 	} else {
 		dst += "@" + p.Digest

@@ -323,6 +323,26 @@ func TestRegistryAdmissionEndToEnd(t *testing.T) {
 	}
 }
 
+// waitPromoted waits until ref (registry/repo:tag) names digest.
+func waitPromoted(t *testing.T, ref, digest string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a, err := oci.Pull(context.Background(), oci.Scheme+ref, oci.Options{Insecure: true})
+		if err == nil {
+			a.Close()
+			if a.Digest != digest {
+				t.Fatalf("%s is %s, want %s", ref, a.Digest, digest)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not promoted: %v", ref, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func envelope(repo, digest, tag string) []byte {
 	return []byte(fmt.Sprintf(`{"events":[{"id":"x","timestamp":"2026-01-01T00:00:00Z","action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":100,"digest":%q,"repository":%q,"tag":%q,"url":"http://attacker.example/v2/x"},"request":{"host":"attacker.example"}}]}`, digest, repo, tag))
 }
@@ -344,10 +364,14 @@ func TestRegistryEvents(t *testing.T) {
 		// The same digest under another tag, and the same envelope replayed.
 		ocitest.Push(t, e.host+"/org/dup:v2", ocitest.ModelPackManifest, ocitest.ModelPackConfig, nil,
 			[]ocitest.Layer{ocitest.L(ocitest.ModelPackWeight, ocitest.Safetensors(), ocitest.ModelPackPath("model.safetensors"))})
+		// The new tag is given to the promoted copy, without a new check.
+		waitPromoted(t, e.host+"/promoted/org/dup:v2", dg)
 		for i := 0; i < 3; i++ {
-			resp, body := e.post(t, envelope("org/dup", dg, "v1"), nil)
-			if resp.StatusCode != http.StatusAccepted || !strings.Contains(body, "0 queued, 1 already seen") {
-				t.Fatalf("replay %d: %d %s", i, resp.StatusCode, body)
+			for _, tag := range []string{"v1", "v2"} {
+				resp, body := e.post(t, envelope("org/dup", dg, tag), nil)
+				if resp.StatusCode != http.StatusAccepted || !strings.Contains(body, "0 queued, 1 already seen") {
+					t.Fatalf("replay %d of %s: %d %s", i, tag, resp.StatusCode, body)
+				}
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
@@ -372,6 +396,35 @@ func TestRegistryEvents(t *testing.T) {
 		}
 		if d, ok := s2.adm.decs.lookup(dg); !ok || d.Verdict != "admitted" {
 			t.Fatalf("after a restart the decision is %+v", d)
+		}
+	})
+
+	t.Run("a tag pushed while the digest is being checked is promoted too", func(t *testing.T) {
+		gate := make(chan struct{})
+		e := newRegEnv(t, func(a *Admission) {
+			check := a.Check
+			a.Check = func(ctx context.Context, ref string) (*report.Report, *oci.Artifact, error) {
+				<-gate
+				return check(ctx, ref)
+			}
+		})
+		dg := pushClean(t, e.host+"/org/pend:v1")
+		pushClean(t, e.host+"/org/pend:v2")
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(e.metrics(t), `modelvet_registry_pushes_total{result="duplicate"} 1`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the second tag's notification did not arrive:\n%s", e.metrics(t))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		close(gate)
+		if d := e.decision(t, dg); d.Verdict != "admitted" {
+			t.Fatalf("%+v", d)
+		}
+		waitPromoted(t, e.host+"/promoted/org/pend:v1", dg)
+		waitPromoted(t, e.host+"/promoted/org/pend:v2", dg)
+		if n := e.checks.Load(); n != 1 {
+			t.Fatalf("%d checks for one digest under two tags", n)
 		}
 	})
 
@@ -505,7 +558,7 @@ func TestRegistryEvents(t *testing.T) {
 			t.Fatalf("full queue: %d %s", resp.StatusCode, body)
 		}
 		// What did not fit is not remembered: the resent notification is queued.
-		if ok := e.srv.adm.decs.claim("org/q@"+d('3'), d('3')); !ok {
+		if r := e.srv.adm.decs.claim("org/q@"+d('3'), d('3'), "v1"); r != claimNew {
 			t.Fatal("a dropped push was remembered as seen; the registry's resend would be ignored")
 		}
 	})
