@@ -48,7 +48,7 @@ type decisions struct {
 	mu      sync.Mutex
 	f       *os.File
 	keys    map[string]*keyState // repository@digest
-	pending map[string]int  // digest -> pushes queued or running
+	pending map[string]int       // digest -> pushes queued or running
 	last    map[string]*Decision
 	done    []string // decided keys, oldest first (eviction)
 	lastOrd []string // digests in last, oldest first (eviction)
