@@ -513,6 +513,36 @@ func TestRegistryEvents(t *testing.T) {
 		}
 	})
 
+	t.Run("cosign signatures on a pushed model are never promoted", func(t *testing.T) {
+		e := newRegEnv(t, nil)
+		dg := pushClean(t, e.host+"/org/sig:v1")
+		if d := e.decision(t, dg); d.Verdict != "admitted" {
+			t.Fatalf("%+v", d)
+		}
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ocitest.CosignSign(t, e.host+"/org/sig@"+dg, key)         // the .sig tag: ignored
+		ocitest.CosignSignReferrer(t, e.host+"/org/sig@"+dg, key) // by digest: checked, holds no model
+		deadline := time.Now().Add(20 * time.Second)
+		var ref Decision
+		for ref.Digest == "" {
+			for _, d := range e.logLines(t) {
+				if d.Repository == "org/sig" && d.Digest != dg {
+					ref = d
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no decision about the referrer:\n%s", e.metrics(t))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if ref.Verdict != "rejected" || ref.Promoted != "" {
+			t.Fatalf("the signature referrer: %+v", ref)
+		}
+		if n := e.checks.Load(); n != 2 {
+			t.Errorf("%d checks: the model and the referrer, not the .sig tag", n)
+		}
+	})
+
 	t.Run("a check that panics is an error decision, and the worker goes on", func(t *testing.T) {
 		e := newRegEnv(t, func(a *Admission) {
 			a.Workers = 1
