@@ -379,6 +379,9 @@ func (a *admitter) admit(p push) {
 	a.s.m.registryDecision(d.Verdict)
 	a.s.cfg.Log.Printf("registry admission: %s %s %s %s", d.Source, d.Verdict, d.Promoted, d.Error)
 	for _, tag := range extra {
+		if a.prefix == "" || d.Promoted == "" {
+			break // nothing promoted to tag
+		}
 		// Pushed under another tag while it was being checked.
 		pp := p.Push
 		pp.Tag = tag
