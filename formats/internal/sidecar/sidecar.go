@@ -45,7 +45,13 @@ func (x *Index) Claims(p *formats.Probe) bool {
 	if p.Path == "" || x.IsManifest(p.Name) {
 		return false
 	}
-	path := filepath.Clean(p.Path)
+	// The cache is keyed by folder: a relative one ("001") names another
+	// folder once the working folder changes (tests, a long-running
+	// service), so key by the absolute path.
+	path, err := filepath.Abs(p.Path)
+	if err != nil {
+		return false
+	}
 	rel := filepath.Base(path)
 	dir := filepath.Dir(path)
 	for range levels {
