@@ -40,25 +40,7 @@ func TestExecuTorch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, "model.pte", c.data, &o)
-			if res.Format != "executorch" {
-				t.Fatalf("format %q", res.Format)
-			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped program flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, "model.pte", "executorch", c.data, c.rule, c.sev)
 		})
 	}
 }
@@ -66,14 +48,7 @@ func TestExecuTorch(t *testing.T) {
 func FuzzExecuTorch(f *testing.F) {
 	f.Add(program([]string{"aten::add"}, []string{"XnnpackBackend"}, []T{{uint64(0), uint64(4)}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.pte", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.pte", data)
 	})
 }
 
