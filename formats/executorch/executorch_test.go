@@ -1,6 +1,7 @@
 package executorch
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -24,6 +25,19 @@ func program(ops []string, delegates []string, segments []T) []byte {
 	return flatbuf.Build("ET12", T{uint32(0), []T{plan}, nil, nil, segments})
 }
 
+// withExtendedHeader inserts exir's 32-byte extended header ("eh00" at 8,
+// its length, the program size, the segment base) after the file
+// identifier, moving the FlatBuffer (its offsets are relative) 24 bytes on.
+func withExtendedHeader(prog []byte, segBase uint64) []byte {
+	h := []byte("eh00")
+	h = binary.LittleEndian.AppendUint32(h, 24)
+	h = binary.LittleEndian.AppendUint64(h, uint64(len(prog)+24))
+	h = binary.LittleEndian.AppendUint64(h, segBase)
+	out := append(append(append([]byte(nil), prog[:8]...), h...), prog[8:]...)
+	binary.LittleEndian.PutUint32(out, binary.LittleEndian.Uint32(out)+24)
+	return out
+}
+
 func TestExecuTorch(t *testing.T) {
 	cases := []struct {
 		name string
@@ -37,6 +51,8 @@ func TestExecuTorch(t *testing.T) {
 		{"delegate to an unknown backend", program(nil, []string{"EvilBackend"}, nil), "executorch/unknown-delegate", formats.Medium},
 		{"segment past the end of the file", program(nil, nil, []T{{uint64(1 << 40), uint64(16)}}), "executorch/segment-out-of-range", formats.High},
 		{"truncated", program([]string{"aten::add"}, nil, nil)[:24], "executorch/malformed", formats.High},
+		{"extended header with segments after the program", append(withExtendedHeader(program([]string{"aten::add"}, nil, []T{{uint64(0), uint64(16)}}), 512), make([]byte, 512)...), "", 0},
+		{"extended header putting the segments past the end", withExtendedHeader(program([]string{"aten::add"}, nil, nil), 1<<40), "executorch/segment-out-of-range", formats.High},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,23 +69,15 @@ const maxName = 512
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("tflite")
-	b := &flatbuf.Buf{R: r, Size: size, Budget: 5_000_000}
 	malformed := func(err error) {
-		off := int64(formats.NoOffset)
-		if e, ok := err.(*flatbuf.Error); ok {
-			off = e.Off
-		}
 		// tflite/malformed: the interpreter reads the FlatBuffer in place;
 		// offsets that leave it send the loader outside the buffer.
-		s.Reportf("tflite/malformed", formats.High, off, "the FlatBuffer is broken (%v); the TFLite interpreter would read outside it or reject it", err)
+		s.Reportf("tflite/malformed", formats.High, flatbuf.At(err), "the FlatBuffer is broken (%v); the TFLite interpreter would read outside it or reject it", err)
 	}
-	root, err := b.Root()
+	_, root, err := flatbuf.Open(s, r, size)
 	if err != nil {
 		malformed(err)
 		return
-	}
-	if v, err := root.Uint32(0, 0); err == nil {
-		s.Detail("schema_version", strconv.FormatUint(uint64(v), 10))
 	}
 	custom, flex := map[string]bool{}, map[string]bool{}
 	ops := 0
