@@ -11,7 +11,8 @@ package executorch
 
 import (
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,14 +119,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		malformed(err)
 		return
 	}
-	for _, name := range sorted(custom) {
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
 		// executorch/custom-op: the kernel is native code the application
 		// must register; the program depends on code that is not in it.
 		s.Reportf("executorch/custom-op", formats.Medium, formats.NoOffset,
 			"the program calls the operator %q, which no kernel library shipped with ExecuTorch provides: it runs whatever native kernel the application registers under that name", name)
 	}
 	var ids []string
-	for _, id := range sorted(backends) {
+	for _, id := range slices.Sorted(maps.Keys(backends)) {
 		ids = append(ids, id)
 		if !knownBackends[id] {
 			// executorch/unknown-delegate: the delegate blob goes to a
@@ -163,13 +164,4 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	s.Detail("execution_plans", strconv.Itoa(plans))
 	s.Detail("operators", strconv.Itoa(ops))
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

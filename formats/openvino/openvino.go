@@ -145,13 +145,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	dec := xml.NewDecoder(io.NewSectionReader(r, 0, size))
 	dec.Strict = true
 	depth, tokens, layers, custom := 0, 0, 0, 0
-	counts := map[string]int{}
-	report := func(rule string, sev formats.Severity, off int64, format string, args ...any) {
-		counts[rule]++
-		if counts[rule] <= maxPerRule {
-			s.Reportf(rule, sev, off, format, args...)
-		}
-	}
+	capped := &formats.PerRule{S: s, Max: maxPerRule}
+	report := capped.Reportf
 	var layerName, layerType string
 	for {
 		off := dec.InputOffset()
@@ -218,11 +213,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 			report("openvino/xml-directive", formats.Medium, off, "the XML has a directive (%.60s); OpenVINO IR has none and readers treat entities differently", string(t))
 		}
 	}
-	for r, n := range counts {
-		if n > maxPerRule {
-			s.Reportf(r, formats.Info, formats.NoOffset, "%d more findings of this rule were not listed", n-maxPerRule)
-		}
-	}
+	capped.Close()
 	s.Detail("layers", strconv.Itoa(layers))
 	if custom > 0 {
 		s.Detail("custom_layers", strconv.Itoa(custom))

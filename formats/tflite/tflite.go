@@ -12,7 +12,8 @@ package tflite
 import (
 	"bytes"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,7 +118,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	var shipped []string
-	for _, name := range sorted(custom) {
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
 		if shippedCustom[name] {
 			shipped = append(shipped, name)
 			continue
@@ -128,7 +129,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.Reportf("tflite/custom-op", formats.Medium, formats.NoOffset,
 			"the model uses the custom operator %q: it only runs with a native kernel the application registers for it", name)
 	}
-	for _, op := range sorted(flex) {
+	for _, op := range slices.Sorted(maps.Keys(flex)) {
 		if why, ok := riskyFlex[op]; ok {
 			// tflite/flex-risky-op: the Flex delegate runs this TensorFlow
 			// op, which reaches files, Python or the network.
@@ -169,13 +170,4 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	s.Detail("operator_codes", strconv.Itoa(ops))
 	s.Detail("buffers", strconv.Itoa(buffers))
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
