@@ -32,19 +32,12 @@ func init() {
 		Sniff:      sniff,
 		Analyze:    analyze,
 	})
-	formats.Register(&formats.Analyzer{
-		Name: "coreml-data",
-		// The files of a compiled bundle: their names are claimed so that
-		// metadata.json is no "mismatch" with TF.js's model.json.
-		Extensions: []string{".bin", ".json", ".mil", ".net", ".shape", ".weights"},
-		Priority:   -90, // only after every content format declined the file
-		Sniff:      func(p *formats.Probe) bool { return inCompiledBundle(p.Path) || packageData.Claims(p) },
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			s.SetFormat("coreml-data")
-			s.Reportf("coreml/data-file", formats.Info, formats.NoOffset,
-				"part of a Core ML model (.mlpackage weights or a compiled .mlmodelc bundle file, %d bytes); the model description beside it is what is judged", size)
-		},
-	})
+	// coreml/data-file (info): the files of a compiled bundle and the
+	// weights of a package. Their names are claimed so that metadata.json
+	// is no "mismatch" with TF.js's model.json.
+	formats.Register(sidecar.Data("coreml-data", []string{".bin", ".json", ".mil", ".net", ".shape", ".weights"},
+		func(p *formats.Probe) bool { return inCompiledBundle(p.Path) || packageData.Claims(p) }, "coreml/data-file",
+		"part of a Core ML model (.mlpackage weights or a compiled .mlmodelc bundle file, %d bytes); the model description beside it is what is judged"))
 }
 
 // Model.proto field numbers.

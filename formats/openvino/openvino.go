@@ -31,17 +31,10 @@ func init() {
 		Sniff:      sniff,
 		Analyze:    analyze,
 	})
-	formats.Register(&formats.Analyzer{
-		Name:       "openvino-weights",
-		Extensions: []string{".bin"},
-		Priority:   -90, // only after every content format declined the file
-		Sniff:      weights.Claims,
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			s.SetFormat("openvino-weights")
-			s.Reportf("openvino/weights-file", formats.Info, formats.NoOffset,
-				"the raw weights of the OpenVINO IR .xml beside it (%d bytes); the .xml's analyzer checks that every Const stays inside it", size)
-		},
-	})
+	// openvino/weights-file (info): names the .bin an IR beside it reads,
+	// so a folder scan does not call it unrecognized.
+	formats.Register(sidecar.Data("openvino-weights", []string{".bin"}, weights.Claims, "openvino/weights-file",
+		"the raw weights of the OpenVINO IR .xml beside it (%d bytes); the .xml's analyzer checks that every Const stays inside it"))
 }
 
 // weights claims x.bin when x.xml beside it is an IR (OpenVINO's reader

@@ -3,7 +3,8 @@
 // named by the IR .xml. Such files are raw numbers with no format of their
 // own; without a manifest naming them a folder scan could only call them
 // unrecognized. The manifest's own analyzer judges the paths and sizes;
-// this package only answers "does a manifest in this folder name me".
+// this package answers "does a manifest in this folder name me", and Data
+// is the one analyzer shape of such files.
 package sidecar
 
 import (
