@@ -90,11 +90,42 @@ func ContainmentRoot(root string) string {
 }
 
 // Within reports whether target lies inside root or is root itself (both
-// absolute and clean, e.g. from filepath.EvalSymlinks). It compares
-// lexically, so a target reached through ".." or another volume is outside.
+// clean, e.g. from filepath.EvalSymlinks). It compares lexically, so a
+// target reached through ".." or another volume is outside. A relative
+// path (EvalSymlinks keeps a relative input relative, and on Windows keeps
+// a drive-less \dir path drive-less) is first made absolute with its
+// links resolved; else a model scanned as "dir" or "\dir" would have every
+// link and shard inside it compared with an absolute root, and reported as
+// leading outside. A path that cannot be resolved is outside (fail closed).
 func Within(root, target string) bool {
+	var ok1, ok2 bool
+	if root, ok1 = absReal(root); !ok1 {
+		return false
+	}
+	if target, ok2 = absReal(target); !ok2 {
+		return false
+	}
 	rel, err := filepath.Rel(root, target)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// absReal returns p unchanged when it is absolute (callers pass resolved
+// paths), else made absolute with filepath.Abs and its links resolved:
+// Abs joins the working folder as the OS names it ($PWD may be a link),
+// which must not make a path inside the root look outside it.
+func absReal(p string) (string, bool) {
+	if filepath.IsAbs(p) {
+		return p, true
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return "", false
+	}
+	r, err := filepath.EvalSymlinks(a)
+	if err != nil {
+		return "", false
+	}
+	return r, true
 }
 
 func (w *walker) walkDir(root string) error {

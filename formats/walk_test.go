@@ -43,10 +43,22 @@ func TestWalk(t *testing.T) {
 	link := filepath.Join(root, "link")
 	os.Symlink(model, link)
 
-	for _, start := range []string{model, link} {
-		t.Run(filepath.Base(start), func(t *testing.T) {
+	// The relative starts are what a user types ("modelvet scan model"):
+	// links inside a folder named relatively once looked outside it,
+	// compared with the absolute root.
+	for _, c := range []struct{ name, start, cwd string }{
+		{"absolute folder", model, ""},
+		{"absolute link to the folder", link, ""},
+		{"relative folder", "model", root},
+		{"relative link to the folder", "link", root},
+		{"relative folder named ..", "..", filepath.Join(model, "sub")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.cwd != "" {
+				t.Chdir(c.cwd)
+			}
 			opts := DefaultOptions()
-			res, err := Scan(context.Background(), []string{start}, opts)
+			res, err := Scan(context.Background(), []string{c.start}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,8 +12,11 @@ import (
 // finds the pattern anywhere), so a pattern such as "ibm" or
 // "@example.com" also accepts "attacker@ibm.evil.example" or
 // "me@example.com.evil.io": a certificate anyone can obtain from a
-// public OIDC provider. The caller prints the returned text as a warning
-// (flags) or a lint (policy files: field names the field).
+// public OIDC provider. The CLI prints the returned text as a warning for
+// its --certificate-*-regexp flags. Policy files do not call it: they
+// match each pattern against the whole value (policy.Signature's
+// IdentityPattern wraps it in ^(?:...)$), so there "not anchored" is no
+// hole and the warning would be false.
 //
 // A pattern counts as anchored when its parse begins with ^ or \A and
 // ends with $ or \z, at the top level (not inside one branch of an

@@ -20,6 +20,40 @@ import (
 	"github.com/modelvet/modelvet/verify"
 )
 
+// newDSSESigner makes a P-256 key and returns its public key's PEM file
+// and envelope, which signs an in-toto payload into a DSSE envelope (as a
+// JSON object). The tests sign statements modelvet must still refuse.
+func newDSSESigner(t *testing.T) (pub string, envelope func(payload []byte) map[string]any) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
+	pub = filepath.Join(t.TempDir(), "pub.pem")
+	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	return pub, func(payload []byte) map[string]any {
+		sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, payload))
+		sig, err := ecdsa.SignASN1(rand.Reader, k, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": verify.InTotoPayloadType,
+			"signatures": []any{map[string]string{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}}}
+	}
+}
+
+// keyBundle wraps a DSSE envelope in a v0.3 Sigstore bundle for a public
+// key (model.sig as model_signing writes it for key signing).
+func keyBundle(env map[string]any, hint string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
+		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": hint}},
+		"dsseEnvelope":         env,
+	})
+	return b
+}
+
 // TestKeyErrors: the key mistakes of issue 13 get a message naming what
 // the key is and what to do, and exit 2.
 func TestKeyErrors(t *testing.T) {
@@ -93,10 +127,7 @@ func TestVerifyUnsignedModel(t *testing.T) {
 // there; Python's json reads the wrong ones under "resources") is refused
 // with exit 1 and a message naming the key.
 func TestVerifyRefusesFoldedKeysEndToEnd(t *testing.T) {
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
-	pub := filepath.Join(t.TempDir(), "pub.pem")
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	pub, envelope := newDSSESigner(t)
 	dir := newModelDir(t)
 	m, err := verify.HashModel(dir, verify.HashOptions{})
 	if err != nil {
@@ -114,15 +145,7 @@ func TestVerifyRefusesFoldedKeysEndToEnd(t *testing.T) {
 	pred["resources"] = wrongV
 	pred["reſources"] = real
 	payload, _ := json.Marshal(doc)
-	sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, payload))
-	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
-	bundle, _ := json.Marshal(map[string]any{
-		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
-		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "x"}},
-		"dsseEnvelope": map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": verify.InTotoPayloadType,
-			"signatures": []any{map[string]string{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}}},
-	})
-	os.WriteFile(filepath.Join(dir, "model.sig"), bundle, 0o644)
+	os.WriteFile(filepath.Join(dir, "model.sig"), keyBundle(envelope(payload), "x"), 0o644)
 	code, out, errs := runCmd(t, "verify", dir, "--key", pub)
 	if code != exitFail || !strings.Contains(out, `differ only by case`) || !strings.Contains(out, "reſources") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errs)
@@ -199,18 +222,12 @@ func TestVerifyLayoutStripPrefixNeedsModel(t *testing.T) {
 // statement whose "runDetailſ" names the trusted builder and whose
 // "runDetails" (what Python reads) names another is refused, exit 1.
 func TestAttestationRefusesFoldedRunDetails(t *testing.T) {
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
-	pub := filepath.Join(t.TempDir(), "pub.pem")
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	pub, envelope := newDSSESigner(t)
 	digest := strings.Repeat("ab", 32)
 	stmt := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"model","digest":{"sha256":"` + digest + `"}}],` +
 		`"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":{"buildType":"https://example.com/t","externalParameters":{}},` +
 		`"runDetails":{"builder":{"id":"https://untrusted.example/builder"}},"runDetailſ":{"builder":{"id":"https://trusted.example/builder"}}}}`)
-	sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, stmt))
-	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
-	env, _ := json.Marshal(map[string]any{"payloadType": verify.InTotoPayloadType, "payload": base64.StdEncoding.EncodeToString(stmt),
-		"signatures": []any{map[string]string{"keyid": "", "sig": base64.StdEncoding.EncodeToString(sig)}}})
+	env, _ := json.Marshal(envelope(stmt))
 	p := filepath.Join(t.TempDir(), "att.json")
 	os.WriteFile(p, env, 0o644)
 	code, out, errs := runCmd(t, "attestation", "verify", p, "--key", pub, "--subject-digest", "sha256:"+digest, "--builder-id", "https://trusted.example/builder")
@@ -255,10 +272,7 @@ func TestVerifyUnusableKeyIsUsageError(t *testing.T) {
 // that are not there prints 50 of them and the count of the rest (text),
 // and at most verify.MaxProblems reasons (JSON).
 func TestVerifyOutputCapped(t *testing.T) {
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pder, _ := x509.MarshalPKIXPublicKey(k.Public())
-	pub := filepath.Join(t.TempDir(), "pub.pem")
-	os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)
+	pub, envelope := newDSSESigner(t)
 	dir := newModelDir(t)
 	m, err := verify.HashModel(dir, verify.HashOptions{})
 	if err != nil {
@@ -269,15 +283,7 @@ func TestVerifyOutputCapped(t *testing.T) {
 		m.Resources = append(m.Resources, verify.Resource{Name: "missing/" + strings.Repeat("x", i%7+1) + string(rune('a'+i%26)) + strings.Repeat("y", i/26), Algorithm: "sha256", Digest: strings.Repeat("a", 64)})
 	}
 	payload, _ := verify.StatementJSON(m)
-	sum := sha256.Sum256(verify.PAE(verify.InTotoPayloadType, payload))
-	sig, _ := ecdsa.SignASN1(rand.Reader, k, sum[:])
-	bundle, _ := json.Marshal(map[string]any{
-		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
-		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": ""}},
-		"dsseEnvelope": map[string]any{"payload": base64.StdEncoding.EncodeToString(payload), "payloadType": verify.InTotoPayloadType,
-			"signatures": []any{map[string]string{"sig": base64.StdEncoding.EncodeToString(sig), "keyid": ""}}},
-	})
-	os.WriteFile(filepath.Join(dir, "model.sig"), bundle, 0o644)
+	os.WriteFile(filepath.Join(dir, "model.sig"), keyBundle(envelope(payload), ""), 0o644)
 	code, out, errs := runCmd(t, "verify", dir, "--key", pub)
 	if code != exitFail || strings.Count(out, "FAILED:") != 50 || !strings.Contains(out, fmt.Sprintf("... and %d more problems", n-50)) {
 		t.Fatalf("exit %d, %d FAILED lines:\n%.2000s%s", code, strings.Count(out, "FAILED:"), out, errs)

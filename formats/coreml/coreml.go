@@ -32,19 +32,12 @@ func init() {
 		Sniff:      sniff,
 		Analyze:    analyze,
 	})
-	formats.Register(&formats.Analyzer{
-		Name: "coreml-data",
-		// The files of a compiled bundle: their names are claimed so that
-		// metadata.json is no "mismatch" with TF.js's model.json.
-		Extensions: []string{".bin", ".json", ".mil", ".net", ".shape", ".weights"},
-		Priority:   -90, // only after every content format declined the file
-		Sniff:      func(p *formats.Probe) bool { return inCompiledBundle(p.Path) || packageData.Claims(p) },
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			s.SetFormat("coreml-data")
-			s.Reportf("coreml/data-file", formats.Info, formats.NoOffset,
-				"part of a Core ML model (.mlpackage weights or a compiled .mlmodelc bundle file, %d bytes); the model description beside it is what is judged", size)
-		},
-	})
+	// coreml/data-file (info): the files of a compiled bundle and the
+	// weights of a package. Their names are claimed so that metadata.json
+	// is no "mismatch" with TF.js's model.json.
+	formats.Register(sidecar.Data("coreml-data", []string{".bin", ".json", ".mil", ".net", ".shape", ".weights"},
+		func(p *formats.Probe) bool { return inCompiledBundle(p.Path) || packageData.Claims(p) }, "coreml/data-file",
+		"part of a Core ML model (.mlpackage weights or a compiled .mlmodelc bundle file, %d bytes); the model description beside it is what is judged"))
 }
 
 // Model.proto field numbers.
@@ -141,36 +134,26 @@ type walker struct {
 	s      *formats.Scope
 	win    *protowalk.Window
 	dir    string // the model's folder, "" when not on disk
-	count  map[string]int
+	capped *formats.PerRule
 	layers int
 }
 
 func (w *walker) report(rule string, sev formats.Severity, off int64, format string, args ...any) {
-	w.count[rule]++
-	if w.count[rule] <= maxPerRule {
-		w.s.Reportf(rule, sev, off, format, args...)
-	}
+	w.capped.Reportf(rule, sev, off, format, args...)
 }
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("coreml")
-	w := &walker{s: s, win: protowalk.NewWindow(r, size), count: map[string]int{}}
+	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}}
 	if s.OnDisk() {
 		w.dir = filepath.Dir(s.Path())
 	}
 	if err := w.model(0, size, 0); err != nil {
-		off, msg := int64(formats.NoOffset), err.Error()
-		if m, ok := err.(*protowalk.Malformed); ok {
-			off, msg = m.Off, m.Msg
-		}
+		off, msg := protowalk.Where(err)
 		// coreml/malformed: Core ML would reject or misread the model.
 		s.Reportf("coreml/malformed", formats.High, off, "the model protobuf is broken (%s); what follows was not checked", msg)
 	}
-	for r, n := range w.count {
-		if n > maxPerRule {
-			s.Reportf(r, formats.Info, formats.NoOffset, "%d more findings of this rule were not listed", n-maxPerRule)
-		}
-	}
+	w.capped.Close()
 	s.Detail("layers", strconv.Itoa(w.layers))
 }
 

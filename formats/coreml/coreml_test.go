@@ -66,25 +66,11 @@ func TestCoreML(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, "model.mlmodel", c.data, &o)
-			if res.Format != "coreml" && c.rule != "formats/unrecognized" {
-				t.Fatalf("format %q: %s", res.Format, formatstest.Describe(res))
+			format := "coreml"
+			if c.rule == "formats/unrecognized" {
+				format = ""
 			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped model flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, "model.mlmodel", format, c.data, c.rule, c.sev)
 		})
 	}
 }
@@ -140,14 +126,7 @@ func TestMLPackage(t *testing.T) {
 func FuzzCoreML(f *testing.F) {
 	f.Add(mlmodel(fPipeline, lenField(1, mlmodel(fNeuralNet, layer("x", lenField(fLayerCustom, nil))))))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.mlmodel", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.mlmodel", data)
 	})
 }
 

@@ -10,10 +10,9 @@
 package executorch
 
 import (
-	"bytes"
-	"encoding/binary"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +54,9 @@ var knownBackends = map[string]bool{
 }
 
 // Field ids of program.fbs.
+// extendedHeaderMagic is "eh00" read as a little-endian uint32.
+const extendedHeaderMagic = 'e' | 'h'<<8 | '0'<<16 | '0'<<24
+
 const (
 	programPlans    = 1
 	programSegments = 4
@@ -65,33 +67,28 @@ const (
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("executorch")
-	b := &flatbuf.Buf{R: r, Size: size, Budget: 5_000_000}
 	malformed := func(err error) {
-		off := int64(formats.NoOffset)
-		if e, ok := err.(*flatbuf.Error); ok {
-			off = e.Off
-		}
 		// executorch/malformed: the runtime reads the FlatBuffer in place
 		// (verification is optional), so broken offsets reach memory
 		// outside it.
-		s.Reportf("executorch/malformed", formats.High, off, "the program's FlatBuffer is broken (%v); the runtime would read outside it or reject it", err)
+		s.Reportf("executorch/malformed", formats.High, flatbuf.At(err), "the program's FlatBuffer is broken (%v); the runtime would read outside it or reject it", err)
 	}
+	b, root, err := flatbuf.Open(s, r, size)
+	// The optional extended header ("eh00" at 8) gives the segment base
+	// at 24, read with the same bounds checks as the rest.
 	segBase := int64(0)
-	var hdr [32]byte
-	if n, _ := r.ReadAt(hdr[:], 0); n >= 32 && bytes.Equal(hdr[8:12], []byte("eh00")) {
-		segBase = int64(binary.LittleEndian.Uint64(hdr[24:32]))
-		if segBase < 0 || segBase > size {
-			s.Reportf("executorch/segment-out-of-range", formats.High, 24, "the extended header puts the segments at offset %d, outside the %d-byte file", segBase, size)
-			segBase = -1
+	if magic, err := b.U32(8); err == nil && magic == extendedHeaderMagic {
+		if v, err := b.U64(24); err == nil {
+			segBase = int64(v)
+			if v > uint64(size) {
+				s.Reportf("executorch/segment-out-of-range", formats.High, 24, "the extended header puts the segments at offset %d, outside the %d-byte file", v, size)
+				segBase = -1
+			}
 		}
 	}
-	root, err := b.Root()
 	if err != nil {
 		malformed(err)
 		return
-	}
-	if v, err := root.Uint32(0, 0); err == nil {
-		s.Detail("schema_version", strconv.FormatUint(uint64(v), 10))
 	}
 	custom, backends := map[string]bool{}, map[string]bool{}
 	plans, ops := 0, 0
@@ -122,14 +119,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		malformed(err)
 		return
 	}
-	for _, name := range sorted(custom) {
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
 		// executorch/custom-op: the kernel is native code the application
 		// must register; the program depends on code that is not in it.
 		s.Reportf("executorch/custom-op", formats.Medium, formats.NoOffset,
 			"the program calls the operator %q, which no kernel library shipped with ExecuTorch provides: it runs whatever native kernel the application registers under that name", name)
 	}
 	var ids []string
-	for _, id := range sorted(backends) {
+	for _, id := range slices.Sorted(maps.Keys(backends)) {
 		ids = append(ids, id)
 		if !knownBackends[id] {
 			// executorch/unknown-delegate: the delegate blob goes to a
@@ -167,13 +164,4 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	s.Detail("execution_plans", strconv.Itoa(plans))
 	s.Detail("operators", strconv.Itoa(ops))
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

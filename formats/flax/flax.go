@@ -109,19 +109,16 @@ type walker struct {
 	d      *reader
 	tokens int
 	arrays int
-	count  map[string]int
+	capped *formats.PerRule
 }
 
 func (w *walker) report(rule string, sev formats.Severity, off int64, format string, args ...any) {
-	w.count[rule]++
-	if w.count[rule] <= maxPerRule {
-		w.s.Reportf(rule, sev, off, format, args...)
-	}
+	w.capped.Reportf(rule, sev, off, format, args...)
 }
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("flax-msgpack")
-	w := &walker{s: s, d: &reader{r: r, size: size}, count: map[string]int{}}
+	w := &walker{s: s, d: &reader{r: r, size: size}, capped: &formats.PerRule{S: s, Max: maxPerRule}}
 	err := w.value(0)
 	if err == nil && w.d.pos != size {
 		err = w.d.bad("%d bytes follow the checkpoint's value", size-w.d.pos)
@@ -135,11 +132,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		// read differently (trailing data, cut lengths).
 		s.Reportf("flax/malformed", formats.High, off, "the msgpack data is broken (%v); what follows was not checked", err)
 	}
-	for r, n := range w.count {
-		if n > maxPerRule {
-			s.Reportf(r, formats.Info, formats.NoOffset, "%d more findings of this rule were not listed", n-maxPerRule)
-		}
-	}
+	w.capped.Close()
 	s.Detail("arrays", strconv.Itoa(w.arrays))
 }
 

@@ -60,25 +60,7 @@ func TestFlax(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, "flax_model.msgpack", c.data, &o)
-			if res.Format != "flax-msgpack" {
-				t.Fatalf("format %q", res.Format)
-			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped checkpoint flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, "flax_model.msgpack", "flax-msgpack", c.data, c.rule, c.sev)
 		})
 	}
 	// Content sniffing without the name needs an ndarray ext in the head.
@@ -93,14 +75,7 @@ func (b mp) append(c ...byte) mp { return append(b, c...) }
 func FuzzFlax(f *testing.F) {
 	f.Add(checkpoint(array("float32", 48, 3, 4)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.msgpack", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.msgpack", data)
 	})
 }
 

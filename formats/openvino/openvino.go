@@ -31,17 +31,10 @@ func init() {
 		Sniff:      sniff,
 		Analyze:    analyze,
 	})
-	formats.Register(&formats.Analyzer{
-		Name:       "openvino-weights",
-		Extensions: []string{".bin"},
-		Priority:   -90, // only after every content format declined the file
-		Sniff:      weights.Claims,
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			s.SetFormat("openvino-weights")
-			s.Reportf("openvino/weights-file", formats.Info, formats.NoOffset,
-				"the raw weights of the OpenVINO IR .xml beside it (%d bytes); the .xml's analyzer checks that every Const stays inside it", size)
-		},
-	})
+	// openvino/weights-file (info): names the .bin an IR beside it reads,
+	// so a folder scan does not call it unrecognized.
+	formats.Register(sidecar.Data("openvino-weights", []string{".bin"}, weights.Claims, "openvino/weights-file",
+		"the raw weights of the OpenVINO IR .xml beside it (%d bytes); the .xml's analyzer checks that every Const stays inside it"))
 }
 
 // weights claims x.bin when x.xml beside it is an IR (OpenVINO's reader
@@ -145,13 +138,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	dec := xml.NewDecoder(io.NewSectionReader(r, 0, size))
 	dec.Strict = true
 	depth, tokens, layers, custom := 0, 0, 0, 0
-	counts := map[string]int{}
-	report := func(rule string, sev formats.Severity, off int64, format string, args ...any) {
-		counts[rule]++
-		if counts[rule] <= maxPerRule {
-			s.Reportf(rule, sev, off, format, args...)
-		}
-	}
+	capped := &formats.PerRule{S: s, Max: maxPerRule}
+	report := capped.Reportf
 	var layerName, layerType string
 	for {
 		off := dec.InputOffset()
@@ -218,11 +206,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 			report("openvino/xml-directive", formats.Medium, off, "the XML has a directive (%.60s); OpenVINO IR has none and readers treat entities differently", string(t))
 		}
 	}
-	for r, n := range counts {
-		if n > maxPerRule {
-			s.Reportf(r, formats.Info, formats.NoOffset, "%d more findings of this rule were not listed", n-maxPerRule)
-		}
-	}
+	capped.Close()
 	s.Detail("layers", strconv.Itoa(layers))
 	if custom > 0 {
 		s.Detail("custom_layers", strconv.Itoa(custom))

@@ -73,15 +73,15 @@ const (
 )
 
 type walker struct {
-	s     *formats.Scope
-	win   *protowalk.Window
-	ops   int
-	count map[string]int
+	s      *formats.Scope
+	win    *protowalk.Window
+	ops    int
+	capped *formats.PerRule
 }
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("paddle")
-	w := &walker{s: s, win: protowalk.NewWindow(r, size), count: map[string]int{}}
+	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}}
 	err := w.win.Fields(0, size, func(f protowalk.Field) error {
 		if f.Num == 1 {
 			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
@@ -92,18 +92,11 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		return nil
 	})
 	if err != nil {
-		off, msg := int64(formats.NoOffset), err.Error()
-		if m, ok := err.(*protowalk.Malformed); ok {
-			off, msg = m.Off, m.Msg
-		}
+		off, msg := protowalk.Where(err)
 		// paddle/malformed: a program Paddle would reject or misread.
 		s.Reportf("paddle/malformed", formats.High, off, "the ProgramDesc protobuf is broken (%s); what follows was not checked", msg)
 	}
-	for r, n := range w.count {
-		if n > maxPerRule {
-			s.Reportf(r, formats.Info, formats.NoOffset, "%d more findings of this rule were not listed", n-maxPerRule)
-		}
-	}
+	w.capped.Close()
 	s.Detail("operators", strconv.Itoa(w.ops))
 }
 
@@ -159,14 +152,11 @@ func (w *walker) op(f protowalk.Field) error {
 		return err
 	}
 	if r, ok := riskyOps[typ]; ok {
-		w.count[r.rule]++
-		if w.count[r.rule] <= maxPerRule {
-			extra := ""
-			if path != "" {
-				extra = fmt.Sprintf(" (file_path %q)", path)
-			}
-			w.s.Reportf(r.rule, r.sev, f.Off, "the program has a %q operator, which %s%s", typ, r.why, extra)
+		extra := ""
+		if path != "" {
+			extra = fmt.Sprintf(" (file_path %q)", path)
 		}
+		w.capped.Reportf(r.rule, r.sev, f.Off, "the program has a %q operator, which %s%s", typ, r.why, extra)
 	}
 	return nil
 }

@@ -49,25 +49,7 @@ func TestPaddle(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, "inference.pdmodel", c.data, &o)
-			if res.Format != "paddle" {
-				t.Fatalf("format %q", res.Format)
-			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped program flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, "inference.pdmodel", "paddle", c.data, c.rule, c.sev)
 		})
 	}
 }
@@ -75,14 +57,7 @@ func TestPaddle(t *testing.T) {
 func FuzzPaddle(f *testing.F) {
 	f.Add(program(op("feed"), op("py_func")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.pdmodel", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.pdmodel", data)
 	})
 }
 
@@ -143,14 +118,7 @@ func TestParams(t *testing.T) {
 func FuzzParams(f *testing.F) {
 	f.Add(append(lodTensor(5, 64, 4, 4), lodTensor(3, 16, 2)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.pdiparams", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.pdiparams", data)
 	})
 }
 

@@ -21,6 +21,7 @@ const (
 	argLen  // little-endian length of n bytes, then that many bytes
 	argLine // one newline-terminated line
 	argTwoLines
+	argFrame // FRAME: an 8-byte length of the opcodes that follow
 )
 
 type opArg struct{ kind, n int }
@@ -34,7 +35,7 @@ var decodeOps = func() map[byte]opArg {
 	for _, c := range []byte("(.012NRabdeloQstu}])\x81\x85\x86\x87\x88\x89\x8f\x90\x91\x92\x93\x94\x97\x98") {
 		m[c] = opArg{argNone, 0}
 	}
-	for c, n := range map[byte]int{0x80: 1, 0x95: 8, 'J': 4, 'K': 1, 'M': 2, 'G': 8, 'h': 1, 'j': 4, 'q': 1, 'r': 4, 0x82: 1, 0x83: 2, 0x84: 4} {
+	for c, n := range map[byte]int{0x80: 1, 'J': 4, 'K': 1, 'M': 2, 'G': 8, 'h': 1, 'j': 4, 'q': 1, 'r': 4, 0x82: 1, 0x83: 2, 0x84: 4} {
 		m[c] = opArg{argFixed, n}
 	}
 	for c, n := range map[byte]int{0x8a: 1, 0x8b: 4, 'T': 4, 'U': 1, 'B': 4, 'C': 1, 'X': 4, 0x8c: 1, 0x8d: 8, 0x8e: 8, 0x96: 8} {
@@ -43,6 +44,9 @@ var decodeOps = func() map[byte]opArg {
 	for _, c := range "ILFSVgpP" {
 		m[byte(c)] = opArg{argLine, 0}
 	}
+	// gopickle allocates a FRAME's declared length before reading it
+	// (a 9-byte pickle declaring a terabyte ran the fuzzer out of memory).
+	m[0x95] = opArg{argFrame, 8}
 	m['c'] = opArg{argTwoLines, 0}
 	m['i'] = opArg{argTwoLines, 0}
 	return m
@@ -112,6 +116,20 @@ func decodable(r io.ReaderAt, size int64, maxOps int) bool {
 				return false
 			}
 			if !skip(n) {
+				return false
+			}
+		case argFrame:
+			// The frame holds the opcodes after it, which this loop
+			// walks; its length must only fit in what is left.
+			var b [8]byte
+			if left < 8 {
+				return false
+			}
+			if _, err := io.ReadFull(br, b[:]); err != nil {
+				return false
+			}
+			left -= 8
+			if n := binary.LittleEndian.Uint64(b[:]); n > uint64(left) {
 				return false
 			}
 		case argLine, argTwoLines:

@@ -228,6 +228,10 @@ func TestDecodeStateDictFilter(t *testing.T) {
 		{"LONG text integer of 10000 digits", "}X\x01\x00\x00\x00aL" + strings.Repeat("9", 10000) + "L\ns.", false},
 		{"length past the end", "X\x00\x00\x00\x01ab.", false},
 		{"no STOP", "}", false},
+		// gopickle allocates a FRAME's declared length up front (found by
+		// FuzzDecodeStateDict: out of memory).
+		{"frame declaring a terabyte", "\x95A000\x00\x01\x00\x00.", false},
+		{"frame one byte longer than what follows", "\x80\x04\x95" + string(binary.LittleEndian.AppendUint64(nil, uint64(len(nest(1, tensorOp))+2))) + nest(1, tensorOp) + ".", false},
 		{"protocol 4 frame around a state dict", "\x80\x04\x95" + string(binary.LittleEndian.AppendUint64(nil, uint64(len(nest(1, tensorOp))+1))) + nest(1, tensorOp) + ".", true},
 	}
 	for _, c := range cases {

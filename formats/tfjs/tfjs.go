@@ -27,17 +27,10 @@ func init() {
 		Sniff:      sniff,
 		Analyze:    analyze,
 	})
-	formats.Register(&formats.Analyzer{
-		Name:       "tfjs-weights",
-		Extensions: []string{".bin"},
-		Priority:   -90, // only after every content format declined the file
-		Sniff:      shards.Claims,
-		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			s.SetFormat("tfjs-weights")
-			s.Reportf("tfjs/weight-shard", formats.Info, formats.NoOffset,
-				"a TF.js weight shard named by a model.json beside it (%d bytes of raw tensor data; the manifest's analyzer checks its size)", size)
-		},
-	})
+	// tfjs/weight-shard (info): names a shard a model.json beside it
+	// reads, so a folder scan does not call it unrecognized.
+	formats.Register(sidecar.Data("tfjs-weights", []string{".bin"}, shards.Claims, "tfjs/weight-shard",
+		"a TF.js weight shard named by a model.json beside it (%d bytes of raw tensor data; the manifest's analyzer checks its size)"))
 }
 
 // maxManifest bounds the model.json read whole (real ones: up to a few MB

@@ -12,7 +12,8 @@ package tflite
 import (
 	"bytes"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,23 +70,15 @@ const maxName = 512
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("tflite")
-	b := &flatbuf.Buf{R: r, Size: size, Budget: 5_000_000}
 	malformed := func(err error) {
-		off := int64(formats.NoOffset)
-		if e, ok := err.(*flatbuf.Error); ok {
-			off = e.Off
-		}
 		// tflite/malformed: the interpreter reads the FlatBuffer in place;
 		// offsets that leave it send the loader outside the buffer.
-		s.Reportf("tflite/malformed", formats.High, off, "the FlatBuffer is broken (%v); the TFLite interpreter would read outside it or reject it", err)
+		s.Reportf("tflite/malformed", formats.High, flatbuf.At(err), "the FlatBuffer is broken (%v); the TFLite interpreter would read outside it or reject it", err)
 	}
-	root, err := b.Root()
+	_, root, err := flatbuf.Open(s, r, size)
 	if err != nil {
 		malformed(err)
 		return
-	}
-	if v, err := root.Uint32(0, 0); err == nil {
-		s.Detail("schema_version", strconv.FormatUint(uint64(v), 10))
 	}
 	custom, flex := map[string]bool{}, map[string]bool{}
 	ops := 0
@@ -125,7 +118,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	var shipped []string
-	for _, name := range sorted(custom) {
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
 		if shippedCustom[name] {
 			shipped = append(shipped, name)
 			continue
@@ -136,7 +129,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.Reportf("tflite/custom-op", formats.Medium, formats.NoOffset,
 			"the model uses the custom operator %q: it only runs with a native kernel the application registers for it", name)
 	}
-	for _, op := range sorted(flex) {
+	for _, op := range slices.Sorted(maps.Keys(flex)) {
 		if why, ok := riskyFlex[op]; ok {
 			// tflite/flex-risky-op: the Flex delegate runs this TensorFlow
 			// op, which reaches files, Python or the network.
@@ -177,13 +170,4 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	s.Detail("operator_codes", strconv.Itoa(ops))
 	s.Detail("buffers", strconv.Itoa(buffers))
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -53,25 +53,7 @@ func TestTFLite(t *testing.T) {
 				data = model([]T{opCode(0, nil)}, []T{{nil, uint64(len(m) + 64), uint64(16)}})
 				data = append(data, make([]byte, 128)...)
 			}
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, "model.tflite", data, &o)
-			if res.Format != "tflite" {
-				t.Fatalf("format %q", res.Format)
-			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped model flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, "model.tflite", "tflite", data, c.rule, c.sev)
 		})
 	}
 }
@@ -79,14 +61,7 @@ func TestTFLite(t *testing.T) {
 func FuzzTFLite(f *testing.F) {
 	f.Add(model([]T{opCode(32, "FlexReadFile"), opCode(0, nil)}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.tflite", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.tflite", data)
 	})
 }
 

@@ -72,25 +72,7 @@ func TestXGBoost(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := formats.DefaultOptions()
-			o.Hash = false
-			res := formatstest.ScanBytes(t, c.file, c.data, &o)
-			if res.Format != "xgboost" {
-				t.Fatalf("format %q", res.Format)
-			}
-			if c.rule == "" {
-				if len(formatstest.Rules(res, formats.Low)) > 0 {
-					t.Errorf("real-shaped model flagged: %s", formatstest.Describe(res))
-				}
-				return
-			}
-			found := false
-			for _, f := range res.Findings {
-				found = found || (f.Rule == c.rule && f.Severity == c.sev)
-			}
-			if !found {
-				t.Errorf("want %v %s: %s", c.sev, c.rule, formatstest.Describe(res))
-			}
+			formatstest.ExpectRule(t, c.file, "xgboost", c.data, c.rule, c.sev)
 		})
 	}
 }
@@ -99,14 +81,7 @@ func FuzzXGBoost(f *testing.F) {
 	f.Add(ubjModel())
 	f.Add([]byte(jsonModel))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		o := formats.DefaultOptions()
-		o.Hash = false
-		res := formatstest.ScanBytes(t, "m.ubj", data, &o)
-		for _, x := range res.Findings {
-			if x.Rule == "formats/analyzer-failure" {
-				t.Fatal(x.Message)
-			}
-		}
+		formatstest.NoAnalyzerFailure(t, "m.ubj", data)
 	})
 }
 

@@ -179,6 +179,52 @@ func (p *parser) ws() {
 const maxDups = 100
 
 // pointer renders the current path as a JSON pointer (only when needed).
+// key reads an object key after optional white space and says where it
+// starts; with no quoted key there, p.err is set.
+func (p *parser) key() (k string, koff int) {
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		p.fail(p.i, "expected a quoted key, found %s", p.show())
+		return "", p.i
+	}
+	koff = p.i
+	return p.str(), koff
+}
+
+// colon reads the ':' after the key k and the white space around it;
+// false (p.err set) when it is missing.
+func (p *parser) colon(k string) bool {
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != ':' {
+		p.fail(p.i, "expected ':' after key %q, found %s", k, p.show())
+		return false
+	}
+	p.i++
+	p.ws()
+	return true
+}
+
+// sep reads what follows a member of an array or object: ',' (another
+// member follows: true) or the closer (the container ends: false, p.err
+// nil); anything else is an error (false, p.err set).
+func (p *parser) sep(closer byte) bool {
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == ',' {
+		p.i++
+		return true
+	}
+	if p.i < len(p.b) && p.b[p.i] == closer {
+		p.i++
+		return false
+	}
+	what := "array"
+	if closer == '}' {
+		what = "object"
+	}
+	p.fail(p.i, "expected ',' or '%c' in %s, found %s", closer, what, p.show())
+	return false
+}
+
 func (p *parser) pointer() string {
 	var b strings.Builder
 	for _, k := range p.path {
@@ -233,13 +279,7 @@ func (p *parser) value(depth int) *Value {
 			return v
 		}
 		for {
-			p.ws()
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				p.fail(p.i, "expected a quoted key, found %s", p.show())
-				return nil
-			}
-			koff := p.i
-			k := p.str()
+			k, koff := p.key()
 			if p.err != nil {
 				return nil
 			}
@@ -257,13 +297,9 @@ func (p *parser) value(depth int) *Value {
 			if seen != nil {
 				seen[k] = true
 			}
-			p.ws()
-			if p.i >= len(p.b) || p.b[p.i] != ':' {
-				p.fail(p.i, "expected ':' after key %q, found %s", k, p.show())
+			if !p.colon(k) {
 				return nil
 			}
-			p.i++
-			p.ws()
 			p.path, p.idx = append(p.path, k), append(p.idx, false)
 			child := p.value(depth + 1)
 			p.path, p.idx = p.path[:len(p.path)-1], p.idx[:len(p.idx)-1]
@@ -277,17 +313,13 @@ func (p *parser) value(depth int) *Value {
 			v.Keys = append(v.Keys, k)
 			v.KOff = append(v.KOff, koff)
 			v.Vals = append(v.Vals, child)
-			p.ws()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
+			if p.sep('}') {
 				continue
 			}
-			if p.i < len(p.b) && p.b[p.i] == '}' {
-				p.i++
-				return v
+			if p.err != nil {
+				return nil
 			}
-			p.fail(p.i, "expected ',' or '}' in object, found %s", p.show())
-			return nil
+			return v
 		}
 	case c == '[':
 		if depth >= p.lim.MaxDepth {
@@ -312,17 +344,13 @@ func (p *parser) value(depth int) *Value {
 			if !p.discard {
 				v.Vals = append(v.Vals, child)
 			}
-			p.ws()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
+			if p.sep(']') {
 				continue
 			}
-			if p.i < len(p.b) && p.b[p.i] == ']' {
-				p.i++
-				return v
+			if p.err != nil {
+				return nil
 			}
-			p.fail(p.i, "expected ',' or ']' in array, found %s", p.show())
-			return nil
+			return v
 		}
 	case c == '"':
 		s := p.str()
@@ -621,13 +649,7 @@ func Stream(b []byte, lim Limits, keep func(key string) bool, visit func(path []
 		p.i++
 	} else {
 		for {
-			p.ws()
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				p.fail(p.i, "expected a quoted key, found %s", p.show())
-				return p.i, p.dups, p.err
-			}
-			koff := p.i
-			k := p.str()
+			k, koff := p.key()
 			if p.err != nil {
 				return p.i, p.dups, p.err
 			}
@@ -635,13 +657,9 @@ func Stream(b []byte, lim Limits, keep func(key string) bool, visit func(path []
 				p.dups = append(p.dups, Dup{Path: "", Key: k, Off: koff})
 			}
 			seen[k] = true
-			p.ws()
-			if p.i >= len(p.b) || p.b[p.i] != ':' {
-				p.fail(p.i, "expected ':' after key %q, found %s", k, p.show())
+			if !p.colon(k) {
 				return p.i, p.dups, p.err
 			}
-			p.i++
-			p.ws()
 			p.nodes = 0
 			p.discard = keep != nil && !keep(k)
 			p.path, p.idx = append(p.path[:0], k), append(p.idx[:0], false)
@@ -651,17 +669,13 @@ func Stream(b []byte, lim Limits, keep func(key string) bool, visit func(path []
 				return p.i, p.dups, p.err
 			}
 			fn(k, koff, v)
-			p.ws()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
+			if p.sep('}') {
 				continue
 			}
-			if p.i < len(p.b) && p.b[p.i] == '}' {
-				p.i++
-				break
+			if p.err != nil {
+				return p.i, p.dups, p.err
 			}
-			p.fail(p.i, "expected ',' or '}' in object, found %s", p.show())
-			return p.i, p.dups, p.err
+			break
 		}
 	}
 	return p.i, p.dups, nil

@@ -140,16 +140,9 @@ func (p *parser) typed(t reflect.Type, depth int) {
 			if p.err != nil {
 				return
 			}
-			p.ws()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
+			if p.sep(']') {
 				continue
 			}
-			if p.i < len(p.b) && p.b[p.i] == ']' {
-				p.i++
-				return
-			}
-			p.fail(p.i, "expected ',' or ']' in array, found %s", p.show())
 			return
 		}
 	case '"':
@@ -195,13 +188,7 @@ func (p *parser) object(t reflect.Type, depth int) {
 		return
 	}
 	for {
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			p.fail(p.i, "expected a quoted key, found %s", p.show())
-			return
-		}
-		koff := p.i
-		k := p.str()
+		k, koff := p.key()
 		if p.err != nil {
 			return
 		}
@@ -251,29 +238,18 @@ func (p *parser) object(t reflect.Type, depth int) {
 		case elem != nil:
 			ct = elem
 		}
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			p.fail(p.i, "expected ':' after key %q, found %s", k, p.show())
+		if !p.colon(k) {
 			return
 		}
-		p.i++
-		p.ws()
 		p.path = append(p.path, k)
 		p.typed(ct, depth+1)
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
 			return
 		}
-		p.ws()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
+		if p.sep('}') {
 			continue
 		}
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			return
-		}
-		p.fail(p.i, "expected ',' or '}' in object, found %s", p.show())
 		return
 	}
 }

@@ -114,6 +114,12 @@ func TestSignatureOutcomes(t *testing.T) {
 
 // writeKey returns a fresh PEM P-256 public key.
 func writeKey(t *testing.T) []byte {
+	_, pub := keyPair(t)
+	return pub
+}
+
+// keyPair returns a fresh P-256 key and its public key as PEM.
+func keyPair(t *testing.T) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -123,5 +129,5 @@ func writeKey(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	return k, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }

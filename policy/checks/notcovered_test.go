@@ -2,11 +2,6 @@ package checks
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,12 +19,8 @@ func TestSignatureSectionNamesFilesHiddenBySigner(t *testing.T) {
 	model := filepath.Join(dir, "model")
 	os.MkdirAll(model, 0o755)
 	os.WriteFile(filepath.Join(model, "model.safetensors"), []byte("w"), 0o644)
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(k.Public())
-	os.WriteFile(filepath.Join(dir, "k.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	k, pub := keyPair(t)
+	os.WriteFile(filepath.Join(dir, "k.pub"), pub, 0o644)
 	if _, _, err := verify.Sign(model, verify.SignOptions{Key: k, Hash: verify.HashOptions{IgnorePaths: []string{"extra"}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,11 @@
 package protowalk
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/modelvet/modelvet/formats"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -91,6 +93,16 @@ type Malformed struct {
 }
 
 func (e *Malformed) Error() string { return fmt.Sprintf("at offset %d: %s", e.Off, e.Msg) }
+
+// Where returns the offset and text of err for a malformed finding: those
+// of a *Malformed, else formats.NoOffset and err's text.
+func Where(err error) (int64, string) {
+	var m *Malformed
+	if errors.As(err, &m) {
+		return m.Off, m.Msg
+	}
+	return formats.NoOffset, err.Error()
+}
 
 // Bad returns a *Malformed at off.
 func Bad(off int64, format string, args ...any) error {

@@ -3,7 +3,8 @@
 // named by the IR .xml. Such files are raw numbers with no format of their
 // own; without a manifest naming them a folder scan could only call them
 // unrecognized. The manifest's own analyzer judges the paths and sizes;
-// this package only answers "does a manifest in this folder name me".
+// this package answers "does a manifest in this folder name me", and Data
+// is the one analyzer shape of such files.
 package sidecar
 
 import (
@@ -45,7 +46,13 @@ func (x *Index) Claims(p *formats.Probe) bool {
 	if p.Path == "" || x.IsManifest(p.Name) {
 		return false
 	}
-	path := filepath.Clean(p.Path)
+	// The cache is keyed by folder: a relative one ("001") names another
+	// folder once the working folder changes (tests, a long-running
+	// service), so key by the absolute path.
+	path, err := filepath.Abs(p.Path)
+	if err != nil {
+		return false
+	}
 	rel := filepath.Base(path)
 	dir := filepath.Dir(path)
 	for range levels {

@@ -1,0 +1,51 @@
+package formatstest
+
+import (
+	"testing"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// ExpectRule is the check of one table row of a format's analyzer test:
+// data is scanned as a file called name (no hashing) and must be read as
+// format ("" to accept any format, for rows that expect the file to be
+// refused as unrecognized), then hold a finding of rule at exactly sev,
+// or, when rule is "", nothing at Low or above (a real-shaped file:
+// no false alarm).
+func ExpectRule(t *testing.T, name, format string, data []byte, rule string, sev formats.Severity) *formats.FileResult {
+	t.Helper()
+	o := formats.DefaultOptions()
+	o.Hash = false
+	res := ScanBytes(t, name, data, &o)
+	if format != "" && res.Format != format {
+		t.Fatalf("read as %q, want %q: %s", res.Format, format, Describe(res))
+	}
+	if rule == "" {
+		if len(Rules(res, formats.Low)) > 0 {
+			t.Errorf("real-shaped file flagged: %s", Describe(res))
+		}
+		return res
+	}
+	for _, f := range res.Findings {
+		if f.Rule == rule && f.Severity == sev {
+			return res
+		}
+	}
+	t.Errorf("want %v %s: %s", sev, rule, Describe(res))
+	return res
+}
+
+// NoAnalyzerFailure is the body of the format fuzz targets: whatever the
+// bytes, scanning them as a file called name must end in findings, never
+// in a panic (recovered by formats as formats/analyzer-failure).
+func NoAnalyzerFailure(t *testing.T, name string, data []byte) {
+	t.Helper()
+	o := formats.DefaultOptions()
+	o.Hash = false
+	res := ScanBytes(t, name, data, &o)
+	for _, x := range res.Findings {
+		if x.Rule == "formats/analyzer-failure" {
+			t.Fatal(x.Message)
+		}
+	}
+}
