@@ -13,7 +13,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -49,14 +48,14 @@ func init() {
 // otherwise).
 var weights = sidecar.New(
 	func(name string) bool { return strings.EqualFold(filepath.Ext(name), ".xml") },
-	func(path string, size int64) []string {
-		f, err := os.Open(path)
+	func(opts *formats.Options, path string, size int64) []string {
+		f, err := opts.OpenFile(path)
 		if err != nil {
 			return nil
 		}
 		defer f.Close()
 		head := make([]byte, formats.HeadSize)
-		n, _ := io.ReadFull(f, head)
+		n, _ := f.ReadAt(head, 0)
 		if !isIR(head[:n]) {
 			return nil
 		}
@@ -138,7 +137,8 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	binSize := int64(-1)
 	if s.OnDisk() {
 		bin := strings.TrimSuffix(s.Path(), filepath.Ext(s.Path())) + ".bin"
-		if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		// The size of the file the check hashes (the scan's opener).
+		if fi, err := s.Options().StatFile(bin); err == nil {
 			binSize = fi.Size()
 		}
 	}

@@ -34,7 +34,10 @@ func (s *Session) finish(e *entry) *File {
 		f.Changed = fmt.Errorf("the scan read more than %d separate pieces of the file; what it saw cannot be tied to the hashed bytes", s.opts.MaxSpans)
 	}
 	var out *os.File
-	if s.opts.SnapshotDir != "" {
+	// A file outside the model folder that an analyzer read (the blob a
+	// snapshot folder's link points to) is checked, not copied: the copy
+	// holds the model, under the names the walk read it by.
+	if s.opts.SnapshotDir != "" && formats.Within(abs(s.opts.Root), e.path) {
 		var err error
 		if out, f.Snapshot, err = s.create(e.path); err != nil {
 			f.Err = err
@@ -133,12 +136,14 @@ func sameIdentity(e *entry, size int64) error {
 		}
 		return fmt.Errorf("the file was modified during the check (size %d -> %d, modified %s -> %s)", size, now.Size(), e.info.ModTime().UTC().Format("15:04:05.000000000"), now.ModTime().UTC().Format("15:04:05.000000000"))
 	}
-	byName, err := os.Stat(e.path)
-	if err != nil {
-		return fmt.Errorf("the path no longer names a file (%v): it was moved or removed during the check", err)
-	}
-	if !os.SameFile(byName, now) {
-		return errors.New("the path names another file than the one read: it was replaced (renamed over) during the check")
+	for _, p := range e.paths {
+		byName, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("the path %s no longer names a file (%v): it was moved or removed during the check", p, err)
+		}
+		if !os.SameFile(byName, now) {
+			return fmt.Errorf("the path %s names another file than the one read: it was replaced (renamed over) during the check", p)
+		}
 	}
 	return nil
 }
