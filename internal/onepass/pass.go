@@ -59,6 +59,7 @@ func (s *Session) finish(e *entry) *File {
 		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
 	chk := &checker{spans: spans}
+	keep := s.reserveKeep(size)
 	bp := formats.GetHashBuf()
 	defer formats.PutHashBuf(bp)
 	buf := *bp
@@ -87,6 +88,9 @@ func (s *Session) finish(e *entry) *File {
 			}
 		}
 		chk.feed(pos, b)
+		if keep != nil {
+			keep = append(keep, b...)
+		}
 		if pos == 0 && s.opts.DuringHash != nil && int64(n) < size {
 			s.opts.DuringHash(e.path)
 		}
@@ -113,6 +117,7 @@ func (s *Session) finish(e *entry) *File {
 	// Growth shows in the size sameIdentity compares (bytes appended
 	// after that were never hashed nor scanned, and are not in the verdict).
 	f.setChanged(sameIdentity(e, size))
+	s.keep(e, f, keep)
 	return f
 }
 

@@ -101,7 +101,13 @@ type Session struct {
 	bySnap map[string]*File
 	byReal map[string]*File
 	bytes  map[string][]byte
-	pinned []*handle
+	// kept holds small files' hashed bytes (keptFileMax each, keptMax in
+	// all) for analyzers that read a file after its own scan finished (a
+	// folder's manifests, read while sniffing another file): they get
+	// exactly the bytes hashed, with no second open and no second pass.
+	kept      map[string]*keptFile
+	keptBytes int64
+	pinned    []*handle
 	// openErrs are the files that could not be opened, by path.
 	openErrs map[string]error
 }
@@ -128,7 +134,7 @@ func New(o Options) *Session {
 	if o.MaxSpans <= 0 {
 		o.MaxSpans = DefaultMaxSpans
 	}
-	return &Session{opts: o, open: map[string]*entry{}, byID: map[idKey][]*entry{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
+	return &Session{opts: o, open: map[string]*entry{}, byID: map[idKey][]*entry{}, kept: map[string]*keptFile{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
 }
 
 // SetShardSize sets Options.ShardSize. Call it before the scan (the
@@ -187,13 +193,17 @@ func (s *Session) OpenOther(path string) (formats.Handle, error) {
 // same file. own is the walk's open of the file for its own scan: its name
 // is the one the file is reported and copied under, and two walk names of
 // one file (hard links) stay two entries, each copied.
-func (s *Session) openHandle(path string, own bool) (*handle, error) {
+func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 	key := abs(path)
 	s.mu.Lock()
 	if e := s.open[key]; e != nil && joinable(e, key, own) {
 		s.join(e, key, own)
 		s.mu.Unlock()
 		return &handle{s: s, e: e}, nil
+	}
+	if k := s.kept[key]; k != nil && !own {
+		s.mu.Unlock()
+		return k, nil
 	}
 	s.mu.Unlock()
 	var f *os.File
@@ -312,7 +322,12 @@ func (s *Session) ReadFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := h.e.info.Size()
+	fi, err := h.Stat()
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	size := fi.Size()
 	if size > limit {
 		h.Close()
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d allowed", path, size, limit)
@@ -324,7 +339,9 @@ func (s *Session) ReadFile(path string, limit int64) ([]byte, error) {
 	}
 	s.mu.Lock()
 	s.bytes[key] = b
-	s.pinned = append(s.pinned, h)
+	if hh, ok := h.(*handle); ok {
+		s.pinned = append(s.pinned, hh)
+	}
 	s.mu.Unlock()
 	return b, nil
 }
