@@ -60,19 +60,27 @@ func (s *Session) finish(e *entry) *File {
 	}
 	chk := &checker{spans: spans}
 	keep := s.reserveKeep(size)
-	bp := formats.GetHashBuf()
-	defer formats.PutHashBuf(bp)
-	buf := *bp
-	for pos := int64(0); pos < size; {
+	var after1 func()
+	if s.opts.DuringHash != nil {
+		after1 = func() { s.opts.DuringHash(e.path) }
+	}
+	rd := newReader(e.f, size, after1)
+	defer rd.close()
+	pos := int64(0)
+	for pos < size {
 		if s.opts.Ctx != nil && s.opts.Ctx.Err() != nil {
 			f.Err = fmt.Errorf("hashing %s was stopped: %w", e.path, s.opts.Ctx.Err())
 			return f
 		}
-		n, rerr := e.f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
-		b := buf[:n]
+		c, ok := rd.next()
+		if !ok {
+			break
+		}
+		n, rerr, b := len(c.b), c.err, c.b
 		whole.Write(b)
 		if out != nil {
 			if _, werr := out.Write(b); werr != nil {
+				rd.release(&c)
 				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, werr)
 				return f
 			}
@@ -91,9 +99,7 @@ func (s *Session) finish(e *entry) *File {
 		if keep != nil {
 			keep = append(keep, b...)
 		}
-		if pos == 0 && s.opts.DuringHash != nil && int64(n) < size {
-			s.opts.DuringHash(e.path)
-		}
+		rd.release(&c)
 		pos += int64(n)
 		if pos < size && n == 0 || rerr != nil && !errors.Is(rerr, io.EOF) {
 			if rerr == nil || errors.Is(rerr, io.EOF) {
@@ -103,6 +109,11 @@ func (s *Session) finish(e *entry) *File {
 			}
 			return f
 		}
+	}
+	rd.close()
+	if pos < size {
+		f.setChanged(fmt.Errorf("the file shrank to %d bytes during the check (it had %d when opened)", pos, size))
+		return f
 	}
 	if shard != nil && size%f.ShardSize != 0 {
 		f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))

@@ -1,0 +1,125 @@
+package onepass
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// chunk is one read of the hashing pass: the bytes at pos, and the error
+// the read returned.
+type chunk struct {
+	pos int64
+	b   []byte
+	buf *[]byte
+	err error
+}
+
+// reader delivers [0, size) of a file in HashBufSize chunks. A file
+// larger than one chunk is read on its own goroutine one chunk ahead of
+// the consumer: reading from the page cache (a copy) overlaps hashing
+// (the CPU-bound part) instead of adding to it. Memory stays at three
+// pooled buffers whatever the file's size, and each byte is still read
+// once: the consumer hashes, checks and copies the buffer it is given.
+type reader struct {
+	ch   chan chunk
+	free chan *[]byte
+	stop chan struct{}
+	done bool
+	// sync is the one-chunk case: no goroutine, no channel.
+	sync  bool
+	f     *os.File
+	size  int64
+	taken bool
+}
+
+const aheadBufs = 3
+
+// newReader starts reading. after1 runs after the first read of a file
+// larger than one chunk (a test hook).
+func newReader(f *os.File, size int64, after1 func()) *reader {
+	r := &reader{f: f, size: size}
+	if size <= formats.HashBufSize {
+		r.sync = true
+		return r
+	}
+	r.ch = make(chan chunk, aheadBufs-1)
+	r.free = make(chan *[]byte, aheadBufs)
+	r.stop = make(chan struct{})
+	for range aheadBufs {
+		r.free <- formats.GetHashBuf()
+	}
+	go func() {
+		defer close(r.ch)
+		for pos := int64(0); pos < size; {
+			var bp *[]byte
+			select {
+			case bp = <-r.free:
+			case <-r.stop:
+				return
+			}
+			buf := *bp
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
+			select {
+			case r.ch <- chunk{pos: pos, b: buf[:n], buf: bp, err: err}:
+			case <-r.stop:
+				r.free <- bp
+				return
+			}
+			if pos == 0 && after1 != nil {
+				after1()
+			}
+			pos += int64(n)
+			if n == 0 || err != nil && !errors.Is(err, io.EOF) {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// next returns the next chunk; ok is false after the last.
+func (r *reader) next() (chunk, bool) {
+	if r.sync {
+		if r.taken || r.size == 0 {
+			return chunk{}, false
+		}
+		r.taken = true
+		bp := formats.GetHashBuf()
+		n, err := r.f.ReadAt((*bp)[:r.size], 0)
+		return chunk{b: (*bp)[:n], buf: bp, err: err}, true
+	}
+	c, ok := <-r.ch
+	return c, ok
+}
+
+// release gives a chunk's buffer back for the next read.
+func (r *reader) release(c *chunk) {
+	if c.buf == nil {
+		return
+	}
+	if r.sync {
+		formats.PutHashBuf(c.buf)
+	} else {
+		r.free <- c.buf
+	}
+	c.buf = nil
+}
+
+// close stops the reader and returns every buffer to the pool.
+func (r *reader) close() {
+	if r.sync || r.done {
+		return
+	}
+	r.done = true
+	close(r.stop)
+	for c := range r.ch {
+		r.release(&c)
+	}
+	// The goroutine has ended (ch is closed): every buffer is in free.
+	for range aheadBufs {
+		formats.PutHashBuf(<-r.free)
+	}
+}
