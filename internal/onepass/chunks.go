@@ -123,3 +123,29 @@ func (r *reader) close() {
 		formats.PutHashBuf(<-r.free)
 	}
 }
+
+// parallelHash runs one hash over the pass's chunks on its own goroutine
+// while the pass does the rest (shard digests, span checks, the copy).
+type parallelHash struct {
+	in   chan []byte
+	done chan struct{}
+}
+
+func newParallelHash(h io.Writer) *parallelHash {
+	p := &parallelHash{in: make(chan []byte), done: make(chan struct{})}
+	go func() {
+		for b := range p.in {
+			h.Write(b)
+			p.done <- struct{}{}
+		}
+	}()
+	return p
+}
+
+// start hands b to the hash; wait returns when it has taken all of it
+// (b must stay unchanged until then).
+func (p *parallelHash) start(b []byte) { p.in <- b }
+func (p *parallelHash) wait()          { <-p.done }
+
+// stop ends the goroutine (after the last wait).
+func (p *parallelHash) stop() { close(p.in) }

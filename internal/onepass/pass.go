@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/verify"
@@ -58,8 +59,23 @@ func (s *Session) finish(e *entry) *File {
 	} else {
 		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
+	// A read of the whole file (a cache blob verified against its name)
+	// is the whole-file digest itself: compared with it at the end rather
+	// than hashed a second time.
+	var wholeSpan *span
+	if i := slices.IndexFunc(spans, func(x span) bool { return x.off == 0 && x.n == size }); i >= 0 {
+		wholeSpan = &spans[i]
+		spans = slices.Delete(slices.Clone(spans), i, i+1)
+	}
 	chk := &checker{spans: spans}
 	keep := s.reserveKeep(size)
+	// With shard digests too, the whole-file digest is a second SHA-256
+	// stream over the same buffers: it runs on its own goroutine.
+	var par *parallelHash
+	if shard != nil {
+		par = newParallelHash(whole)
+		defer par.stop()
+	}
 	var after1 func()
 	if s.opts.DuringHash != nil {
 		after1 = func() { s.opts.DuringHash(e.path) }
@@ -77,9 +93,16 @@ func (s *Session) finish(e *entry) *File {
 			break
 		}
 		n, rerr, b := len(c.b), c.err, c.b
-		whole.Write(b)
+		if par != nil {
+			par.start(b)
+		} else {
+			whole.Write(b)
+		}
 		if out != nil {
 			if _, werr := out.Write(b); werr != nil {
+				if par != nil {
+					par.wait()
+				}
 				rd.release(&c)
 				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, werr)
 				return f
@@ -98,6 +121,9 @@ func (s *Session) finish(e *entry) *File {
 		chk.feed(pos, b)
 		if keep != nil {
 			keep = append(keep, b...)
+		}
+		if par != nil {
+			par.wait()
 		}
 		rd.release(&c)
 		pos += int64(n)
@@ -118,9 +144,14 @@ func (s *Session) finish(e *entry) *File {
 	if shard != nil && size%f.ShardSize != 0 {
 		f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))
 	}
-	f.SHA256 = hex.EncodeToString(whole.Sum(nil))
+	var sum [sha256.Size]byte
+	whole.Sum(sum[:0])
+	f.SHA256 = hex.EncodeToString(sum[:])
 	if err := chk.done(size); err != nil {
 		f.setChanged(err)
+	}
+	if wholeSpan != nil && wholeSpan.sum != sum {
+		f.setChanged(fmt.Errorf("bytes 0-%d changed between the scan and the hashing pass", size))
 	}
 	e.mu.Lock()
 	f.setChanged(e.rec.endsAt(size))

@@ -125,8 +125,13 @@ type entry struct {
 	hold bool
 	// scanned: the walk opened it for its own scan (under path).
 	scanned bool
-	mu      sync.Mutex
-	rec     *recorder
+	// passing: its hashing pass runs; a new open waits for finished
+	// (then gets the kept bytes, or opens anew) rather than join reads
+	// the pass has already checked.
+	passing  bool
+	finished chan struct{}
+	mu       sync.Mutex
+	rec      *recorder
 }
 
 // New starts a session.
@@ -196,6 +201,11 @@ func (s *Session) OpenOther(path string) (formats.Handle, error) {
 func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 	key := abs(path)
 	s.mu.Lock()
+	if e := s.open[key]; e != nil && e.passing {
+		s.mu.Unlock()
+		<-e.finished
+		return s.openHandle(path, own)
+	}
 	if e := s.open[key]; e != nil && joinable(e, key, own) {
 		s.join(e, key, own)
 		s.mu.Unlock()
@@ -223,13 +233,19 @@ func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 	}
 	s.mu.Lock()
 	e := s.open[key] // another worker opened it meanwhile
+	if e != nil && e.passing {
+		s.mu.Unlock()
+		f.Close()
+		<-e.finished
+		return s.openHandle(path, own)
+	}
 	if e != nil && !joinable(e, key, own) {
 		e = nil
 	}
 	if e == nil {
 		// The same file under another name: share its open.
 		for _, o := range s.byID[idOf(fi)] {
-			if os.SameFile(o.info, fi) && joinable(o, key, own) {
+			if !o.passing && os.SameFile(o.info, fi) && joinable(o, key, own) {
 				e = o
 				break
 			}
@@ -243,7 +259,7 @@ func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 	}
 	// An analyzer's open (not the walk's) holds the file for its own
 	// scan, which must share it; Finish releases what no scan came for.
-	e = &entry{path: key, paths: []string{key}, f: f, info: fi, refs: 1, rec: newRecorder(s.opts.MaxSpans), scanned: own, hold: !own}
+	e = &entry{path: key, paths: []string{key}, f: f, info: fi, refs: 1, rec: newRecorder(s.opts.MaxSpans), scanned: own, hold: !own, finished: make(chan struct{})}
 	s.open[key] = e
 	id := idOf(fi)
 	s.byID[id] = append(s.byID[id], e)
@@ -361,12 +377,12 @@ func (s *Session) Finish() {
 	s.mu.Lock()
 	var held []*entry
 	for _, e := range s.open {
-		if e.refs == 0 && !slices.Contains(held, e) {
+		if e.refs == 0 && !e.passing && !slices.Contains(held, e) {
 			held = append(held, e)
 		}
 	}
 	for _, e := range held {
-		s.forget(e)
+		e.passing = true
 	}
 	s.mu.Unlock()
 	for _, e := range held {
@@ -412,7 +428,7 @@ func (h *handle) Close() error {
 	h.e.refs--
 	last := h.e.refs == 0 && !h.e.hold
 	if last {
-		s.forget(h.e)
+		h.e.passing = true
 	}
 	s.mu.Unlock()
 	if !last {
@@ -443,7 +459,10 @@ func (s *Session) complete(e *entry) {
 			s.bySnap[abs(f.Snapshot)] = f
 		}
 	}
+	s.forget(e)
+	e.passing = false
 	s.mu.Unlock()
+	close(e.finished)
 }
 
 type ctxKey struct{}
