@@ -137,9 +137,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	binSize := int64(-1)
 	if s.OnDisk() {
 		bin := strings.TrimSuffix(s.Path(), filepath.Ext(s.Path())) + ".bin"
-		// The size of the file the check hashes (the scan's opener).
-		if fi, err := s.Options().StatFile(bin); err == nil {
-			binSize = fi.Size()
+		// The size of the file the check hashes (the scan's opener); a
+		// .bin linked out of the folder (fs/symlink-escape) is not opened.
+		real, err1 := filepath.EvalSymlinks(bin)
+		root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(filepath.Dir(s.Path())))
+		if err1 == nil && err2 == nil && formats.Within(root, real) {
+			if fi, err := s.Options().StatFile(bin); err == nil {
+				binSize = fi.Size()
+			}
 		}
 	}
 	dec := xml.NewDecoder(io.NewSectionReader(r, 0, size))

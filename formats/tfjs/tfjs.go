@@ -255,6 +255,15 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 // a link that leads out of the model's folder.
 func shardSize(opts *formats.Options, dir, rel string) (int64, string) {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
+	// Containment first: a file outside the folder is never opened.
+	real, err1 := filepath.EvalSymlinks(p)
+	if err1 != nil {
+		return 0, "does not exist beside the model"
+	}
+	root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(dir))
+	if err2 != nil || !formats.Within(root, real) {
+		return 0, "is reached through a link that leads outside the model's folder"
+	}
 	// The size of the file the check hashes (the scan's opener); a FIFO
 	// or device is refused without waiting on it.
 	fi, err := opts.StatFile(p)
@@ -263,11 +272,6 @@ func shardSize(opts *formats.Options, dir, rel string) (int64, string) {
 	}
 	if err != nil {
 		return 0, "does not exist beside the model"
-	}
-	real, err1 := filepath.EvalSymlinks(p)
-	root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(dir))
-	if err1 != nil || err2 != nil || !formats.Within(root, real) {
-		return 0, "is reached through a link that leads outside the model's folder"
 	}
 	return fi.Size(), ""
 }
