@@ -15,34 +15,45 @@ type chunk struct {
 	b   []byte
 	buf *[]byte
 	err error
+	// ahead: the buffer is one of the read-ahead's (given back to it).
+	ahead bool
 }
 
 // reader delivers [0, size) of a file in HashBufSize chunks. A file
 // larger than one chunk is read on its own goroutine one chunk ahead of
 // the consumer: reading from the page cache (a copy) overlaps hashing
-// (the CPU-bound part) instead of adding to it. Memory stays at three
-// pooled buffers whatever the file's size, and each byte is still read
-// once: the consumer hashes, checks and copies the buffer it is given.
+// (the CPU-bound part) instead of adding to it. That only pays while a
+// core is free: when busy() says every core hashes a file (the walk's
+// workers pass several at once), the read-ahead hands over and the
+// consumer reads itself from there on. Memory stays at three pooled
+// buffers whatever the file's size, and each byte is still read once:
+// the consumer hashes, checks and copies the buffer it is given.
 type reader struct {
 	ch   chan chunk
 	free chan *[]byte
 	stop chan struct{}
 	done bool
-	// sync is the one-chunk case: no goroutine, no channel.
-	sync  bool
-	f     *os.File
-	size  int64
-	taken bool
+	// sync: the consumer reads, at pos (a file of one chunk, or after
+	// the read-ahead handed over at handoff).
+	sync    bool
+	f       *os.File
+	size    int64
+	pos     int64
+	handoff int64
+	after1  func() // for a file read by the consumer from the start
 }
 
 const aheadBufs = 3
 
 // newReader starts reading. after1 runs after the first read of a file
 // larger than one chunk (a test hook).
-func newReader(f *os.File, size int64, after1 func()) *reader {
-	r := &reader{f: f, size: size}
-	if size <= formats.HashBufSize {
+func newReader(f *os.File, size int64, after1 func(), busy func() bool) *reader {
+	r := &reader{f: f, size: size, handoff: -1}
+	if size <= formats.HashBufSize || busy() {
 		r.sync = true
+		if size > formats.HashBufSize && after1 != nil {
+			r.after1 = after1
+		}
 		return r
 	}
 	r.ch = make(chan chunk, aheadBufs-1)
@@ -54,6 +65,10 @@ func newReader(f *os.File, size int64, after1 func()) *reader {
 	go func() {
 		defer close(r.ch)
 		for pos := int64(0); pos < size; {
+			if pos > 0 && busy() {
+				r.handoff = pos // published by close(r.ch)
+				return
+			}
 			var bp *[]byte
 			select {
 			case bp = <-r.free:
@@ -63,7 +78,7 @@ func newReader(f *os.File, size int64, after1 func()) *reader {
 			buf := *bp
 			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
 			select {
-			case r.ch <- chunk{pos: pos, b: buf[:n], buf: bp, err: err}:
+			case r.ch <- chunk{pos: pos, b: buf[:n], buf: bp, err: err, ahead: true}:
 			case <-r.stop:
 				r.free <- bp
 				return
@@ -82,17 +97,29 @@ func newReader(f *os.File, size int64, after1 func()) *reader {
 
 // next returns the next chunk; ok is false after the last.
 func (r *reader) next() (chunk, bool) {
-	if r.sync {
-		if r.taken || r.size == 0 {
+	if !r.sync {
+		if c, ok := <-r.ch; ok {
+			return c, true
+		}
+		if r.handoff < 0 {
 			return chunk{}, false
 		}
-		r.taken = true
-		bp := formats.GetHashBuf()
-		n, err := r.f.ReadAt((*bp)[:r.size], 0)
-		return chunk{b: (*bp)[:n], buf: bp, err: err}, true
+		r.sync, r.pos = true, r.handoff
 	}
-	c, ok := <-r.ch
-	return c, ok
+	if r.pos >= r.size {
+		return chunk{}, false
+	}
+	bp := formats.GetHashBuf()
+	n, err := r.f.ReadAt((*bp)[:min(int64(len(*bp)), r.size-r.pos)], r.pos)
+	c := chunk{pos: r.pos, b: (*bp)[:n], buf: bp, err: err}
+	if r.pos == 0 && r.after1 != nil {
+		r.after1()
+	}
+	r.pos += int64(n)
+	if n == 0 {
+		r.pos = r.size // the consumer judges the short read; nothing follows
+	}
+	return c, true
 }
 
 // release gives a chunk's buffer back for the next read.
@@ -100,17 +127,17 @@ func (r *reader) release(c *chunk) {
 	if c.buf == nil {
 		return
 	}
-	if r.sync {
-		formats.PutHashBuf(c.buf)
-	} else {
+	if c.ahead {
 		r.free <- c.buf
+	} else {
+		formats.PutHashBuf(c.buf)
 	}
 	c.buf = nil
 }
 
 // close stops the reader and returns every buffer to the pool.
 func (r *reader) close() {
-	if r.sync || r.done {
+	if r.ch == nil || r.done {
 		return
 	}
 	r.done = true

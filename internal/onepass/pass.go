@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/modelvet/modelvet/formats"
@@ -80,7 +81,9 @@ func (s *Session) finish(e *entry) *File {
 	if s.opts.DuringHash != nil {
 		after1 = func() { s.opts.DuringHash(e.path) }
 	}
-	rd := newReader(e.f, size, after1)
+	s.passes.Add(1)
+	defer s.passes.Add(-1)
+	rd := newReader(e.f, size, after1, func() bool { return int(s.passes.Load()) >= runtime.GOMAXPROCS(0) })
 	defer rd.close()
 	pos := int64(0)
 	for pos < size {

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -108,6 +109,9 @@ type Session struct {
 	kept      map[string]*keptFile
 	keptBytes int64
 	pinned    []*handle
+	// passes counts the hashing passes running (the read-ahead yields
+	// its core when every core hashes).
+	passes atomic.Int32
 	// openErrs are the files that could not be opened, by path.
 	openErrs map[string]error
 }
