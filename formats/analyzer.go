@@ -18,6 +18,9 @@ type Probe struct {
 	// member of a container. Analyzers of files that only make sense next
 	// to another file (ONNX external data) need it.
 	Path string
+	// Opts are the scan's options when Path is set: a sniffer that
+	// reads a file beside Path opens it with Opts.OpenFile (nil-safe).
+	Opts *Options
 	Head []byte // up to HeadSize leading bytes
 	Size int64
 	R    io.ReaderAt

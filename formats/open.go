@@ -61,6 +61,13 @@ func describeMode(m fs.FileMode) string {
 }
 
 func (o *Options) open(path string) (Handle, error) {
+	if o == nil {
+		f, _, err := OpenRegular(path)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	if o.Open != nil {
 		return o.Open(path)
 	}
@@ -76,7 +83,7 @@ func (o *Options) open(path string) (Handle, error) {
 // os.Open: it never blocks on a FIFO, and under a check its reads are
 // tied to the bytes that are hashed.
 func (o *Options) OpenFile(path string) (Handle, error) {
-	if o.OpenOther != nil {
+	if o != nil && o.OpenOther != nil {
 		return o.OpenOther(path)
 	}
 	return o.open(path)

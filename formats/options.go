@@ -37,6 +37,10 @@ type Options struct {
 	// reads besides the one it was given (the shards an index names): the
 	// gate keeps them open for their own scan, so both are one read.
 	OpenOther Opener
+
+	// memo holds what analyzers compute once per scan (Memo); Scan
+	// sets it.
+	memo *memoTable
 }
 
 // Progress is how far a scan is.

@@ -185,6 +185,7 @@ func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
 	p := &Probe{Name: name, Head: head, Size: size, R: r}
 	if s.depth == 0 && s.onDisk {
 		p.Path = s.path
+		p.Opts = s.opts
 	}
 	a, failed := sniff(p)
 	for _, c := range failed {

@@ -22,6 +22,7 @@ import (
 // by the caller cannot be read at all; everything found inside is a
 // finding.
 func Scan(ctx context.Context, paths []string, opts Options) (*Result, error) {
+	opts.memo = newMemo()
 	w := &walker{opts: &opts, ctx: ctx}
 	for _, p := range paths {
 		if err := w.add(p); err != nil {

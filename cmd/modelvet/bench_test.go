@@ -46,7 +46,7 @@ func BenchmarkManySmallFiles(b *testing.B) {
 		exit int
 	}{
 		{"scan-text", []string{"scan", "--format", "text", dir}, 0},
-		{"check-json", []string{"check", "--format", "json", dir}, 0},
+		{"check-json", []string{"check", "--policy", "default", "--format", "json", dir}, 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(20001)

@@ -335,7 +335,7 @@ func inCompiledBundle(path string) bool {
 // Data/ (weights/weight.bin and the like).
 var packageData = sidecar.New(
 	func(name string) bool { return name == "Manifest.json" },
-	func(path string, size int64) []string {
+	func(_ *formats.Options, path string, size int64) []string {
 		root := filepath.Join(filepath.Dir(path), "Data")
 		var out []string
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {

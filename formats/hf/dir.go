@@ -13,10 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
 func init() {
@@ -28,10 +26,10 @@ func checkDir(dir string, files []string, opts *formats.Options, report func(rel
 	base := filepath.Base(dir)
 	parent := filepath.Base(filepath.Dir(dir))
 	if base == "blobs" && isCacheRepo(parent) {
-		checkBlobs(dir, files, opts.Limits.MaxExpand, report)
+		checkBlobs(dir, files, opts, report)
 	}
 	if repo, ok := snapshotRepo(dir); ok {
-		checkSnapshotLinks(dir, repo, files, opts.Limits.MaxExpand, report)
+		checkSnapshotLinks(dir, repo, files, opts, report)
 	}
 }
 
@@ -110,7 +108,8 @@ func checkPython(dir string, files []string, report func(string, formats.Finding
 // Hashing reads every byte, so it is bounded: at most budget bytes per
 // blobs folder (the scan's per-file expansion limit, 64 GiB by default);
 // blobs past it are reported as not verified.
-func checkBlobs(dir string, files []string, budget int64, report func(string, formats.Finding)) {
+func checkBlobs(dir string, files []string, opts *formats.Options, report func(string, formats.Finding)) {
+	budget := opts.Limits.MaxExpand
 	if budget <= 0 {
 		budget = 64 << 30
 	}
@@ -128,7 +127,7 @@ func checkBlobs(dir string, files []string, budget int64, report func(string, fo
 				Message: "a file in the cache's blobs folder whose name is not a content hash; the cache never writes such files"})
 			continue
 		}
-		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := opts.StatFile(filepath.Join(dir, f)); err == nil {
 			if fi.Size() > budget {
 				report(f, formats.Finding{Rule: "hf/blob-not-verified", Severity: formats.Medium, Offset: formats.NoOffset,
 					Message: "the blob was not hashed: the folder's verification budget is spent"})
@@ -136,22 +135,25 @@ func checkBlobs(dir string, files []string, budget int64, report func(string, fo
 			}
 			budget -= fi.Size()
 		}
-		if fd := verifyBlob(filepath.Join(dir, f), name, h, git); fd != nil {
+		if fd := verifyBlob(opts, filepath.Join(dir, f), name, h, git); fd != nil {
 			report(f, *fd)
 		}
 	}
 }
 
-// verified remembers blobs hashed in the last few minutes (by path, size,
-// modification time), so a blob reached both through the blobs folder and
-// through a snapshot link in one scan is read once. Entries expire so that
-// a long-running process re-verifies on later scans.
-var verified = ttlcache.New[bool](5*time.Minute, 1<<16)
+// verifyBlob hashes a blob and compares it with its name. It reads
+// through the scan's opener (never blocking on a FIFO): under a check
+// the blob's bytes are those the one pass hashes and the signature is
+// checked against, and the blob is read once per scan (Options.Memo),
+// however many snapshot links reach it. Never remembered across scans: a
+// blob rewritten in place between two scans must be hashed again.
+func verifyBlob(opts *formats.Options, path, name string, h hash.Hash, git bool) *formats.Finding {
+	fd, _ := opts.Memo("hf-blob\x00"+path, func() any { return hashBlob(opts, path, name, h, git) }).(*formats.Finding)
+	return fd
+}
 
-// verifyBlob hashes a blob and compares it with its name.
-func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
-	// Never a plain open: a blob swapped for a FIFO would block it.
-	fh, _, err := formats.OpenRegular(path)
+func hashBlob(opts *formats.Options, path, name string, h hash.Hash, git bool) *formats.Finding {
+	fh, err := opts.OpenFile(path)
 	if errors.Is(err, formats.ErrNotRegular) {
 		return nil // the walk reports special files
 	}
@@ -161,10 +163,6 @@ func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
 	defer fh.Close()
 	fi, err := fh.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return nil
-	}
-	key := fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano())
-	if _, ok := verified.Get(key); ok {
 		return nil
 	}
 	if git {
@@ -181,7 +179,6 @@ func verifyBlob(path, name string, h hash.Hash, git bool) *formats.Finding {
 		return &formats.Finding{Rule: "hf/blob-digest-mismatch", Severity: formats.Critical, Offset: formats.NoOffset,
 			Message: fmt.Sprintf("the blob's %s is %s, not its name %s: the file was modified after download, and every snapshot linking to it now loads different content than the Hub served. Delete the blob and download again", kind, got, name)}
 	}
-	verified.Put(key, true)
 	return nil
 }
 
@@ -226,7 +223,8 @@ func snapshotRepo(dir string) (string, bool) {
 // ../../blobs/<hash> of the same repository. A link elsewhere (another
 // model's blobs, a file outside the cache) makes the snapshot load content
 // that was never downloaded for this model.
-func checkSnapshotLinks(dir, repo string, files []string, budget int64, report func(string, formats.Finding)) {
+func checkSnapshotLinks(dir, repo string, files []string, opts *formats.Options, report func(string, formats.Finding)) {
+	budget := opts.Limits.MaxExpand
 	if budget <= 0 {
 		budget = 64 << 30
 	}
@@ -260,19 +258,19 @@ func checkSnapshotLinks(dir, repo string, files []string, budget int64, report f
 		// Scanning a snapshot folder alone still verifies what it loads.
 		name := strings.ToLower(filepath.Base(target))
 		if h, git := blobHash(name); h != nil {
-			if ti, err := os.Stat(target); err == nil && ti.Size() > budget {
+			if ti, err := opts.StatFile(target); err == nil && ti.Size() > budget {
 				report(f, formats.Finding{Rule: "hf/blob-not-verified", Severity: formats.Medium, Offset: formats.NoOffset,
 					Message: "the linked blob was not hashed: the folder's verification budget is spent"})
 				continue
 			} else if err == nil {
 				budget -= ti.Size()
 			}
-			if fd := verifyBlob(target, name, h, git); fd != nil {
+			if fd := verifyBlob(opts, target, name, h, git); fd != nil {
 				report(f, *fd)
 			}
 		}
 	}
-	checkCopies(dir, blobs, copies, budget, report)
+	checkCopies(dir, blobs, copies, budget, opts, report)
 }
 
 // checkCopies verifies snapshot files that are copies, not links: the
@@ -283,11 +281,11 @@ func checkSnapshotLinks(dir, repo string, files []string, budget int64, report f
 // changed after download, and nothing in the cache says what it should be.
 // That is said once per snapshot folder, naming the files, instead of
 // passing them silently.
-func checkCopies(dir, blobs string, copies []string, budget int64, report func(string, formats.Finding)) {
+func checkCopies(dir, blobs string, copies []string, budget int64, opts *formats.Options, report func(string, formats.Finding)) {
 	var unverified, unhashed []string
 	for _, f := range copies {
 		p := filepath.Join(dir, f)
-		fi, err := os.Stat(p)
+		fi, err := opts.StatFile(p)
 		if err != nil {
 			continue
 		}
@@ -296,7 +294,7 @@ func checkCopies(dir, blobs string, copies []string, budget int64, report func(s
 			continue
 		}
 		budget -= fi.Size()
-		if !matchesABlob(p, fi.Size(), blobs) {
+		if !matchesABlob(opts, p, fi.Size(), blobs) {
 			unverified = append(unverified, f)
 		}
 	}
@@ -313,8 +311,8 @@ func checkCopies(dir, blobs string, copies []string, budget int64, report func(s
 
 // matchesABlob reports whether the file's SHA-256 or git blob SHA-1 is the
 // name of a file in blobs.
-func matchesABlob(p string, size int64, blobs string) bool {
-	fh, err := os.Open(p)
+func matchesABlob(opts *formats.Options, p string, size int64, blobs string) bool {
+	fh, err := opts.OpenFile(p)
 	if err != nil {
 		return false
 	}

@@ -159,7 +159,7 @@ func TestSnapshotLinkToOtherRepo(t *testing.T) {
 func TestBlobBudget(t *testing.T) {
 	_, repo, big, _ := cache(t)
 	var got []string
-	checkBlobs(filepath.Join(repo, "blobs"), []string{big}, 1, func(rel string, f formats.Finding) { got = append(got, f.Rule) })
+	checkBlobs(filepath.Join(repo, "blobs"), []string{big}, &formats.Options{Limits: formats.Limits{MaxExpand: 1}}, func(rel string, f formats.Finding) { got = append(got, f.Rule) })
 	if !slices.Equal(got, []string{"hf/blob-not-verified"}) {
 		t.Errorf("got %v", got)
 	}

@@ -1,8 +1,6 @@
 package keras
 
 import (
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/modelvet/modelvet/formats"
@@ -33,7 +31,7 @@ func checkFolder(dir string, files []string, opts *formats.Options, report func(
 		if !has[name] {
 			continue
 		}
-		data, ok := readSmall(filepath.Join(dir, name), maxConfigSize)
+		data, ok := readSmall(opts, filepath.Join(dir, name), maxConfigSize)
 		if !ok || !isKerasObject(data) {
 			// Not a Keras object (a transformers config.json, a
 			// tokenizers tokenizer.json): not what Keras deserializes.
@@ -62,16 +60,9 @@ func isKerasObject(data []byte) bool {
 	return hasConfig
 }
 
-func readSmall(p string, limit int64) ([]byte, bool) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > limit {
-		return nil, false
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit))
+// readSmall reads a config through the scan's opener: under a check, the
+// bytes the one pass hashes (the config's own scan shares the open).
+func readSmall(opts *formats.Options, p string, limit int64) ([]byte, bool) {
+	b, err := opts.ReadSmallFile(p, limit)
 	return b, err == nil
 }

@@ -5,10 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
 // External data files ("weights.bin", "model.onnx_data") are raw tensor
@@ -39,10 +37,6 @@ const (
 	maxSiblingSize   = 16 << 30 // models larger than this are not walked for it
 )
 
-// companionCache maps a folder to the base names its ONNX models
-// reference as external data.
-var companionCache = ttlcache.New[map[string]bool](time.Minute, 4096)
-
 func sniffCompanion(p *formats.Probe) bool {
 	if p.Path == "" || strings.EqualFold(p.Ext(), ".onnx") {
 		return false // only files on disk have siblings
@@ -53,7 +47,7 @@ func sniffCompanion(p *formats.Probe) bool {
 	rel := filepath.Base(path)
 	dir := filepath.Dir(path)
 	for range 4 {
-		if referencedIn(dir)[rel] {
+		if referencedIn(p.Opts, dir)[rel] {
 			return true
 		}
 		parent := filepath.Dir(dir)
@@ -67,11 +61,16 @@ func sniffCompanion(p *formats.Probe) bool {
 }
 
 // referencedIn returns the external data locations named by the ONNX
-// models directly in dir (cached briefly: a folder scan asks once per file).
-func referencedIn(dir string) map[string]bool {
-	if refs, ok := companionCache.Get(dir); ok {
-		return refs
-	}
+// models directly in dir, read through the scan's opener (under a check,
+// the bytes the one pass hashes) once per scan: a folder scan asks once
+// per file, and never gets an earlier scan's answer about files that may
+// have changed since.
+func referencedIn(opts *formats.Options, dir string) map[string]bool {
+	refs, _ := opts.Memo("onnx-refs\x00"+dir, func() any { return readRefs(opts, dir) }).(map[string]bool)
+	return refs
+}
+
+func readRefs(opts *formats.Options, dir string) map[string]bool {
 	refs := map[string]bool{}
 	entries, err := os.ReadDir(dir)
 	if err == nil {
@@ -81,21 +80,20 @@ func referencedIn(dir string) map[string]bool {
 				continue
 			}
 			n++
-			collectRefs(filepath.Join(dir, e.Name()), refs)
+			collectRefs(opts, filepath.Join(dir, e.Name()), refs)
 		}
 	}
-	companionCache.Put(dir, refs)
 	return refs
 }
 
-func collectRefs(path string, refs map[string]bool) {
-	f, _, err := formats.OpenRegular(path) // never blocks on a FIFO
+func collectRefs(opts *formats.Options, path string, refs map[string]bool) {
+	f, err := opts.OpenFile(path) // never blocks on a FIFO
 	if err != nil {
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxSiblingSize {
+	if err != nil || fi.Size() > maxSiblingSize {
 		return
 	}
 	o := formats.DefaultOptions()

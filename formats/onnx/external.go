@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -87,7 +88,13 @@ func (w *walker) resolveUncached(loc string) *extFile {
 				problem: fmt.Sprintf("the path %s goes through a symbolic link to %s, outside the model's folder; a loader would read a file the publisher did not ship", cur, real)}
 		}
 	}
-	fi, err := os.Stat(cur)
+	// The size is taken from an open of the file through the scan's
+	// opener: under a check, the file the one pass hashes (and refuses if
+	// the name is renamed over before then). A FIFO is never waited on.
+	fi, err := w.s.Options().StatFile(cur)
+	if errors.Is(err, formats.ErrNotRegular) {
+		fi, err = os.Stat(cur)
+	}
 	if err != nil {
 		return &extFile{rule: "onnx/external-data-missing", sev: formats.High,
 			problem: fmt.Sprintf("the file %s cannot be read (%v)", cur, errShort(err))}

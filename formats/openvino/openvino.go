@@ -13,7 +13,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -42,14 +41,14 @@ func init() {
 // otherwise).
 var weights = sidecar.New(
 	func(name string) bool { return strings.EqualFold(filepath.Ext(name), ".xml") },
-	func(path string, size int64) []string {
-		f, err := os.Open(path)
+	func(opts *formats.Options, path string, size int64) []string {
+		f, err := opts.OpenFile(path)
 		if err != nil {
 			return nil
 		}
 		defer f.Close()
 		head := make([]byte, formats.HeadSize)
-		n, _ := io.ReadFull(f, head)
+		n, _ := f.ReadAt(head, 0)
 		if !isIR(head[:n]) {
 			return nil
 		}
@@ -131,8 +130,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	binSize := int64(-1)
 	if s.OnDisk() {
 		bin := strings.TrimSuffix(s.Path(), filepath.Ext(s.Path())) + ".bin"
-		if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-			binSize = fi.Size()
+		// The size of the file the check hashes (the scan's opener); a
+		// .bin linked out of the folder (fs/symlink-escape) is not opened.
+		real, err1 := filepath.EvalSymlinks(bin)
+		root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(filepath.Dir(s.Path())))
+		if err1 == nil && err2 == nil && formats.Within(root, real) {
+			if fi, err := s.Options().StatFile(bin); err == nil {
+				binSize = fi.Size()
+			}
 		}
 	}
 	dec := xml.NewDecoder(io.NewSectionReader(r, 0, size))

@@ -80,15 +80,22 @@ func (m *machine) sideFile(state *value) error {
 			fmt.Sprintf("the side file %q of the array at offset %d is a %s, not a regular file; it is not opened", name, m.opStart, fi.Mode().Type()))
 		return nil
 	}
-	f, err := os.Open(path)
+	// Through the scan's opener: under a check the side file's bytes are
+	// those the one pass hashes, and a FIFO swapped in is never waited on.
+	f, err := sc.s.Options().OpenFile(path)
 	if err != nil {
 		sc.add("joblib/side-file-missing", High, m.opStart, "", fmt.Sprintf("the side file %q cannot be opened: %v", name, err))
 		return nil
 	}
 	defer f.Close()
+	ofi, err := f.Stat()
+	if err != nil {
+		sc.add("joblib/side-file-missing", High, m.opStart, "", fmt.Sprintf("the side file %q cannot be examined: %v", name, err))
+		return nil
+	}
 	sc.add("joblib/side-file", Medium, m.opStart, "",
 		fmt.Sprintf("the array at offset %d is loaded from the side file %q (old joblib format); %s. Its content is scanned as member %q", m.opStart, name, how, "side file "+name))
-	sc.s.ScanMember("side file "+name, f, fi.Size())
+	sc.s.ScanMember("side file "+name, f, ofi.Size())
 	return nil
 }
 

@@ -7,9 +7,9 @@
 package tfjs
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -37,8 +37,8 @@ func init() {
 // of topology).
 const maxManifest = 256 << 20
 
-var shards = sidecar.New(isManifestName, func(path string, size int64) []string {
-	m, err := readManifest(path, size)
+var shards = sidecar.New(isManifestName, func(opts *formats.Options, path string, size int64) []string {
+	m, err := readManifest(opts, path, size)
 	if err != nil {
 		return nil
 	}
@@ -89,11 +89,11 @@ var dtypeBytes = map[string]int64{
 	"uint8": 1, "uint16": 2, "float16": 2, "int8": 1, "int16": 2,
 }
 
-func readManifest(path string, size int64) ([]group, error) {
+func readManifest(opts *formats.Options, path string, size int64) ([]group, error) {
 	if size > maxManifest {
 		return nil, fmt.Errorf("the manifest is %d bytes, more than the %d modelvet reads", size, maxManifest)
 	}
-	b, err := os.ReadFile(path)
+	b, err := opts.ReadSmallFile(path, maxManifest)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 				ok = false
 				continue
 			}
-			n, problem := shardSize(dir, p.s)
+			n, problem := shardSize(s.Options(), dir, p.s)
 			if problem != "" {
 				// tfjs/weight-shard-missing: the model cannot load as
 				// checked, and a file dropped there later would be read.
@@ -246,19 +246,25 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 // shardSize returns the size of the shard at rel (slash path) inside dir,
 // or why it cannot be used: missing, not a regular file, or reached through
 // a link that leads out of the model's folder.
-func shardSize(dir, rel string) (int64, string) {
+func shardSize(opts *formats.Options, dir, rel string) (int64, string) {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
-	fi, err := os.Stat(p)
-	if err != nil {
+	// Containment first: a file outside the folder is never opened.
+	real, err1 := filepath.EvalSymlinks(p)
+	if err1 != nil {
 		return 0, "does not exist beside the model"
 	}
-	if !fi.Mode().IsRegular() {
+	root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(dir))
+	if err2 != nil || !formats.Within(root, real) {
+		return 0, "is reached through a link that leads outside the model's folder"
+	}
+	// The size of the file the check hashes (the scan's opener); a FIFO
+	// or device is refused without waiting on it.
+	fi, err := opts.StatFile(p)
+	if errors.Is(err, formats.ErrNotRegular) {
 		return 0, "is not a regular file"
 	}
-	real, err1 := filepath.EvalSymlinks(p)
-	root, err2 := filepath.EvalSymlinks(formats.ContainmentRoot(dir))
-	if err1 != nil || err2 != nil || !formats.Within(root, real) {
-		return 0, "is reached through a link that leads outside the model's folder"
+	if err != nil {
+		return 0, "does not exist beside the model"
 	}
 	return fi.Size(), ""
 }

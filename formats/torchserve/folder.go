@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/modelvet/modelvet/formats"
@@ -48,14 +47,16 @@ func checkFolder(dir string, files []string, opts *formats.Options, report func(
 	// Only the manifest is ever opened (the members are not scanned
 	// here): it is read whole, within the manifest limit.
 	a := archive.New("folder", members, func(m *archive.Member) (io.ReaderAt, int64, error) {
-		fi, err := os.Stat(paths[m])
+		// Through the scan's opener: under a check, the bytes the one
+		// pass hashes (the manifest's own scan shares the open).
+		fi, err := opts.StatFile(paths[m])
 		if err != nil {
 			return nil, 0, err
 		}
 		if fi.Size() > maxManifest {
 			return bytes.NewReader(nil), fi.Size(), nil // reported as too large
 		}
-		b, err := os.ReadFile(paths[m])
+		b, err := opts.ReadSmallFile(paths[m], maxManifest)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/verify"
@@ -34,7 +36,10 @@ func (s *Session) finish(e *entry) *File {
 		f.Changed = fmt.Errorf("the scan read more than %d separate pieces of the file; what it saw cannot be tied to the hashed bytes", s.opts.MaxSpans)
 	}
 	var out *os.File
-	if s.opts.SnapshotDir != "" {
+	// A file outside the model folder that an analyzer read (the blob a
+	// snapshot folder's link points to) is checked, not copied: the copy
+	// holds the model, under the names the walk read it by.
+	if s.opts.SnapshotDir != "" && formats.Within(abs(s.opts.Root), e.path) {
 		var err error
 		if out, f.Snapshot, err = s.create(e.path); err != nil {
 			f.Err = err
@@ -55,20 +60,53 @@ func (s *Session) finish(e *entry) *File {
 	} else {
 		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
+	// A read of the whole file (a cache blob verified against its name)
+	// is the whole-file digest itself: compared with it at the end rather
+	// than hashed a second time.
+	var wholeSpan *span
+	if i := slices.IndexFunc(spans, func(x span) bool { return x.off == 0 && x.n == size }); i >= 0 {
+		wholeSpan = &spans[i]
+		spans = slices.Delete(slices.Clone(spans), i, i+1)
+	}
 	chk := &checker{spans: spans}
-	bp := formats.GetHashBuf()
-	defer formats.PutHashBuf(bp)
-	buf := *bp
-	for pos := int64(0); pos < size; {
+	keep := s.reserveKeep(size)
+	// With shard digests too, the whole-file digest is a second SHA-256
+	// stream over the same buffers: it runs on its own goroutine.
+	var par *parallelHash
+	if shard != nil {
+		par = newParallelHash(whole)
+		defer par.stop()
+	}
+	var after1 func()
+	if s.opts.DuringHash != nil {
+		after1 = func() { s.opts.DuringHash(e.path) }
+	}
+	s.passes.Add(1)
+	defer s.passes.Add(-1)
+	rd := newReader(e.f, size, after1, func() bool { return int(s.passes.Load()) >= runtime.GOMAXPROCS(0) })
+	defer rd.close()
+	pos := int64(0)
+	for pos < size {
 		if s.opts.Ctx != nil && s.opts.Ctx.Err() != nil {
 			f.Err = fmt.Errorf("hashing %s was stopped: %w", e.path, s.opts.Ctx.Err())
 			return f
 		}
-		n, rerr := e.f.ReadAt(buf[:min(int64(len(buf)), size-pos)], pos)
-		b := buf[:n]
-		whole.Write(b)
+		c, ok := rd.next()
+		if !ok {
+			break
+		}
+		n, rerr, b := len(c.b), c.err, c.b
+		if par != nil {
+			par.start(b)
+		} else {
+			whole.Write(b)
+		}
 		if out != nil {
 			if _, werr := out.Write(b); werr != nil {
+				if par != nil {
+					par.wait()
+				}
+				rd.release(&c)
 				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, werr)
 				return f
 			}
@@ -84,9 +122,13 @@ func (s *Session) finish(e *entry) *File {
 			}
 		}
 		chk.feed(pos, b)
-		if pos == 0 && s.opts.DuringHash != nil && int64(n) < size {
-			s.opts.DuringHash(e.path)
+		if keep != nil {
+			keep = append(keep, b...)
 		}
+		if par != nil {
+			par.wait()
+		}
+		rd.release(&c)
 		pos += int64(n)
 		if pos < size && n == 0 || rerr != nil && !errors.Is(rerr, io.EOF) {
 			if rerr == nil || errors.Is(rerr, io.EOF) {
@@ -97,12 +139,22 @@ func (s *Session) finish(e *entry) *File {
 			return f
 		}
 	}
+	rd.close()
+	if pos < size {
+		f.setChanged(fmt.Errorf("the file shrank to %d bytes during the check (it had %d when opened)", pos, size))
+		return f
+	}
 	if shard != nil && size%f.ShardSize != 0 {
 		f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))
 	}
-	f.SHA256 = hex.EncodeToString(whole.Sum(nil))
+	var sum [sha256.Size]byte
+	whole.Sum(sum[:0])
+	f.SHA256 = hex.EncodeToString(sum[:])
 	if err := chk.done(size); err != nil {
 		f.setChanged(err)
+	}
+	if wholeSpan != nil && wholeSpan.sum != sum {
+		f.setChanged(fmt.Errorf("bytes 0-%d changed between the scan and the hashing pass", size))
 	}
 	e.mu.Lock()
 	f.setChanged(e.rec.endsAt(size))
@@ -110,6 +162,7 @@ func (s *Session) finish(e *entry) *File {
 	// Growth shows in the size sameIdentity compares (bytes appended
 	// after that were never hashed nor scanned, and are not in the verdict).
 	f.setChanged(sameIdentity(e, size))
+	s.keep(e, f, keep)
 	return f
 }
 
@@ -133,12 +186,14 @@ func sameIdentity(e *entry, size int64) error {
 		}
 		return fmt.Errorf("the file was modified during the check (size %d -> %d, modified %s -> %s)", size, now.Size(), e.info.ModTime().UTC().Format("15:04:05.000000000"), now.ModTime().UTC().Format("15:04:05.000000000"))
 	}
-	byName, err := os.Stat(e.path)
-	if err != nil {
-		return fmt.Errorf("the path no longer names a file (%v): it was moved or removed during the check", err)
-	}
-	if !os.SameFile(byName, now) {
-		return errors.New("the path names another file than the one read: it was replaced (renamed over) during the check")
+	for _, p := range e.paths {
+		byName, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("the path %s no longer names a file (%v): it was moved or removed during the check", p, err)
+		}
+		if !os.SameFile(byName, now) {
+			return fmt.Errorf("the path %s names another file than the one read: it was replaced (renamed over) during the check", p)
+		}
 	}
 	return nil
 }

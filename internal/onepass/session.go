@@ -27,7 +27,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -88,28 +90,52 @@ type File struct {
 
 // Session tracks the files of one check.
 type Session struct {
-	opts   Options
-	mu     sync.Mutex
-	open   map[string]*entry
+	opts Options
+	mu   sync.Mutex
+	open map[string]*entry
+	// byID finds an open entry by identity (size and modification time
+	// first, then os.SameFile): one file reached by two names (a Hugging
+	// Face snapshot link and the blob it points to) is one open, one
+	// record and one hashing pass.
+	byID   map[idKey][]*entry
 	done   map[string]*File
 	bySnap map[string]*File
 	byReal map[string]*File
 	bytes  map[string][]byte
-	pinned []*handle
+	// kept holds small files' hashed bytes (keptFileMax each, keptMax in
+	// all) for analyzers that read a file after its own scan finished (a
+	// folder's manifests, read while sniffing another file): they get
+	// exactly the bytes hashed, with no second open and no second pass.
+	kept      map[string]*keptFile
+	keptBytes int64
+	pinned    []*handle
+	// passes counts the hashing passes running (the read-ahead yields
+	// its core when every core hashes).
+	passes atomic.Int32
 	// openErrs are the files that could not be opened, by path.
 	openErrs map[string]error
 }
 
 type entry struct {
-	path string
-	f    *os.File
-	info fs.FileInfo
-	refs int
+	path string // the name the file is reported and copied under
+	// paths are every name the file was opened by (path among them):
+	// the pass checks that each still names it.
+	paths []string
+	f     *os.File
+	info  fs.FileInfo
+	refs  int
 	// hold keeps the file open after its last close: a folder check read
 	// it before the walk's own scan of it, which must share the open.
 	hold bool
-	mu   sync.Mutex
-	rec  *recorder
+	// scanned: the walk opened it for its own scan (under path).
+	scanned bool
+	// passing: its hashing pass runs; a new open waits for finished
+	// (then gets the kept bytes, or opens anew) rather than join reads
+	// the pass has already checked.
+	passing  bool
+	finished chan struct{}
+	mu       sync.Mutex
+	rec      *recorder
 }
 
 // New starts a session.
@@ -117,7 +143,7 @@ func New(o Options) *Session {
 	if o.MaxSpans <= 0 {
 		o.MaxSpans = DefaultMaxSpans
 	}
-	return &Session{opts: o, open: map[string]*entry{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
+	return &Session{opts: o, open: map[string]*entry{}, byID: map[idKey][]*entry{}, kept: map[string]*keptFile{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
 }
 
 // SetShardSize sets Options.ShardSize. Call it before the scan (the
@@ -159,40 +185,39 @@ func abs(p string) string { return Abs(p) }
 // already open share one file and one record; the hashing pass runs when
 // the last handle is closed.
 func (s *Session) Open(path string) (formats.Handle, error) {
-	h, err := s.openHandle(path)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	h.e.hold = false // the scan of the file itself: hash when it is done
-	s.mu.Unlock()
-	return h, nil
+	return s.openHandle(path, true)
 }
 
 // OpenOther opens a file a folder check or analyzer reads besides its
 // own (formats.Options.OpenOther): the open file is kept until the scan
 // of that file closes it, or Finish, so both reads share one open and
-// one record.
+// one record. The file may be named differently from the walk's name for
+// it (a cache blob reached through a snapshot link): the open is shared by
+// identity, and the pass checks that every name still names it.
 func (s *Session) OpenOther(path string) (formats.Handle, error) {
-	h, err := s.openHandle(path)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if h.e.refs == 1 {
-		h.e.hold = true
-	}
-	s.mu.Unlock()
-	return h, nil
+	return s.openHandle(path, false)
 }
 
-func (s *Session) openHandle(path string) (*handle, error) {
+// openHandle opens path, sharing an open entry of the same name or the
+// same file. own is the walk's open of the file for its own scan: its name
+// is the one the file is reported and copied under, and two walk names of
+// one file (hard links) stay two entries, each copied.
+func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 	key := abs(path)
 	s.mu.Lock()
-	if e := s.open[key]; e != nil {
-		e.refs++
+	if e := s.open[key]; e != nil && e.passing {
+		s.mu.Unlock()
+		<-e.finished
+		return s.openHandle(path, own)
+	}
+	if e := s.open[key]; e != nil && joinable(e, key, own) {
+		s.join(e, key, own)
 		s.mu.Unlock()
 		return &handle{s: s, e: e}, nil
+	}
+	if k := s.kept[key]; k != nil && !own {
+		s.mu.Unlock()
+		return k, nil
 	}
 	s.mu.Unlock()
 	var f *os.File
@@ -211,16 +236,88 @@ func (s *Session) openHandle(path string) (*handle, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	if e := s.open[key]; e != nil { // another worker opened it meanwhile
-		e.refs++
+	e := s.open[key] // another worker opened it meanwhile
+	if e != nil && e.passing {
+		s.mu.Unlock()
+		f.Close()
+		<-e.finished
+		return s.openHandle(path, own)
+	}
+	if e != nil && !joinable(e, key, own) {
+		e = nil
+	}
+	if e == nil {
+		// The same file under another name: share its open.
+		for _, o := range s.byID[idOf(fi)] {
+			if !o.passing && os.SameFile(o.info, fi) && joinable(o, key, own) {
+				e = o
+				break
+			}
+		}
+	}
+	if e != nil {
+		s.join(e, key, own)
 		s.mu.Unlock()
 		f.Close()
 		return &handle{s: s, e: e}, nil
 	}
-	e := &entry{path: key, f: f, info: fi, refs: 1, rec: newRecorder(s.opts.MaxSpans)}
+	// An analyzer's open (not the walk's) holds the file for its own
+	// scan, which must share it; Finish releases what no scan came for.
+	e = &entry{path: key, paths: []string{key}, f: f, info: fi, refs: 1, rec: newRecorder(s.opts.MaxSpans), scanned: own, hold: !own, finished: make(chan struct{})}
 	s.open[key] = e
+	id := idOf(fi)
+	s.byID[id] = append(s.byID[id], e)
 	s.mu.Unlock()
 	return &handle{s: s, e: e}, nil
+}
+
+// joinable: the walk's open joins an entry unless the walk opened that
+// file already under another name.
+func joinable(e *entry, key string, own bool) bool {
+	return !own || !e.scanned || e.path == key
+}
+
+// join adds a handle to e under key (s.mu held).
+func (s *Session) join(e *entry, key string, own bool) {
+	e.refs++
+	if !slices.Contains(e.paths, key) {
+		e.paths = append(e.paths, key)
+	}
+	s.open[key] = e
+	if own {
+		e.scanned = true
+		e.hold = false // the scan of the file itself: hash when it is done
+		e.path = key
+	}
+}
+
+// idKey narrows the search for an open file with the same identity.
+type idKey struct {
+	size, mtime int64
+}
+
+func idOf(fi fs.FileInfo) idKey { return idKey{fi.Size(), fi.ModTime().UnixNano()} }
+
+// forget removes a finished entry from the open maps (under s.mu).
+func (s *Session) forget(e *entry) {
+	for _, p := range e.paths {
+		if s.open[p] == e {
+			delete(s.open, p)
+		}
+	}
+	id := idOf(e.info)
+	list := s.byID[id]
+	for i, o := range list {
+		if o == e {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(s.byID, id)
+	} else {
+		s.byID[id] = list
+	}
 }
 
 // ReadFile reads a whole small file (a signature, an attestation) through
@@ -241,11 +338,16 @@ func (s *Session) ReadFile(path string, limit int64) ([]byte, error) {
 		}
 	}
 	s.mu.Unlock()
-	h, err := s.openHandle(path)
+	h, err := s.openHandle(path, false)
 	if err != nil {
 		return nil, err
 	}
-	size := h.e.info.Size()
+	fi, err := h.Stat()
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	size := fi.Size()
 	if size > limit {
 		h.Close()
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d allowed", path, size, limit)
@@ -257,7 +359,9 @@ func (s *Session) ReadFile(path string, limit int64) ([]byte, error) {
 	}
 	s.mu.Lock()
 	s.bytes[key] = b
-	s.pinned = append(s.pinned, h)
+	if hh, ok := h.(*handle); ok {
+		s.pinned = append(s.pinned, hh)
+	}
 	s.mu.Unlock()
 	return b, nil
 }
@@ -276,11 +380,13 @@ func (s *Session) Finish() {
 	// listed, or the scan stopped).
 	s.mu.Lock()
 	var held []*entry
-	for k, e := range s.open {
-		if e.refs == 0 {
+	for _, e := range s.open {
+		if e.refs == 0 && !e.passing && !slices.Contains(held, e) {
 			held = append(held, e)
-			delete(s.open, k)
 		}
+	}
+	for _, e := range held {
+		e.passing = true
 	}
 	s.mu.Unlock()
 	for _, e := range held {
@@ -326,7 +432,7 @@ func (h *handle) Close() error {
 	h.e.refs--
 	last := h.e.refs == 0 && !h.e.hold
 	if last {
-		delete(s.open, h.e.path)
+		h.e.passing = true
 	}
 	s.mu.Unlock()
 	if !last {
@@ -357,7 +463,10 @@ func (s *Session) complete(e *entry) {
 			s.bySnap[abs(f.Snapshot)] = f
 		}
 	}
+	s.forget(e)
+	e.passing = false
 	s.mu.Unlock()
+	close(e.finished)
 }
 
 type ctxKey struct{}

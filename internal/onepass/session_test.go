@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,8 @@ func TestPassCatchesChanges(t *testing.T) {
 		during    func(t *testing.T, p string) // DuringHash
 		changed   string                       // substring of Changed, "" for none
 		hashedNew bool                         // the digest is of the rewritten bytes
+		readAll   bool                         // the scan reads every byte (a cache blob verified against its name)
+		shard     int64                        // ShardSize: shard digests too (the whole-file digest on its own goroutine)
 	}{
 		{name: "untouched file", size: small},
 		{name: "untouched large file", size: big},
@@ -91,6 +94,23 @@ func TestPassCatchesChanges(t *testing.T) {
 				f.Close()
 				restore(t, p, fi)
 			}, hashedNew: true},
+		{name: "whole file read (cache blob verification), untouched, with shard digests", size: big, readAll: true, shard: 1 << 20},
+		{name: "whole file read (cache blob verification), last byte rewritten in place, mtime restored", size: big, readAll: true,
+			before: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("Z"), int64(big-1))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "in-place rewrite of the middle while hashing, with shard digests", size: big, shard: 1 << 20,
+			during: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), int64(big/2+50))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
 		{name: "truncated before hashing", size: small,
 			before: func(t *testing.T, p string) { os.Truncate(p, small/2) }, changed: "shrank"},
 		{name: "appended to before hashing, mtime restored", size: small,
@@ -114,7 +134,7 @@ func TestPassCatchesChanges(t *testing.T) {
 			p := filepath.Join(dir, "pytorch_model.bin")
 			orig := content(c.size, 1)
 			os.WriteFile(p, orig, 0o644)
-			o := Options{Root: dir}
+			o := Options{Root: dir, ShardSize: c.shard}
 			if c.before != nil {
 				o.BeforeHash = func(string) { c.before(t, p) }
 			}
@@ -126,7 +146,14 @@ func TestPassCatchesChanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			scanLike(t, h, int64(c.size))
+			if c.readAll {
+				buf := make([]byte, 4096)
+				for off := int64(0); off < int64(c.size); off += 4096 {
+					h.ReadAt(buf, off)
+				}
+			} else {
+				scanLike(t, h, int64(c.size))
+			}
 			h.Close()
 			f, ok := s.Lookup(p)
 			if !ok {
@@ -149,6 +176,15 @@ func TestPassCatchesChanges(t *testing.T) {
 			}
 			if f.SHA256 != sum(want) || f.Size != int64(len(want)) {
 				t.Fatalf("digest %s size %d, want %s %d", f.SHA256, f.Size, sum(want), len(want))
+			}
+			if c.shard > 0 {
+				var shards []string
+				for off := int64(0); off < int64(len(want)); off += c.shard {
+					shards = append(shards, sum(want[off:min(off+c.shard, int64(len(want)))]))
+				}
+				if !slices.Equal(f.Shards, shards) {
+					t.Fatalf("shard digests %v, want %v", f.Shards, shards)
+				}
 			}
 		})
 	}

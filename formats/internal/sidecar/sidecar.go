@@ -8,13 +8,13 @@
 package sidecar
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	"github.com/modelvet/modelvet/formats"
-	"github.com/modelvet/modelvet/formats/internal/ttlcache"
 )
 
 // Bounds: manifests read per folder and their size.
@@ -29,15 +29,20 @@ type Index struct {
 	// IsManifest says whether a file name is worth reading as a manifest.
 	IsManifest func(name string) bool
 	// Refs returns the slash paths the manifest at path names, relative to
-	// its folder (only paths that stay inside it).
-	Refs  func(path string, size int64) []string
-	cache *ttlcache.Cache[map[string]bool]
+	// its folder (only paths that stay inside it). It reads the manifest
+	// through opts (Options.ReadSmallFile, OpenFile): under a check, the
+	// bytes the one pass hashes.
+	Refs func(opts *formats.Options, path string, size int64) []string
+	// key tells this index's answers apart in the scan's memo.
+	key string
 }
 
-// New returns an Index caching folder listings briefly (a folder scan asks
-// once per file).
-func New(isManifest func(string) bool, refs func(string, int64) []string) *Index {
-	return &Index{IsManifest: isManifest, Refs: refs, cache: ttlcache.New[map[string]bool](time.Minute, 4096)}
+var indexes atomic.Int64
+
+// New returns an Index. Its answers are kept for the scan (a folder scan
+// asks once per file), never across scans, whose files may differ.
+func New(isManifest func(string) bool, refs func(*formats.Options, string, int64) []string) *Index {
+	return &Index{IsManifest: isManifest, Refs: refs, key: fmt.Sprintf("sidecar%d\x00", indexes.Add(1))}
 }
 
 // Claims reports whether a manifest in the probed file's folder, or a few
@@ -56,7 +61,7 @@ func (x *Index) Claims(p *formats.Probe) bool {
 	rel := filepath.Base(path)
 	dir := filepath.Dir(path)
 	for range levels {
-		if x.named(dir)[rel] {
+		if x.named(p.Opts, dir)[rel] {
 			return true
 		}
 		parent := filepath.Dir(dir)
@@ -69,10 +74,12 @@ func (x *Index) Claims(p *formats.Probe) bool {
 	return false
 }
 
-func (x *Index) named(dir string) map[string]bool {
-	if refs, ok := x.cache.Get(dir); ok {
-		return refs
-	}
+func (x *Index) named(opts *formats.Options, dir string) map[string]bool {
+	refs, _ := opts.Memo(x.key+dir, func() any { return x.read(opts, dir) }).(map[string]bool)
+	return refs
+}
+
+func (x *Index) read(opts *formats.Options, dir string) map[string]bool {
 	refs := map[string]bool{}
 	entries, err := os.ReadDir(dir)
 	if err == nil {
@@ -86,12 +93,11 @@ func (x *Index) named(dir string) map[string]bool {
 				continue
 			}
 			n++
-			for _, r := range x.Refs(filepath.Join(dir, e.Name()), fi.Size()) {
+			for _, r := range x.Refs(opts, filepath.Join(dir, e.Name()), fi.Size()) {
 				refs[Clean(r)] = true
 			}
 		}
 	}
-	x.cache.Put(dir, refs)
 	return refs
 }
 

@@ -20,8 +20,8 @@ func TestClaims(t *testing.T) {
 		return p
 	}
 	write("m.manifest", "a.bin\n./weights//b.bin\n../outside.bin\n")
-	idx := New(func(n string) bool { return strings.HasSuffix(n, ".manifest") }, func(path string, _ int64) []string {
-		data, _ := os.ReadFile(path)
+	idx := New(func(n string) bool { return strings.HasSuffix(n, ".manifest") }, func(opts *formats.Options, path string, _ int64) []string {
+		data, _ := opts.ReadSmallFile(path, 1<<20)
 		return strings.Fields(string(data))
 	})
 	for _, c := range []struct {

@@ -1,0 +1,128 @@
+package formats_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// openers are the files allowed to open model files by path: the
+// non-blocking open itself, and the check's one pass (internal/onepass),
+// which is the opener everything else goes through. formatstest reads
+// test fixtures.
+var openers = []string{
+	"formats/open.go", "formats/open_unix.go", "formats/open_other.go",
+	"internal/onepass/", "formats/formatstest/",
+}
+
+// directReads are the calls that read a file by path, outside the scan's
+// opener (formats.Options.OpenFile, StatFile, ReadSmallFile).
+var directReads = map[string]bool{
+	"os.Open": true, "os.OpenFile": true, "os.ReadFile": true, "os.DirFS": true, "os.OpenRoot": true,
+	"ioutil.ReadFile": true, "syscall.Open": true, "syscall.Openat": true, "unix.Open": true, "unix.Openat": true,
+	"formats.OpenRegular": true, "OpenRegular": true, "mmap.Open": true,
+}
+
+// findDirectReads lists the direct file reads in one Go source.
+func findDirectReads(fset *token.FileSet, name string, src any) ([]string, error) {
+	f, err := parser.ParseFile(fset, name, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		var fn string
+		switch x := call.Fun.(type) {
+		case *ast.SelectorExpr:
+			if id, ok := x.X.(*ast.Ident); ok {
+				fn = id.Name + "." + x.Sel.Name
+			}
+		case *ast.Ident:
+			fn = x.Name
+		}
+		if directReads[fn] {
+			out = append(out, fset.Position(call.Pos()).String()+": "+fn)
+		}
+		return true
+	})
+	return out, nil
+}
+
+// TestNoDirectFileReads keeps every analyzer and folder check on the
+// scan's opener: a file read by path beside it (a sibling, external data,
+// a side file, a cache blob) is a view of the file the check's one pass
+// does not cover, so a swap between that read and the hashing pass would
+// go unseen and the verdict rest on bytes the signature never covered.
+func TestNoDirectFileReads(t *testing.T) {
+	root := filepath.Join("..")
+	fset := token.NewFileSet()
+	var bad []string
+	for _, top := range []string{"formats", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			if slices.ContainsFunc(openers, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) }) {
+				return nil
+			}
+			found, err := findDirectReads(fset, p, nil)
+			if err != nil {
+				return err
+			}
+			bad = append(bad, found...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range bad {
+		t.Errorf("%s: read files beside the scanned one through Options.OpenFile, StatFile or ReadSmallFile (the check's one pass), not by path", b)
+	}
+}
+
+// TestDirectReadGuardCatches: the guard above finds each way of opening a
+// file by path (so it cannot pass by finding nothing), and leaves the
+// scan's opener alone.
+func TestDirectReadGuardCatches(t *testing.T) {
+	for _, c := range []struct {
+		name, call string
+		found      bool
+	}{
+		{"os.Open of external data", `os.Open(p)`, true},
+		{"os.ReadFile of a manifest", `os.ReadFile(p)`, true},
+		{"os.OpenFile read-only", `os.OpenFile(p, os.O_RDONLY, 0)`, true},
+		{"formats.OpenRegular of a blob", `formats.OpenRegular(p)`, true},
+		{"ioutil.ReadFile", `ioutil.ReadFile(p)`, true},
+		{"the scan's opener", `opts.OpenFile(p)`, false},
+		{"a size through the opener", `opts.StatFile(p)`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "package x\nfunc f() { " + c.call + " }\n"
+			got, err := findDirectReads(token.NewFileSet(), "x.go", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) > 0) != c.found {
+				t.Errorf("found %v, want found=%v", got, c.found)
+			}
+		})
+	}
+}
