@@ -62,6 +62,14 @@ Avent-IQ+pythia-410m                   \.(json|jinja|model|safetensors)$ standal
 # and chat templates they test with.
 openvinotoolkit+openvino.genai ^(tests|samples)/.*\.(json|jinja)$ standalone
 abetlen+llama-cpp-python       ^(tests|examples)/.*\.(json|jinja|gguf)$ standalone
+# The chat templates Ollama renders in its tests (Gemma 4, Nemotron, Qwen),
+# and OpenVINO Model Server: its test IR models (model.xml + weights .bin,
+# an empty .bin where the graph has no constants), NumPy inputs and the
+# chat templates of its LLM tests and examples.
+ollama+ollama                  ^model/renderers/testdata/.*\.jinja2?$ standalone
+openvinotoolkit+model_server   ^(src/test|extras|tests/performance)/.*\.(xml|bin|npy|jinja)$
+# A PaddleOCR recognition model exported for inference (PP-HGNetV2).
+Ziyan0219+PPHGNetV2-US-License-Plate-Recognition \.(pdmodel|pdiparams)$
 # GitHub Actions workflows of every mirror (a model repository has them;
 # their ${{ ... }} expressions are not Jinja).
 *                        ^\.github/workflows/.*\.ya?ml$ standalone
@@ -104,10 +112,11 @@ echo "$SOURCES" | while read -r repo re mode; do
 			[ "$mode" = standalone ] || dirname "$dst" >>"$OUT/.incomplete"
 			continue
 		fi
-		# A Git LFS pointer is not the file, and an empty file is a
-		# placeholder (torch.load and every other loader fail on it, as
-		# modelvet rightly says); leave them out.
-		if [ ! -s "$dst.tmp" ] || head -c 40 "$dst.tmp" | grep -q '^version https://git-lfs'; then
+		# A Git LFS pointer is not the file, and an empty .pt is a
+		# placeholder (torch.load raises EOFError on it, and modelvet
+		# rightly fails it); leave them out. (An empty OpenVINO .bin is
+		# the real weights file of a graph without constants: kept.)
+		if { [ ! -s "$dst.tmp" ] && [ "${path%.pt}" != "$path" ]; } || head -c 40 "$dst.tmp" | grep -q '^version https://git-lfs'; then
 			rm -f "$dst.tmp"
 			continue
 		fi
