@@ -31,8 +31,6 @@ var trueFindings = []trueFinding{
 		"!apply: calls it while the config loads: it downloads another model from the Hub and loads it (from_hparams runs that model's own hparams), none of which was scanned"},
 	{"hydra/dangerous-target", `^speechbrain\+speechbrain/recipes/.*/quantization/`, `MiniBatchKMeansSklearn\.(load|save)`,
 		"registered as the checkpoint's load/save hooks: speechbrain/integrations/audio_tokenizers/kmeans.py calls joblib.load(path), unpickling the checkpoint file"},
-	{"hydra/dangerous-target", `^speechbrain\+speechbrain/recipes/`, `huggingface_hub\.constants\.HUGGINGFACE_HUB_CACHE`,
-		"conservative: a string constant, but !name: hands whatever it locates to the recipe, and the text cannot show it is not one of huggingface_hub's download functions, all denied"},
 	{"formats/unrecognized", `^openvinotoolkit\+model_server/src/test/audio/speaker\.bin$`, `\(\.bin\)`,
 		"fail closed: raw float32 speaker-embedding values under a name PyTorch checkpoints use; no loader runs it (torch.load refuses its first byte), but its content cannot be told from a damaged model"},
 	{"pickle/unknown-import", `^speechbrain\+speechbrain/tests/samples/PLDA/`, "StatObject_SB",

@@ -167,6 +167,29 @@ func pythonPath(s string) bool {
 	return true
 }
 
+// constantModules are modules in which every upper-case name is a plain
+// value (a string, number, flag, list or compiled pattern), never a
+// function: a reference to one hands the program that value, and nothing
+// is called. huggingface_hub/constants.py (HUGGINGFACE_HUB_CACHE, HF_HOME,
+// ENDPOINT...; its functions and imported modules, _is_true, os, re,
+// typing, are lower-case), which SpeechBrain recipes reference as
+// cache_folder: !name:huggingface_hub.constants.HUGGINGFACE_HUB_CACHE. The
+// module as a whole stays denied (hf_hub_download and friends fetch code).
+var constantModules = map[string]bool{"huggingface_hub.constants": true}
+
+// constantName reports whether n is an upper-case Python constant name.
+func constantName(n string) bool {
+	if n == "" || n[0] < 'A' || n[0] > 'Z' {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // JudgeClass classifies a target the loader calls only once it has
 // checked that it is a class: HyperPyYAML's !new: (hyperpyyaml/core.py,
 // _construct_object: pydoc.locate, then "if not inspect.isclass(callable_):
@@ -194,6 +217,9 @@ func JudgeClass(target string, opts *formats.Options) Verdict {
 // function of the safe packages and the inert values of the pickle
 // policy's safe list (torch.float32) are safe.
 func JudgeReference(target string, opts *formats.Options) Verdict {
+	if i := strings.LastIndexByte(target, '.'); i > 0 && constantModules[target[:i]] && constantName(target[i+1:]) {
+		return Safe
+	}
 	v := Judge(target, opts)
 	if v != Unknown {
 		return v

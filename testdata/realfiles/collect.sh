@@ -70,6 +70,12 @@ ollama+ollama                  ^model/renderers/testdata/.*\.jinja2?$ standalone
 openvinotoolkit+model_server   ^(src/test|extras|tests/performance)/.*\.(xml|bin|npy|jinja)$
 # A PaddleOCR recognition model exported for inference (PP-HGNetV2).
 Ziyan0219+PPHGNetV2-US-License-Plate-Recognition \.(pdmodel|pdiparams)$
+# torchtext: tensors its tests compare against, written by torch.save
+# (zip and legacy), and SentencePiece models.
+pytorch+text                   ^test/torchtext_unittest/asset/.*\.(pt|pth|model)$ standalone
+# LocalAI: its model gallery (YAML model configs whose template: keys hold
+# Go text/template prompts, not Jinja) and the e2e test model configs.
+mudler+LocalAI                 ^(gallery|tests/e2e-aio/models|tests/fixtures)/.*\.ya?ml$ standalone
 # GitHub Actions workflows of every mirror (a model repository has them;
 # their ${{ ... }} expressions are not Jinja).
 *                        ^\.github/workflows/.*\.ya?ml$ standalone
