@@ -76,6 +76,10 @@ pytorch+text                   ^test/torchtext_unittest/asset/.*\.(pt|pth|model)
 # LocalAI: its model gallery (YAML model configs whose template: keys hold
 # Go text/template prompts, not Jinja) and the e2e test model configs.
 mudler+LocalAI                 ^(gallery|tests/e2e-aio/models|tests/fixtures)/.*\.ya?ml$ standalone
+# tf-keras: a TensorFlow SavedModel (saved_model.pb + variables) of its
+# mixed-precision tests; sklearn-onnx: tree classifiers converted to ONNX.
+keras-team+tf-keras            ^tf_keras/.*/testdata/
+onnx+sklearn-onnx              ^tests/datasets/.*\.onnx$ standalone
 # GitHub Actions workflows of every mirror (a model repository has them;
 # their ${{ ... }} expressions are not Jinja).
 *                        ^\.github/workflows/.*\.ya?ml$ standalone
