@@ -67,6 +67,11 @@ func TestAttacks(t *testing.T) {
 		{"processor_config auto_map", map[string]string{"processor_config.json": `{"auto_map":{"AutoProcessor":"processing_x.XProcessor"},"processor_class":"XProcessor"}`}, "hf/remote-code", formats.High},
 		{"python in a subfolder of a model", map[string]string{"config.json": realConfig, "layers/attention.py": "import os"}, "hf/remote-code", formats.High},
 		{"diffusers component code", map[string]string{"model_index.json": `{"_class_name":"StableDiffusionPipeline"}`, "unet/config.json": `{"_class_name":"UNet2DConditionModel"}`, "unet/my_unet.py": "import os"}, "hf/remote-code", formats.High},
+		// llama-cpp-python's server joins a chat_template list of lines
+		// into one template: an attribute name split over lines is whole
+		// only there.
+		{"chat_template lines joining into an escape", map[string]string{"config.json": `{"model":{"chat_template":["{{ cycler.__in","it__.__glo","bals__.os.popen('id').read() }}"]}}`}, "template/sandbox-escape", formats.Critical},
+		{"top-level chat_template lines joining into an escape", map[string]string{"tokenizer_config.json": `{"chat_template":["{{ lipsum.__glo","bals__['os'].popen('id').read() }}"]}`}, "template/sandbox-escape", formats.Critical},
 		{"yaml chat_template", map[string]string{"serve.yaml": "chat_template: \"{{ config.__class__.__init__.__globals__['os'] }}\"\n"}, "template/sandbox-escape", formats.Critical},
 	}
 	for _, c := range cases {
@@ -162,5 +167,18 @@ func TestBlobBudget(t *testing.T) {
 	checkBlobs(filepath.Join(repo, "blobs"), []string{big}, &formats.Options{Limits: formats.Limits{MaxExpand: 1}}, func(rel string, f formats.Finding) { got = append(got, f.Rule) })
 	if !slices.Equal(got, []string{"hf/blob-not-verified"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+// TestChatTemplateLines: a chat template written as a list of lines (the
+// GPT-OSS server config of llama-cpp-python's examples), whose comment
+// opens on one line and closes on a later one, is one valid template once
+// joined as its loader joins it, not a broken one per line.
+func TestChatTemplateLines(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "gpt-oss-120b.json", `{"model":{"alias":"gpt-oss-120b","chat_template":["{#-\n","  In addition to the normal inputs of messages and tools, this template accepts\n","#}\n","{%- for m in messages %}<|start|>{{ m.role }}<|message|>{{ m.content }}<|end|>{% endfor %}\n"]}}`)
+	res := formatstest.ScanDir(t, false, dir)
+	if r := formatstest.ResultRules(res, formats.Medium); len(r) > 0 {
+		t.Errorf("real line-split template flagged:%s", formatstest.DescribeResult(res))
 	}
 }

@@ -82,6 +82,7 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	// building its tree; only auto_map and chat_template are kept whole.
 	keep := func(k string) bool { return k == "auto_map" || k == "chat_template" || k == "custom_pipelines" }
 	pyrefs := hydra.NewPyrefs(s)
+	lines, linesOrder := map[string]string{}, []string(nil)
 	visit := func(path []string, idx []bool, v *jsonx.Value) {
 		// A string under _target_ / class_path anywhere, and fiddle's
 		// pyref objects (NeMo 2 context/io.json), are what a config
@@ -100,6 +101,17 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 		hydra.CheckValue(s, strings.Join(path, "/"), v.Str)
 		if path[0] == "chat_template" {
 			return // checked below with the template's name
+		}
+		if n := len(path); n >= 2 && idx[n-1] && !idx[n-2] && path[n-2] == "chat_template" {
+			// A line of a chat template written as a list of strings
+			// (nested, as in a server config): joined below.
+			p := strings.Join(path[:n-1], "/")
+			if _, ok := lines[p]; !ok {
+				linesOrder = append(linesOrder, p)
+			}
+			lines[p] += v.Str
+			template.ReportValue(s, strings.Join(path, "/"), "", v.Str)
+			return
 		}
 		key := ""
 		for i := len(path) - 1; i >= 0; i-- {
@@ -152,7 +164,22 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.Reportf("hf/invalid-json", sev, off, "the file is not valid JSON (%v); a loader reading it fails, and its templates were not all checked", err)
 		return
 	}
-	if chat != nil {
+	// A chat_template that is a list of strings is one template written
+	// line by line: the loaders that accept it join the lines
+	// (llama-cpp-python's server example, normalize_chat_template:
+	// "".join(value)), so the joined text is the template, judged in full;
+	// a comment or an attribute name split over two lines is only whole
+	// there. Each line is still judged as a bare value, for a loader that
+	// took one alone. Nested ones were gathered while streaming.
+	for _, p := range linesOrder {
+		template.ReportValue(s, p+" (lines joined)", "chat_template", lines[p])
+	}
+	if lines, ok := stringList(chat); ok {
+		template.ReportValue(s, "chat_template (lines joined)", "chat_template", lines)
+		walk(chat, "chat_template", "", func(path, key string, v *jsonx.Value) {
+			template.ReportValue(s, path, key, v.Str)
+		}, 0)
+	} else if chat != nil {
 		names := templateNames(chat)
 		walk(chat, "chat_template", "chat_template", func(path, key string, v *jsonx.Value) {
 			if n, ok := names[path]; ok {
@@ -190,6 +217,21 @@ func reportPipelines(s *formats.Scope, p *jsonx.Value) {
 // templateNames maps the JSON pointer of each named template in a
 // chat_template list ([{"name": "tool_use", "template": "..."}]) to a
 // member name people recognize: chat_template[tool_use].
+// stringList joins a non-empty array made only of strings.
+func stringList(v *jsonx.Value) (string, bool) {
+	if v == nil || v.Kind != jsonx.Array || len(v.Vals) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, e := range v.Vals {
+		if e.Kind != jsonx.String {
+			return "", false
+		}
+		b.WriteString(e.Str)
+	}
+	return b.String(), true
+}
+
 func templateNames(ct *jsonx.Value) map[string]string {
 	out := map[string]string{}
 	if ct == nil || ct.Kind != jsonx.Array {

@@ -61,6 +61,17 @@ func TestJudge(t *testing.T) {
 		{"not a path (NeMo SpeakerNet example)", "from nemo.collections.common.losses.CrossEntropyLoss", hydra.Invalid},
 		{"not a path but names a denied call", "x; os.system", hydra.Dangerous},
 		{"relative interpolation", "${..cls}", hydra.Computed},
+		{"SpeechBrain window function (torch.hamming_window)", "torch.hamming_window", hydra.Safe},
+		{"SpeechBrain reduction (torch.sum)", "torch.sum", hydra.Safe},
+		{"SpeechBrain condition (operator.not_)", "operator.not_", hydra.Safe},
+		{"SpeechBrain G2P helper (lazy_init)", "speechbrain.lobes.models.g2p.dataio.lazy_init", hydra.Safe},
+		{"torch top-level function that loads TorchScript from a file", "torch.import_ir_module", hydra.Unknown},
+		{"torch top-level function that imports by name", "torch.set_default_tensor_type", hydra.Unknown},
+		{"operator.attrgetter gadget", "operator.attrgetter", hydra.Dangerous},
+		{"operator.call", "operator.call", hydra.Dangerous},
+		{"torch.from_file maps a file", "torch.from_file", hydra.Dangerous},
+		{"a pure-function name under another module", "os.sum", hydra.Dangerous},
+		{"a pure-function name under a third-party module", "acme.hamming_window", hydra.Unknown},
 	}
 	o := formats.DefaultOptions()
 	for _, c := range cases {
@@ -101,6 +112,21 @@ func TestYAMLConfigs(t *testing.T) {
 		{"HyperPyYAML !new: of unknown code", "hyperparams.yaml", "enc: !new:acme.Backdoor\n  n: 1\n", []string{"hydra/unknown-target"}},
 		{"HyperPyYAML !name: reference to subprocess", "hyperparams.yaml", "fn: !name:subprocess.check_output\n", []string{"hydra/dangerous-target"}},
 		{"real-shaped SpeechBrain ECAPA hyperparams", "hyperparams.yaml", speechbrainECAPA, nil},
+		// HyperPyYAML's !new: checks inspect.isclass before it calls, so a
+		// lower-case class name of a safe package is a class (SpeechBrain's
+		// mBART recipe) and a classmethod there is refused before any call.
+		{"HyperPyYAML !new: lower-case class of a safe package (SpeechBrain mBART)", "hyperparams.yaml", "mbart: !new:speechbrain.integrations.huggingface.mbart.mBART\n  source: facebook/mbart-large-50\n", nil},
+		{"HyperPyYAML !new: of a classmethod is refused by the loader", "hyperparams.yaml", "m: !new:transformers.AutoModel.from_pretrained\n  pretrained_model_name_or_path: x\n", nil},
+		{"HyperPyYAML !apply: of the same classmethod runs it", "hyperparams.yaml", "m: !apply:transformers.AutoModel.from_pretrained\n  pretrained_model_name_or_path: x\n", []string{"hydra/unknown-target"}},
+		{"HyperPyYAML !new: of a denied class", "hyperparams.yaml", "p: !new:subprocess.Popen\n  args: [id]\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !new: through a safe package to os", "hyperparams.yaml", "p: !new:torch.nn.modules.module.os.system\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !name: of a constant (SpeechBrain cache_folder)", "train.yaml", "cache_folder: !name:huggingface_hub.constants.HUGGINGFACE_HUB_CACHE\n", nil},
+		{"HyperPyYAML !name: of a module imported by the constants module", "train.yaml", "f: !name:huggingface_hub.constants.os.system\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !name: of a function of the constants module", "train.yaml", "f: !name:huggingface_hub.constants._is_true\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !apply: of a constant is still judged as a call", "train.yaml", "f: !apply:huggingface_hub.constants.ENDPOINT\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !name: of a download function", "train.yaml", "f: !name:huggingface_hub.hf_hub_download\n", []string{"hydra/dangerous-target"}},
+		{"HyperPyYAML !name: of a torch function that loads code", "hyperparams.yaml", "w: !name:torch.import_ir_module\n", []string{"hydra/unknown-target"}},
+		{"real-shaped SpeechBrain enhancement recipe (window_fn, operator.not_)", "train.yaml", "window_fn: !name:torch.hamming_window\nsum_batch: !name:torch.sum\nskip: !apply:operator.not_ [True]\n", nil},
 		{"eval resolver running Python", "config.yaml", "lr: ${eval:'__import__(\"os\").system(\"id\")'}\n", []string{"hydra/eval-resolver"}},
 		{"eval resolver calling a name", "config.yaml", "n: ${eval:'open(\"/etc/passwd\").read()'}\n", []string{"hydra/eval-resolver"}},
 		{"eval resolver doing arithmetic is real", "config.yaml", "a: 4\nb: ${eval:'${a} * 2 + 1'}\nc: ${multiply:${a},3}\n", nil},
@@ -190,6 +216,8 @@ func FuzzHydraYAML(f *testing.F) {
 	f.Add([]byte(aliasBomb()))
 	f.Add([]byte("a: &a {_target_: *a, <<: *a}\n"))
 	f.Add([]byte("? [_target_]\n: x\n\"\\x5ftarget_\": os.system\n---\n- 1\n"))
+	f.Add([]byte("mbart: !new:speechbrain.integrations.huggingface.mbart.mBART\n  source: x\nw: !name:torch.hamming_window\nn: !apply:operator.not_ [True]\n"))
+	f.Add([]byte("jobs:\n  b:\n    env:\n      R: ${{ vars.AWS_REGION }}\n"))
 	o := formats.DefaultOptions()
 	o.Hash = false
 	f.Fuzz(func(t *testing.T, b []byte) {

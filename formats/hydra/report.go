@@ -17,8 +17,11 @@ func ReportTarget(s *formats.Scope, member, key, value string, offset int64) Ver
 // called (a sibling "_call_: false").
 func reportTarget(s *formats.Scope, member, key, value string, offset int64, ref bool) Verdict {
 	v := Judge(value, s.Options())
-	if ref {
+	switch {
+	case ref:
 		v = JudgeReference(value, s.Options())
+	case key == "!new:":
+		v = JudgeClass(value, s.Options())
 	}
 	shown := value
 	if len(shown) > 200 {

@@ -66,7 +66,38 @@ var safeFactories = map[string]bool{"nemo.collections.asr.modules.transformer.ge
 	// SpeechBrain recipes seed the RNG (!apply:torch.manual_seed,
 	// !apply:speechbrain.utils.seed_everything) and pick values with
 	// !apply:speechbrain.utils.hparams.choice: pure functions.
-	"torch.manual_seed": true, "speechbrain.utils.seed_everything": true, "speechbrain.utils.hparams.choice": true}
+	"torch.manual_seed": true, "speechbrain.utils.seed_everything": true, "speechbrain.utils.hparams.choice": true,
+	// SpeechBrain's G2P recipes build their character maps with these
+	// (speechbrain/lobes/models/g2p/dataio.py, model.py): dict and
+	// arithmetic helpers; lazy_init and char_map_detokenize wrap the
+	// callables they are given, which are tags judged on their own.
+	"speechbrain.lobes.models.g2p.dataio.build_token_char_map": true, "speechbrain.lobes.models.g2p.dataio.flip_map": true,
+	"speechbrain.lobes.models.g2p.dataio.lazy_init": true, "speechbrain.lobes.models.g2p.dataio.char_map_detokenize": true,
+	"speechbrain.lobes.models.g2p.model.input_dim": true}
+
+// pureFunctions are functions of a module as a whole that are safe to call
+// with any arguments a config can give: ATen tensor operators that
+// SpeechBrain and NeMo configs pass as window functions and reductions
+// (!name:torch.hamming_window, !name:torch.sum: each takes numbers or
+// tensors and returns a tensor; torch's top-level namespace as a whole is
+// not safe, it also holds import_ir_module and set_default_tensor_type,
+// which load code or import by name), and Python's operator functions
+// that compute on their arguments (operator.not_ in SpeechBrain's
+// !apply: conditions), never attrgetter, methodcaller or call.
+var pureFunctions = map[string]map[string]bool{
+	"torch": set(`hamming_window hann_window blackman_window bartlett_window kaiser_window
+		sum mean prod amax amin max min abs exp log sqrt tanh sigmoid relu cat stack`),
+	"operator": set(`not_ truth is_ is_not eq ne lt le gt ge add sub mul truediv floordiv mod pow neg pos
+		and_ or_ xor invert contains index concat getitem`),
+}
+
+func set(names string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(names) {
+		m[n] = true
+	}
+	return m
+}
 
 // reentry are Hydra's and OmegaConf's own entry points: naming them as a
 // target instantiates, calls or imports whatever their arguments say, so
@@ -136,6 +167,49 @@ func pythonPath(s string) bool {
 	return true
 }
 
+// constantModules are modules in which every upper-case name is a plain
+// value (a string, number, flag, list or compiled pattern), never a
+// function: a reference to one hands the program that value, and nothing
+// is called. huggingface_hub/constants.py (HUGGINGFACE_HUB_CACHE, HF_HOME,
+// ENDPOINT...; its functions and imported modules, _is_true, os, re,
+// typing, are lower-case), which SpeechBrain recipes reference as
+// cache_folder: !name:huggingface_hub.constants.HUGGINGFACE_HUB_CACHE. The
+// module as a whole stays denied (hf_hub_download and friends fetch code).
+var constantModules = map[string]bool{"huggingface_hub.constants": true}
+
+// constantName reports whether n is an upper-case Python constant name.
+func constantName(n string) bool {
+	if n == "" || n[0] < 'A' || n[0] > 'Z' {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// JudgeClass classifies a target the loader calls only once it has
+// checked that it is a class: HyperPyYAML's !new: (hyperpyyaml/core.py,
+// _construct_object: pydoc.locate, then "if not inspect.isclass(callable_):
+// raise ValueError" before the call). A function or classmethod of a safe
+// package (from_pretrained) is refused there, so any name under a safe
+// package is safe, lower-case class names (mBART) included.
+func JudgeClass(target string, opts *formats.Options) Verdict {
+	v := Judge(target, opts)
+	if v != Unknown {
+		return v
+	}
+	t := strings.TrimSpace(target)
+	for _, p := range safePackages {
+		if rest, ok := strings.CutPrefix(t, p); ok && identPath(rest) {
+			return Safe
+		}
+	}
+	return Unknown
+}
+
 // JudgeReference classifies a target that is located but not called
 // (NeMo 2's "_call_: false": the object itself is the value, e.g. an
 // activation function or a dtype). Dangerous is judged as for calls, since
@@ -143,6 +217,9 @@ func pythonPath(s string) bool {
 // function of the safe packages and the inert values of the pickle
 // policy's safe list (torch.float32) are safe.
 func JudgeReference(target string, opts *formats.Options) Verdict {
+	if i := strings.LastIndexByte(target, '.'); i > 0 && constantModules[target[:i]] && constantName(target[i+1:]) {
+		return Safe
+	}
 	v := Judge(target, opts)
 	if v != Unknown {
 		return v
@@ -183,6 +260,9 @@ func isDangerous(t string, opts *formats.Options) bool {
 
 func safeTarget(t string) bool {
 	if safeFactories[t] {
+		return true
+	}
+	if i := strings.LastIndexByte(t, '.'); i > 0 && pureFunctions[t[:i]][t[i+1:]] {
 		return true
 	}
 	for _, p := range safeFunctions {

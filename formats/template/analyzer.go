@@ -164,13 +164,19 @@ func IsTemplateKey(key string) bool {
 // template every finding counts; any other string is checked only when it
 // carries Jinja markers, and only its High and Critical findings are kept
 // (a vocabulary entry "{{" is not a broken template, but a value that
-// reaches __globals__ is an attack wherever it sits).
+// reaches __globals__ is an attack wherever it sits), judged as text no
+// renderer is known to give a context (checkBare: "${{ vars.X }}" in a
+// GitHub Actions workflow names GitHub's vars context, not Python's).
 func ReportValue(s *formats.Scope, member, key, val string) {
 	tmplKey := IsTemplateKey(key)
 	if !tmplKey && !strings.Contains(val, "{{") && !strings.Contains(val, "{%") {
 		return
 	}
-	for _, f := range Check(val) {
+	check := Check
+	if !tmplKey {
+		check = checkBare
+	}
+	for _, f := range check(val) {
 		if !tmplKey && f.Severity < formats.High {
 			continue
 		}

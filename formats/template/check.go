@@ -137,6 +137,10 @@ func internal(name string) bool {
 type checker struct {
 	out  []formats.Finding
 	seen map[string]bool
+	// bare: the text is not known to be a template (a config string
+	// outside a template key), so no renderer is known to put anything
+	// in its context; see checkBare.
+	bare bool
 }
 
 func (c *checker) add(rule string, sev formats.Severity, off int, format string, args ...any) {
@@ -150,8 +154,21 @@ func (c *checker) add(rule string, sev formats.Severity, off int, format string,
 
 // Check analyzes a Jinja template without rendering it. Offsets in the
 // findings are byte offsets in src; callers set Member.
-func Check(src string) []formats.Finding {
-	c := &checker{seen: map[string]bool{}}
+func Check(src string) []formats.Finding { return check(src, false) }
+
+// checkBare is Check for a string that no loader is known to render as a
+// template (a config value outside a template key: a GitHub Actions
+// "${{ vars.X }}" expression, a shell snippet with braces). If anything
+// renders it with Jinja, it is a renderer with Jinja's own globals only
+// (jinja2/defaults.py DEFAULT_NAMESPACE: range, dict, lipsum, cycler,
+// joiner, namespace), where criticalGlobals such as vars, config or os are
+// Undefined; only what escapes from any value or from those globals
+// (dunder and internal attributes, |attr, format strings, command
+// methods, obfuscated names, cycler/joiner/lipsum) is an attack there.
+func checkBare(src string) []formats.Finding { return check(src, true) }
+
+func check(src string, bare bool) []formats.Finding {
+	c := &checker{seen: map[string]bool{}, bare: bare}
 	if len(src) > MaxSource {
 		c.add(RuleTooLarge, formats.High, 0, "the template is %d bytes, over the %d-byte limit for analysis; it was not checked and cannot be shown safe", len(src), MaxSource)
 		return c.out
@@ -159,7 +176,7 @@ func Check(src string) []formats.Finding {
 	if !utf8.ValidString(src) {
 		// Loaders that decode with errors="ignore" drop invalid bytes, so
 		// '__cl\xffass__' becomes '__class__' for them: judge that text too.
-		for _, f := range Check(strings.ToValidUTF8(src, "")) {
+		for _, f := range check(strings.ToValidUTF8(src, ""), bare) {
 			if f.Severity >= formats.High {
 				f.Message += " (seen once the invalid UTF-8 bytes are dropped, as a lenient decoder does; offset is in that text)"
 				c.out = append(c.out, f)
@@ -438,6 +455,8 @@ func (c *checker) global(tk token, bound map[string]bool) {
 		return
 	}
 	switch {
+	case c.bare && criticalGlobals[name] && !strings.HasPrefix(name, "__"):
+		// A name only the renderer's context could define (checkBare).
 	case criticalGlobals[name] || strings.HasPrefix(name, "__"):
 		c.add(RuleEscape, formats.Critical, tk.off, "the template refers to %q, which is not chat data but a Python or Flask object; it is a known route to running code", name)
 	case sandboxGlobals[name]:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -182,6 +183,43 @@ func TestYAML(t *testing.T) {
 	res := formatstest.ScanBytes(t, "serve.yaml", []byte("chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}'\nmax_tokens: 10\n"), &o)
 	if m, ok := res.Max(); ok && m >= formats.Medium {
 		t.Errorf("benign YAML flagged:%s", formatstest.Describe(res))
+	}
+}
+
+// TestYAMLValuesOutsideTemplates: a string outside a template key is
+// judged as text no renderer gives a context (checkBare), so names that
+// only a renderer's context could define (GitHub's vars, Flask's config)
+// are no finding there, while escapes that work from any value or from
+// Jinja's own globals still are; under a template key nothing changes.
+func TestYAMLValuesOutsideTemplates(t *testing.T) {
+	o := formats.DefaultOptions()
+	for _, c := range []struct {
+		name, src string
+		want      string // rule at Critical, "" for nothing at High or above
+	}{
+		{"GitHub Actions vars context (executorch _xtensa_build.yml)", "jobs:\n  build:\n    steps:\n      - with:\n          aws-region: ${{ vars.AWS_REGION }}\n        env:\n          B: ${{ vars.XTENSA_S3_BUCKET }}\n", ""},
+		{"GitHub Actions if with vars and functions", "jobs:\n  a:\n    if: ${{ vars.MAX != '' && contains(github.event.head_commit.message, 'x') }}\n    env:\n      N: ${{ fromJSON(vars.N || '3') }}\n", ""},
+		{"Flask config named outside a template key", "deploy: \"{{ config }}\"\n", ""},
+		{"dunder chain outside a template key", "run: ${{ cycler.__init__.__globals__.os.popen('id').read() }}\n", RuleEscape},
+		{"Flask config reaching globals outside a template key", "deploy: \"{{ config.__class__.__init__.__globals__['os'].popen('id').read() }}\"\n", RuleEscape},
+		{"vars under a template key", "chat_template: \"{{ vars.X }}\"\n", RuleEscape},
+		{"os under a template key", "prompt_template: \"{{ os.system('id') }}\"\n", RuleEscape},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := formatstest.ScanBytes(t, "workflow.yml", []byte(c.src), &o)
+			var got []string
+			for _, f := range res.Findings {
+				if f.Severity >= formats.High {
+					got = append(got, f.Rule+":"+f.Severity.String())
+				}
+			}
+			switch {
+			case c.want == "" && len(got) > 0:
+				t.Errorf("flagged: %v%s", got, formatstest.Describe(res))
+			case c.want != "" && !slices.Contains(got, c.want+":critical"):
+				t.Errorf("want %s critical, got %v%s", c.want, got, formatstest.Describe(res))
+			}
+		})
 	}
 }
 

@@ -36,10 +36,64 @@ tracel-ai+burn           \.(pt|safetensors)$
 huggingface+candle       \.(npy|npz|pt|pth|safetensors)$
 tensorflow+tflite-micro  \.tflite$
 pytorch+executorch       \.(pte|pth|bin)$
+# SpeechBrain: the hparams of every recipe (HyperPyYAML, !new:/!apply:/!name:
+# tags that from_hparams runs), the checkpoints of the test templates and the
+# pickled PLDA statistics and NumPy arrays its tests read.
+speechbrain+speechbrain  (\.ya?ml|\.ckpt|\.pkl|\.npy)$ standalone
+# The example configs of NeMo (Hydra _target_ trees NeMo restores).
+NVIDIA+NeMo              ^examples/.*\.ya?ml$ standalone
+# The TorchScript and legacy/zip torch.save test models of TorchServe (.mar
+# archives carry handler code by design and are left out).
+pytorch+serve            \.pt$ standalone
+# ONNX Runtime Extensions: tokenizer and pre/post-processing ONNX models
+# and the Hugging Face tokenizer folders (tokenizer_config.json, chat
+# templates as .jinja and chat_template.json) of Gemma, Phi, Llama 2,
+# Whisper, gpt-oss... that its tests read.
+microsoft+onnxruntime-extensions ^test/data/.*\.(onnx|json|jinja|model|npy)$ standalone
+# Hugging Face model folders mirrored on GitHub (config.json,
+# tokenizer_config.json with its chat template, generation_config.json;
+# the weights are Git LFS and left out below).
+Evilcarbon+DeepSeek-R1-Distill-Qwen-32B \.(json|jinja|model)$ standalone
+HakunaMatata888+gemma2-poem            \.(json|jinja|model)$ standalone
+Decentralised-AI+falcon-40b            \.(json|jinja|model)$ standalone
+HwwwwwwwH+MiniCPM-V-2                  \.(json|jinja|model)$ standalone
+Avent-IQ+pythia-410m                   \.(json|jinja|model|safetensors)$ standalone
+# openvino.genai and llama-cpp-python: the generation/tokenizer configs
+# and chat templates they test with.
+openvinotoolkit+openvino.genai ^(tests|samples)/.*\.(json|jinja)$ standalone
+abetlen+llama-cpp-python       ^(tests|examples)/.*\.(json|jinja|gguf)$ standalone
+# The chat templates Ollama renders in its tests (Gemma 4, Nemotron, Qwen),
+# and OpenVINO Model Server: its test IR models (model.xml + weights .bin,
+# an empty .bin where the graph has no constants), NumPy inputs and the
+# chat templates of its LLM tests and examples.
+ollama+ollama                  ^model/renderers/testdata/.*\.jinja2?$ standalone
+openvinotoolkit+model_server   ^(src/test|extras|tests/performance)/.*\.(xml|bin|npy|jinja)$
+# A PaddleOCR recognition model exported for inference (PP-HGNetV2).
+Ziyan0219+PPHGNetV2-US-License-Plate-Recognition \.(pdmodel|pdiparams)$
+# torchtext: tensors its tests compare against, written by torch.save
+# (zip and legacy), and SentencePiece models.
+pytorch+text                   ^test/torchtext_unittest/asset/.*\.(pt|pth|model)$ standalone
+# LocalAI: its model gallery (YAML model configs whose template: keys hold
+# Go text/template prompts, not Jinja) and the e2e test model configs.
+mudler+LocalAI                 ^(gallery|tests/e2e-aio/models|tests/fixtures)/.*\.ya?ml$ standalone
+# tf-keras: a TensorFlow SavedModel (saved_model.pb + variables) of its
+# mixed-precision tests; sklearn-onnx: tree classifiers converted to ONNX.
+keras-team+tf-keras            ^tf_keras/.*/testdata/
+onnx+sklearn-onnx              ^tests/datasets/.*\.onnx$ standalone
+# GitHub Actions workflows of every mirror (a model repository has them;
+# their ${{ ... }} expressions are not Jinja).
+*                        ^\.github/workflows/.*\.ya?ml$ standalone
 '
 
 echo "$SOURCES" | while read -r repo re mode; do
-	[ -n "$repo" ] || continue
+	case "$repo" in '' | '#'*) continue ;; esac
+	if [ "$repo" = '*' ]; then
+		# every mirror there is
+		repos=$(cd "$MIRRORS" && for d in *+*; do [ -d "$d/repo" ] && echo "$d"; done)
+	else
+		repos=$repo
+	fi
+	for repo in $repos; do
 	git="$MIRRORS/$repo/repo"
 	if [ ! -d "$git" ]; then
 		echo "skip $repo: no mirror at $git" >&2
@@ -54,6 +108,9 @@ echo "$SOURCES" | while read -r repo re mode; do
 		esac
 		set -- $meta
 		[ "$2" = blob ] || continue
+		# A symbolic link (mode 120000) is stored as a blob holding its
+		# target path ("../results/..."), not the file it points to.
+		[ "$1" = 120000 ] && continue
 		dst="$OUT/$repo/$path"
 		[ -s "$dst" ] && continue
 		mkdir -p "$(dirname "$dst")"
@@ -65,19 +122,34 @@ echo "$SOURCES" | while read -r repo re mode; do
 			[ "$mode" = standalone ] || dirname "$dst" >>"$OUT/.incomplete"
 			continue
 		fi
-		# A Git LFS pointer is not the file; leave it out.
-		if head -c 40 "$dst.tmp" | grep -q '^version https://git-lfs'; then
+		# A Git LFS pointer is not the file, and an empty .pt is a
+		# placeholder (torch.load raises EOFError on it, and modelvet
+		# rightly fails it); leave them out. (An empty OpenVINO .bin is
+		# the real weights file of a graph without constants: kept.)
+		if { [ ! -s "$dst.tmp" ] && [ "${path%.pt}" != "$path" ]; } || head -c 40 "$dst.tmp" | grep -q '^version https://git-lfs'; then
 			rm -f "$dst.tmp"
 			continue
 		fi
 		mv "$dst.tmp" "$dst"
 	done
 	echo "$repo: $(find "$OUT/$repo" -type f 2>/dev/null | wc -l) files"
+	done
 done
 # Models whose source repository itself does not ship all their files (a
 # test that downloads the weights): scanning them rightly reports the
 # missing files, so they are not real-file false-alarm material.
 echo "$OUT/tensorflow+tfjs/e2e/custom_module/blazeface" >>"$OUT/.incomplete"
+# Hugging Face folders mirrored on GitHub keep their weight shards in Git
+# LFS, which no mirror holds: their shard index then names files that are
+# rightly reported missing, so an index none of whose shards is here is
+# left out (the configs and tokenizers beside it stay).
+find "$OUT" -name '*.index.json' | while read -r idx; do
+	d=$(dirname "$idx")
+	if ! ls "$d" | grep -q -- '-of-'; then
+		echo "left out (its shards are not in the mirror): $idx" >&2
+		rm -f "$idx"
+	fi
+done
 if [ -f "$OUT/.incomplete" ]; then
 	sort -u "$OUT/.incomplete" | while read -r d; do
 		echo "left out (an incomplete model): $d" >&2
