@@ -75,6 +75,26 @@ var riskyOps = map[string]opRule{
 	"ExperimentalDatasetToTFRecord": {"tf/file-write", formats.Medium, "writes a record file"},
 	"CreateSummaryFileWriter":       {"tf/file-write", formats.Medium, "writes summary event files"},
 	"CreateSummaryDbWriter":         {"tf/file-write", formats.Medium, "writes a summary database"},
+	// More tf.data sources and sinks that open paths the graph names
+	// (CSV and SQLite readers, snapshots that write and read a folder,
+	// distributed saves): the same file-access class as the readers above.
+	"CSVDataset":                  {"tf/file-read", formats.Medium, "reads CSV files"},
+	"CSVDatasetV2":                {"tf/file-read", formats.Medium, "reads CSV files"},
+	"ExperimentalCSVDataset":      {"tf/file-read", formats.Medium, "reads CSV files"},
+	"SqlDataset":                  {"tf/file-read", formats.Medium, "runs a query on an SQLite database file"},
+	"ExperimentalSqlDataset":      {"tf/file-read", formats.Medium, "runs a query on an SQLite database file"},
+	"LMDBDataset":                 {"tf/file-read", formats.Medium, "reads an LMDB database"},
+	"ExperimentalLMDBDataset":     {"tf/file-read", formats.Medium, "reads an LMDB database"},
+	"RecordInput":                 {"tf/file-read", formats.Medium, "reads record files matching a pattern"},
+	"SnapshotDataset":             {"tf/file-write", formats.Medium, "writes and reads a dataset snapshot folder"},
+	"SnapshotDatasetV2":           {"tf/file-write", formats.Medium, "writes and reads a dataset snapshot folder"},
+	"SnapshotDatasetReader":       {"tf/file-read", formats.Medium, "reads a dataset snapshot folder"},
+	"SnapshotChunkDataset":        {"tf/file-read", formats.Medium, "reads a dataset snapshot folder"},
+	"SnapshotNestedDatasetReader": {"tf/file-read", formats.Medium, "reads a dataset snapshot folder"},
+	"DistributedSave":             {"tf/file-write", formats.Medium, "writes a dataset to a path"},
+	// Attack class: reconfiguring the file systems (S3/GCS endpoints,
+	// credentials) the rest of the process reads and writes through.
+	"FileSystemSetConfiguration": {"tf/file-write", formats.High, "changes the process's file-system configuration"},
 	// Attack class: network access from inside the graph.
 	"Rpc":                  {"tf/network", formats.High, "makes RPC calls to an address"},
 	"TryRpc":               {"tf/network", formats.High, "makes RPC calls to an address"},
