@@ -21,6 +21,10 @@ import (
 const (
 	maxObjects  = 1 << 16 // object headers visited
 	maxTreeNode = 1 << 16 // B-tree and symbol-table nodes visited
+	// maxNodeEntries bounds one node's entries: HDF5's defaults are 32
+	// per group B-tree node and 8 per symbol-table node; 1024 leaves room
+	// for tuned files while keeping every read small.
+	maxNodeEntries = 1024
 )
 
 // h5ref is one reference out of the file.
@@ -32,7 +36,8 @@ type h5ref struct {
 
 type refWalker struct {
 	h        *h5file
-	seen     map[int64]bool
+	seen     map[int64]bool // object headers visited
+	nodeSeen map[int64]bool // B-tree and symbol-table nodes visited: each once, so a node shared or looping costs nothing
 	nodes    int
 	queue    []int64
 	refs     []h5ref
@@ -41,7 +46,10 @@ type refWalker struct {
 
 // walkRefs returns the references out of the file found from root.
 func (h *h5file) walkRefs(root int64) ([]h5ref, []string) {
-	w := &refWalker{h: h, seen: map[int64]bool{}, queue: []int64{root}}
+	// Distinct objects never share bytes, so an honest file is read about
+	// once; overlapping headers are a forged file.
+	budget := h.readBytes + 4*h.size + 64<<20
+	w := &refWalker{h: h, seen: map[int64]bool{}, nodeSeen: map[int64]bool{}, queue: []int64{root}}
 	for len(w.queue) > 0 {
 		a := w.queue[0]
 		w.queue = w.queue[1:]
@@ -53,6 +61,10 @@ func (h *h5file) walkRefs(root int64) ([]h5ref, []string) {
 			break
 		}
 		w.seen[a] = true
+		if h.readBytes > budget {
+			w.problems = append(w.problems, fmt.Sprintf("object headers overlap: more than %d bytes read", budget))
+			break
+		}
 		if err := h.walkHeader(a, w.message); err != nil {
 			w.problems = append(w.problems, err.Error())
 		}
@@ -226,12 +238,17 @@ func (w *refWalker) btree(a int64, depth int) {
 		w.problem("group B-tree address outside the file")
 		return
 	}
+	if w.nodeSeen[a] {
+		return
+	}
+	w.nodeSeen[a] = true
 	head, err := h.read(a, int(min(int64(8+2*h.so), h.size-a)))
 	if err != nil || len(head) < 8+2*h.so {
 		w.problem("group B-tree node at %d truncated", a)
 		return
 	}
 	if string(head[:4]) == "SNOD" {
+		delete(w.nodeSeen, a)
 		w.snod(a)
 		return
 	}
@@ -241,6 +258,10 @@ func (w *refWalker) btree(a int64, depth int) {
 	}
 	level := head[5]
 	n := int(binary.LittleEndian.Uint16(head[6:]))
+	if n > maxNodeEntries {
+		w.problem("group B-tree node at %d claims %d entries", a, n)
+		return
+	}
 	start := a + 8 + 2*int64(h.so)
 	need := int64(n)*int64(h.sl+h.so) + int64(h.sl)
 	if need > h.size-start {
@@ -275,12 +296,20 @@ func (w *refWalker) snod(a int64) {
 		w.problem("symbol-table node address outside the file")
 		return
 	}
+	if w.nodeSeen[a] {
+		return
+	}
+	w.nodeSeen[a] = true
 	head, err := h.read(a, int(min(int64(8), h.size-a)))
 	if err != nil || len(head) < 8 || string(head[:4]) != "SNOD" {
 		w.problem("symbol-table node at %d has no SNOD signature", a)
 		return
 	}
 	n := int(binary.LittleEndian.Uint16(head[6:]))
+	if n > maxNodeEntries {
+		w.problem("symbol-table node at %d claims %d entries", a, n)
+		return
+	}
 	es := 2*h.so + 24
 	if int64(n)*int64(es) > h.size-a-8 {
 		w.problem("symbol-table node at %d runs past the end of the file", a)
