@@ -449,3 +449,9 @@ w("tfjs/file-url-shard/model.json", json.dumps({"format": "graph-model", "modelT
 # compiled code beside a model
 w("hf/native-lib-beside-model/config.json", json.dumps(cfg))
 w("hf/native-lib-beside-model/libcustom_ops.so", b"\x7fELF\x02\x01\x01\x00")
+
+# formats no analyzer read before: PMML with XXE, Torch7, llamafile
+w("pmml/xxe-external-entity.pmml", '<?xml version="1.0"?>\n<!DOCTYPE PMML [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+  '<PMML version="4.4" xmlns="http://www.dmg.org/PMML-4_4"><Header description="&xxe;"/></PMML>\n')
+w("other/torch7-lua-function.t7", struct.pack("<iii", 4, 1, 6) + struct.pack("<i", 8) + b"function")
+w("other/llamafile-executable.llamafile", b"MZqFpD='\n" + b"\0" * 32)
