@@ -455,3 +455,11 @@ w("pmml/xxe-external-entity.pmml", '<?xml version="1.0"?>\n<!DOCTYPE PMML [<!ENT
   '<PMML version="4.4" xmlns="http://www.dmg.org/PMML-4_4"><Header description="&xxe;"/></PMML>\n')
 w("other/torch7-lua-function.t7", struct.pack("<iii", 4, 1, 6) + struct.pack("<i", 8) + b"function")
 w("other/llamafile-executable.llamafile", b"MZqFpD='\n" + b"\0" * 32)
+
+# Keras 3 archive whose weights file reads its data from another file
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.8.0", "date_saved": "2025-01-01@00:00:00"}))
+    z.writestr("config.json", json.dumps(seq([dense()])))
+    z.write(p("keras/h5-external-storage.h5"), "model.weights.h5")
+w("keras/weights-h5-external-storage.keras", buf.getvalue())
