@@ -40,6 +40,14 @@ func init() {
 		Sniff:    sniffSavedModel,
 		Analyze:  analyzeSavedModel,
 	})
+	// saved_model.pbtxt and text GraphDefs (formats/keras/pbtxt.go).
+	formats.Register(&formats.Analyzer{
+		Name:       "tf-pbtxt",
+		Extensions: []string{".pbtxt"},
+		Priority:   25,
+		Sniff:      func(p *formats.Probe) bool { return p.Ext() == ".pbtxt" },
+		Analyze:    analyzePbtxt,
+	})
 }
 
 // sniffH5 finds the HDF5 signature at 0 or at a user-block offset inside

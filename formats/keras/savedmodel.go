@@ -326,6 +326,14 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 	if err != nil {
 		return err
 	}
+	w.judgeNode(name, op, strs, start, where)
+	return nil
+}
+
+// judgeNode reports what one NodeDef's op does outside the graph, with the
+// strings its attributes hold (paths, URLs); shared by the binary and the
+// text (saved_model.pbtxt) readers.
+func (w *tfWalker) judgeNode(name, op string, strs []string, start int64, where string) {
 	here := fmt.Sprintf("%s node %q", where, name)
 	extra := ""
 	if len(strs) > 0 {
@@ -348,7 +356,6 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 			}
 		}
 	}
-	return nil
 }
 
 // attrEntry reads one map<string, AttrValue> entry and returns the string

@@ -463,3 +463,8 @@ with zipfile.ZipFile(buf, "w") as z:
     z.writestr("config.json", json.dumps(seq([dense()])))
     z.write(p("keras/h5-external-storage.h5"), "model.weights.h5")
 w("keras/weights-h5-external-storage.keras", buf.getvalue())
+
+# a SavedModel in text format (TensorFlow reads saved_model.pbtxt when saved_model.pb is absent)
+w("tf/saved-model-pbtxt/saved_model.pbtxt", 'saved_model_schema_version: 1\nmeta_graphs {\n  meta_info_def { tags: "serve" }\n'
+  '  graph_def {\n    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }\n'
+  '    node { name: "pf" op: "EagerPyFunc" attr { key: "token" value { s: "pyfunc_0" } } }\n  }\n}\n')
