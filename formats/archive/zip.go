@@ -355,16 +355,33 @@ func (z *zipReader) unicodePath(e *zipEntry, body []byte, pos int64) {
 		return // readers ignore a field whose CRC does not match
 	}
 	alt := string(body[5:])
-	if alt == string(e.name) {
-		return
-	}
-	why := "the two names differ"
-	if p := nameProblem(alt); p != "" {
-		why = p
+	why := nameProblem(alt)
+	if why == "" {
+		if alt == string(e.name) || sameButNonASCII(e.name, alt) {
+			return // the field's purpose: the UTF-8 form of a CP437 name
+		}
+		why = "the two names differ"
 	}
 	z.s.Reportf("archive/inconsistent-header", formats.High, pos,
 		"member %q carries a Unicode Path extra field naming %s (%s); unzip and 7-Zip extract it under that name while Python and Go readers use the header's",
 		e.name, quote(alt), why)
+}
+
+// sameButNonASCII: alt is what a legacy (CP437 or other single-byte)
+// header name says in UTF-8: one character per header byte, the ASCII
+// bytes (every separator, dot and drive colon) identical, only bytes
+// above 0x7F spelled differently.
+func sameButNonASCII(name []byte, alt string) bool {
+	r := []rune(alt)
+	if len(r) != len(name) {
+		return false
+	}
+	for i, c := range name {
+		if (c < 0x80) != (r[i] < 0x80) || c < 0x80 && rune(c) != r[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // readLocals reads each member's local header and checks it against the

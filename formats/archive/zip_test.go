@@ -99,6 +99,8 @@ func TestZip(t *testing.T) {
 		{name: "unicode path field naming another file", data: unicodePathZip(t, "model.bin", "evil.pkl", true), want: "archive/inconsistent-header"},
 		{name: "unicode path field with a stale CRC is ignored by readers", data: unicodePathZip(t, "model.txt", "evil.pkl", false)},
 		{name: "unicode path field repeating the name", data: unicodePathZip(t, "model.txt", "model.txt", true)},
+		{name: "unicode path field spelling a CP437 name in UTF-8", data: unicodePathZip(t, "mod\x8al.txt", "modèl.txt", true)},
+		{name: "unicode path field changing an ASCII letter of a CP437 name", data: unicodePathZip(t, "mod\x8al.txt", "modèx.txt", true), want: "archive/inconsistent-header"},
 		{name: "duplicate member names", data: buildZip(t, file{name: "data.pkl", data: []byte("one")}, file{name: "data.pkl", data: []byte("two")}), want: "archive/duplicate-name"},
 		{name: "path traversal with ..", data: buildZip(t, file{name: "../../etc/cron.d/x", data: hello}), want: "archive/path-escape"},
 		{name: "absolute member path", data: buildZip(t, file{name: "/etc/passwd", data: hello}), want: "archive/path-escape"},
