@@ -34,6 +34,11 @@ const (
 	minBlob           = 24       // shortest string treated as a possible base64 blob
 )
 
+// ScanConfig checks a Keras config held by another format: a TF.js
+// layers model's topology is one, and the tensorflowjs converter turns
+// it back into a Keras model with keras.models.model_from_json.
+func ScanConfig(s *formats.Scope, doc string, data []byte) { scanConfig(s, doc, data) }
+
 // scanConfig parses data as a Keras config and checks it. A config that
 // does not parse is reported (the loader would fail, or a lenient reader
 // could see something else).
