@@ -133,6 +133,13 @@ var modelExtensions = map[string]bool{
 	".hdf5": true, ".gguf": true, ".pb": true, ".dill": true, ".mar": true,
 	".ggml": true, ".tflite": true, ".pte": true, ".ort": true, ".pdmodel": true,
 	".pdparams": true, ".pdiparams": true, ".mlmodel": true, ".ubj": true,
+	// Formats no analyzer here reads, named so they fail closed instead of
+	// passing unread: Torch7 files (their serializer restores Lua functions
+	// from bytecode), llamafiles (executables that run when "loaded"),
+	// CatBoost, RKNN and Caffe models, PyTorch 2 export and Lite archives
+	// (zips, sniffed as such when they are), and PMML (read by formats/pmml).
+	".t7": true, ".llamafile": true, ".cbm": true, ".rknn": true, ".caffemodel": true,
+	".pt2": true, ".ptl": true, ".pmml": true,
 	// Not here on purpose: ".model" (every Llama-style folder ships a
 	// SentencePiece tokenizer.model, a protobuf that runs nothing), ".sav"
 	// (SPSS and IDL data files use it; a pickled .sav is still sniffed as

@@ -74,6 +74,8 @@ var families = map[string]family{
 		"Regenerate the index and shards with the framework's save_pretrained, or obtain the model from its publisher again."},
 	"compressed": {"Compressed payloads (joblib's zlib, gzip, bz2, xz, lzma, lz4) are inflated within a budget and scanned; a stream that cannot be inflated, or that expands without bound, hides what the loader would read.",
 		"Re-save the file uncompressed or with a standard compressor from trusted contents."},
+	"pmml": {"PMML models are XML; a DTD can declare external entities that Java XML readers resolve, reading local files or URLs into the model (XXE), or expand without bound.",
+		"Re-export the model without a DOCTYPE; load PMML with entity resolution disabled."},
 	"signature": {"OpenSSF Model Signing: every file of the model must match its signed digest.",
 		"Re-sign the model after a legitimate change, or restore the signed files."},
 	"template": {"Chat templates (Jinja) are rendered by the loader; sandbox escapes run code in the process. Templates are analyzed, never rendered (CVE-2024-34359 family).",

@@ -22,6 +22,7 @@ import (
 	_ "github.com/modelvet/modelvet/formats/openvino"
 	_ "github.com/modelvet/modelvet/formats/paddle"
 	_ "github.com/modelvet/modelvet/formats/pickle"
+	_ "github.com/modelvet/modelvet/formats/pmml"
 	_ "github.com/modelvet/modelvet/formats/pytorch"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
 	_ "github.com/modelvet/modelvet/formats/skops"

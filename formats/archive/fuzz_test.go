@@ -101,6 +101,7 @@ func FuzzZip(f *testing.F) {
 	f.Add(buildZip(f, file{name: "a.txt", data: []byte("hello")}, file{name: "b/c.bin", data: []byte{1, 2, 3}}))
 	f.Add(rawMember(f, "d.bin", bytes.Repeat([]byte("ab"), 500), 1000, 0))
 	f.Add(buildZip(f))
+	f.Add(unicodePathZip(f, "model.bin", "../x", true))
 	f.Fuzz(func(t *testing.T, data []byte) { exercise(t, "zip", data) })
 }
 

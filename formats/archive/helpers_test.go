@@ -139,3 +139,29 @@ func patchHeaders(b []byte, fn func(rec []byte, local bool)) []byte {
 	}
 	return out
 }
+
+// unicodePathZip: one stored member named name whose Info-ZIP Unicode Path
+// extra field (0x7075) says alt; the field's CRC of the header name is
+// right when crcOK.
+func unicodePathZip(t testing.TB, name, alt string, crcOK bool) []byte {
+	t.Helper()
+	crc := crc32.ChecksumIEEE([]byte(name))
+	if !crcOK {
+		crc++
+	}
+	body := append([]byte{1, byte(crc), byte(crc >> 8), byte(crc >> 16), byte(crc >> 24)}, alt...)
+	extra := append([]byte{0x75, 0x70, byte(len(body)), byte(len(body) >> 8)}, body...)
+	data := []byte("text")
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	fw, err := w.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Store, CRC32: crc32.ChecksumIEEE(data),
+		CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)), Extra: extra})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sort"
 
@@ -307,6 +308,9 @@ func (z *zipReader) zip64Extra(e *zipEntry, extra []byte, needU, needC, needOff 
 			return false
 		}
 		body := extra[4 : 4+n]
+		if id == 0x7075 {
+			z.unicodePath(e, body, pos)
+		}
 		if id == 0x0001 {
 			if needU {
 				if len(body) < 8 {
@@ -336,6 +340,46 @@ func (z *zipReader) zip64Extra(e *zipEntry, extra []byte, needU, needC, needOff 
 	if e.localOff < 0 || e.csize > 1<<62 || e.usize > 1<<62 {
 		z.s.Reportf("archive/malformed", formats.High, pos, "member %q declares impossible sizes or offset", e.name)
 		return false
+	}
+	return true
+}
+
+// unicodePath checks an Info-ZIP Unicode Path extra field (0x7075).
+// Attack class: two names for one member. Info-ZIP unzip and 7-Zip
+// extract under this field's UTF-8 name whenever its CRC matches the
+// header name, while Python's zipfile and Go's archive/zip (and this
+// scanner's other checks) use the header name: "model.bin" for the
+// scanner, "../../.bashrc" for the extractor.
+func (z *zipReader) unicodePath(e *zipEntry, body []byte, pos int64) {
+	if len(body) < 5 || body[0] != 1 || le32(body[1:]) != crc32.ChecksumIEEE(e.name) {
+		return // readers ignore a field whose CRC does not match
+	}
+	alt := string(body[5:])
+	why := nameProblem(alt)
+	if why == "" {
+		if alt == string(e.name) || sameButNonASCII(e.name, alt) {
+			return // the field's purpose: the UTF-8 form of a CP437 name
+		}
+		why = "the two names differ"
+	}
+	z.s.Reportf("archive/inconsistent-header", formats.High, pos,
+		"member %q carries a Unicode Path extra field naming %s (%s); unzip and 7-Zip extract it under that name while Python and Go readers use the header's",
+		e.name, quote(alt), why)
+}
+
+// sameButNonASCII: alt is what a legacy (CP437 or other single-byte)
+// header name says in UTF-8: one character per header byte, the ASCII
+// bytes (every separator, dot and drive colon) identical, only bytes
+// above 0x7F spelled differently.
+func sameButNonASCII(name []byte, alt string) bool {
+	r := []rune(alt)
+	if len(r) != len(name) {
+		return false
+	}
+	for i, c := range name {
+		if (c < 0x80) != (r[i] < 0x80) || c < 0x80 && rune(c) != r[i] {
+			return false
+		}
 	}
 	return true
 }
@@ -432,6 +476,17 @@ func (z *zipReader) readLocal(e *zipEntry) {
 	}
 	if lflags&(flagEncrypted|flagStrongEnc) != 0 && e.flags&(flagEncrypted|flagStrongEnc) == 0 {
 		e.m.Encrypted = true
+	}
+	// A streaming extractor reads the local header's Unicode Path field.
+	for x := lextra; len(x) >= 4; {
+		id, n := le16(x), int(le16(x[2:]))
+		if 4+n > len(x) {
+			break
+		}
+		if id == 0x7075 {
+			z.unicodePath(e, x[4:4+n], e.start)
+		}
+		x = x[4+n:]
 	}
 	// zip64 values in the local extra field.
 	local64 := false

@@ -94,6 +94,13 @@ func TestZip(t *testing.T) {
 		{name: "stored member with tampered CRC", data: replaceFirst(two, "hello", "HELLO"), want: "archive/crc-mismatch"},
 		{name: "deflated member with wrong CRC", data: rawMember(t, "m.bin", random, uint64(len(random)), 1234), want: "archive/crc-mismatch"},
 		{name: "zip with local header name differing from central directory", data: replaceFirst(two, "a.txt", "z.txt"), want: "archive/inconsistent-header"},
+		// Info-ZIP Unicode Path field: unzip and 7-Zip extract under it.
+		{name: "unicode path field naming a climbing path", data: unicodePathZip(t, "model.bin", "../../.bashrc", true), want: "archive/inconsistent-header"},
+		{name: "unicode path field naming another file", data: unicodePathZip(t, "model.bin", "evil.pkl", true), want: "archive/inconsistent-header"},
+		{name: "unicode path field with a stale CRC is ignored by readers", data: unicodePathZip(t, "model.txt", "evil.pkl", false)},
+		{name: "unicode path field repeating the name", data: unicodePathZip(t, "model.txt", "model.txt", true)},
+		{name: "unicode path field spelling a CP437 name in UTF-8", data: unicodePathZip(t, "mod\x8al.txt", "modèl.txt", true)},
+		{name: "unicode path field changing an ASCII letter of a CP437 name", data: unicodePathZip(t, "mod\x8al.txt", "modèx.txt", true), want: "archive/inconsistent-header"},
 		{name: "duplicate member names", data: buildZip(t, file{name: "data.pkl", data: []byte("one")}, file{name: "data.pkl", data: []byte("two")}), want: "archive/duplicate-name"},
 		{name: "path traversal with ..", data: buildZip(t, file{name: "../../etc/cron.d/x", data: hello}), want: "archive/path-escape"},
 		{name: "absolute member path", data: buildZip(t, file{name: "/etc/passwd", data: hello}), want: "archive/path-escape"},

@@ -59,18 +59,20 @@ func isCacheRepo(name string) bool {
 // (unet/my_unet.py). So a folder with Python but no model marker of its
 // own is checked against its parent folders, two levels up.
 func checkPython(dir string, files []string, report func(string, formats.Finding)) {
-	var py []string
+	var py, compiled []string
 	model := false
 	for _, f := range files {
 		l := strings.ToLower(f)
 		switch {
 		case strings.HasSuffix(l, ".py"):
 			py = append(py, f)
+		case compiledCode(l):
+			compiled = append(compiled, f)
 		case modelMarker(l) || formats.IsModelName(f):
 			model = true
 		}
 	}
-	if len(py) == 0 {
+	if len(py) == 0 && len(compiled) == 0 {
 		return
 	}
 	if !model && dir != "" {
@@ -91,6 +93,17 @@ func checkPython(dir string, files []string, report func(string, formats.Finding
 	}
 	if !model {
 		return
+	}
+	sort.Strings(compiled)
+	for _, f := range compiled {
+		// Attack class: code shipped already compiled, which no reviewer
+		// reads: a sourceless .pyc imports like a .py when the folder is on
+		// sys.path (and transformers' dynamic modules copy the repository's
+		// files), and a native library is what torch.ops.load_library,
+		// tf.load_op_library and onnxruntime's register_custom_ops_library
+		// load for a model's custom operators, running its initializers.
+		report(f, formats.Finding{Rule: "hf/compiled-code", Severity: formats.High, Offset: formats.NoOffset,
+			Message: "compiled code (Python bytecode or a native library) ships with the model; a loader that imports the folder's modules or registers custom operators runs it, and it cannot be reviewed. Remove it or build it from reviewed source"})
 	}
 	sort.Strings(py)
 	for _, f := range py {
@@ -338,4 +351,20 @@ func listSome(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// compiledCode: Python bytecode and native shared libraries (Linux,
+// macOS, Windows, Python extension modules).
+func compiledCode(lower string) bool {
+	for _, ext := range []string{".pyc", ".pyo", ".pyd", ".so", ".dylib", ".dll"} {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	// versioned shared objects: libfoo.so.1, libfoo.so.1.2
+	i := strings.LastIndex(lower, ".so.")
+	if i < 0 {
+		return false
+	}
+	return strings.Trim(lower[i+4:], "0123456789.") == ""
 }

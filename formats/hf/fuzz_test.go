@@ -28,3 +28,15 @@ func FuzzJSONConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoaderConfigs: model_index.json, adapter_config.json and
+// router_config.json, judged for the modules they make a loader import.
+func FuzzLoaderConfigs(f *testing.F) {
+	f.Add([]byte(`{"_class_name":["p","P"],"unet":["my_unet","U"],"vae":["diffusers","AutoencoderKL"],"x":[null,null]}`), uint8(0))
+	f.Add([]byte(`{"auto_mapping":{"base_model_class":"X","parent_library":"evil"}}`), uint8(1))
+	f.Add([]byte(`{"types":{"q":"evil.Leak","d":"sentence_transformers.models.Dense"}}`), uint8(2))
+	names := []string{"model_index.json", "adapter_config.json", "router_config.json"}
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
+		formatstest.ScanBytes(t, names[int(which)%len(names)], data, nil)
+	})
+}

@@ -73,6 +73,17 @@ func TestAttacks(t *testing.T) {
 		{"chat_template lines joining into an escape", map[string]string{"config.json": `{"model":{"chat_template":["{{ cycler.__in","it__.__glo","bals__.os.popen('id').read() }}"]}}`}, "template/sandbox-escape", formats.Critical},
 		{"top-level chat_template lines joining into an escape", map[string]string{"tokenizer_config.json": `{"chat_template":["{{ lipsum.__glo","bals__['os'].popen('id').read() }}"]}`}, "template/sandbox-escape", formats.Critical},
 		{"yaml chat_template", map[string]string{"serve.yaml": "chat_template: \"{{ config.__class__.__init__.__globals__['os'] }}\"\n"}, "template/sandbox-escape", formats.Critical},
+		// Loader configs naming a module to import (formats/hf/loaders.go).
+		{"diffusers component from an unknown library", map[string]string{"model_index.json": `{"_class_name":"StableDiffusionPipeline","unet":["my_unet","EvilUNet"]}`}, "hf/remote-code", formats.High},
+		{"diffusers custom pipeline class", map[string]string{"model_index.json": `{"_class_name":["pipeline_evil","EvilPipeline"]}`}, "hf/remote-code", formats.High},
+		{"PEFT auto_mapping parent_library", map[string]string{"adapter_config.json": `{"peft_type":"LORA","auto_mapping":{"base_model_class":"X","parent_library":"evil_module"}}`}, "hf/remote-code", formats.High},
+		{"PEFT auto_mapping trust_remote_code module", map[string]string{"adapter_config.json": `{"auto_mapping":{"base_model_class":"X","parent_library":"transformers_modules.repo.modeling_x"}}`}, "hf/remote-code", formats.High},
+		{"sentence-transformers Router type", map[string]string{"modules.json": `[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Router"}]`, "router_config.json": `{"types":{"q":"evil_module.Leak"}}`}, "hf/remote-code", formats.High},
+		// Compiled code beside a model (formats/hf/dir.go).
+		{"sourceless bytecode beside a model", map[string]string{"config.json": realConfig, "__pycache__/modeling_x.cpython-312.pyc": "\x00"}, "hf/compiled-code", formats.High},
+		{"native custom-op library beside a model", map[string]string{"config.json": realConfig, "libcustom_ops.so": "\x7fELF"}, "hf/compiled-code", formats.High},
+		{"versioned shared object beside a model", map[string]string{"config.json": realConfig, "libop.so.1.2": "\x7fELF"}, "hf/compiled-code", formats.High},
+		{"windows DLL beside a model", map[string]string{"config.json": realConfig, "ops.dll": "MZ"}, "hf/compiled-code", formats.High},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -180,5 +191,32 @@ func TestChatTemplateLines(t *testing.T) {
 	res := formatstest.ScanDir(t, false, dir)
 	if r := formatstest.ResultRules(res, formats.Medium); len(r) > 0 {
 		t.Errorf("real line-split template flagged:%s", formatstest.DescribeResult(res))
+	}
+}
+
+// TestLoaderConfigsReal: the loader configs real repositories ship name
+// only their libraries' own modules and get nothing at medium or above.
+func TestLoaderConfigsReal(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+	}{
+		{"stable diffusion model_index", map[string]string{"model_index.json": `{"_class_name":"StableDiffusionPipeline","_diffusers_version":"0.6.0","feature_extractor":["transformers","CLIPImageProcessor"],"safety_checker":["stable_diffusion","StableDiffusionSafetyChecker"],"scheduler":["diffusers","PNDMScheduler"],"text_encoder":["transformers","CLIPTextModel"],"tokenizer":["transformers","CLIPTokenizer"],"unet":["diffusers","UNet2DConditionModel"],"vae":["diffusers","AutoencoderKL"],"image_encoder":[null,null]}`}},
+		{"kandinsky prior model_index", map[string]string{"model_index.json": `{"_class_name":"KandinskyPriorPipeline","prior":["diffusers","PriorTransformer"],"text_encoder":["transformers","CLIPTextModelWithProjection"]}`}},
+		{"PEFT adapter of a transformers model", map[string]string{"adapter_config.json": `{"peft_type":"LORA","auto_mapping":{"base_model_class":"BertModel","parent_library":"transformers.models.bert.modeling_bert"},"base_model_name_or_path":"bert-base-uncased","task_type":null}`}},
+		{"PEFT adapter without auto_mapping", map[string]string{"adapter_config.json": `{"peft_type":"LORA","auto_mapping":null,"task_type":"CAUSAL_LM","r":8}`}},
+		{"sentence-transformers Router", map[string]string{"router_config.json": `{"types":{"query_0_Dense":"sentence_transformers.models.Dense","document_0_Dense":"sentence_transformers.models.Dense"},"structure":{"query":["query_0_Dense"]}}`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, s := range c.files {
+				write(t, dir, n, s)
+			}
+			res := formatstest.ScanDir(t, false, dir)
+			if r := formatstest.ResultRules(res, formats.Medium); len(r) > 0 {
+				t.Errorf("false alarm %v:%s", r, formatstest.DescribeResult(res))
+			}
+		})
 	}
 }

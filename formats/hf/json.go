@@ -194,6 +194,11 @@ func analyzeJSON(s *formats.Scope, r io.ReaderAt, size int64) {
 	if pipes != nil {
 		reportPipelines(s, pipes)
 	}
+	name := s.Member()
+	if name == "" {
+		name = s.Path()
+	}
+	checkLoaderConfig(s, name, b)
 }
 
 // reportPipelines: config.json "custom_pipelines" maps a task to an

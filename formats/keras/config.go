@@ -34,6 +34,11 @@ const (
 	minBlob           = 24       // shortest string treated as a possible base64 blob
 )
 
+// ScanConfig checks a Keras config held by another format: a TF.js
+// layers model's topology is one, and the tensorflowjs converter turns
+// it back into a Keras model with keras.models.model_from_json.
+func ScanConfig(s *formats.Scope, doc string, data []byte) { scanConfig(s, doc, data) }
+
 // scanConfig parses data as a Keras config and checks it. A config that
 // does not parse is reported (the loader would fail, or a lenient reader
 // could see something else).
@@ -247,6 +252,17 @@ func (w *configWalker) checkModule(m, cls string, cfgObj jsonObject, cfg any, pa
 		if dangerousKerasFuncs[fn] || dangerousKerasFuncs[cls] {
 			w.report("keras/dangerous-module", formats.Critical, path,
 				"the config makes Keras call %s.%s, which loads code, another model or files while this model loads", m, firstNonEmpty(fn, cls))
+		} else if cls == "function" && !functionHome(m) {
+			// Attack class (CVE-2025-1550 / CVE-2025-9905 family): a
+			// "function" is looked up by name in whatever Keras module the
+			// config names, so a Keras helper that loads a legacy .h5
+			// without safe mode (legacy_h5_format.load_model_from_hdf5),
+			// extracts archives or fetches files runs while the model is
+			// built. Keras saves only activations, losses, metrics,
+			// initializers and the like as functions: a function from any
+			// other Keras module is not proven safe.
+			w.report("keras/unknown-function", formats.High, path,
+				"the config makes Keras call the function %s.%s; Keras saves functions only from its activations, losses, metrics, initializers, regularizers, constraints and ops modules, and this one may load files, other models or code", m, fn)
 		}
 	case m == "builtins":
 		if dangerousBuiltins[cls] || dangerousBuiltins[fn] {
@@ -267,6 +283,36 @@ func (w *configWalker) checkModule(m, cls string, cfgObj jsonObject, cfg any, pa
 	_ = cfgObj
 }
 
+// functionHomes are the Keras module names whose functions a saved
+// config may name (keras.activations, keras.src.losses.losses,
+// keras.ops.nn, tf_keras.initializers ...): pure tensor functions.
+var functionHomes = map[string]bool{
+	"activations": true, "losses": true, "metrics": true, "initializers": true, "regularizers": true,
+	"constraints": true, "ops": true, "backend": true, "random": true, "schedules": true,
+	"learning_rate_schedule": true, "nn": true, "numpy": true, "math": true, "linalg": true, "image": true,
+}
+
+// functionDenied are Keras module names that hold helpers touching files,
+// models or code; a module path through one of them is never a home, even
+// if it also says "losses" (keras.src.legacy.saving...).
+var functionDenied = map[string]bool{
+	"utils": true, "saving": true, "legacy": true, "export": true, "config": true, "models": true,
+	"callbacks": true, "applications": true, "datasets": true, "trainers": true, "distribution": true,
+}
+
+// functionHome says whether a Keras module may be the home of a function a
+// config names: some component is a home and none is denied.
+func functionHome(m string) bool {
+	home := false
+	for _, c := range strings.Split(m, ".")[1:] {
+		if functionDenied[c] {
+			return false
+		}
+		home = home || functionHomes[c]
+	}
+	return home
+}
+
 // fileArgs are layer arguments that accept a file path in place of inline
 // data (keras.layers StringLookup, IntegerLookup, TextVectorization;
 // keras_hub tokenizers' vocabulary, merges and proto).
@@ -279,6 +325,9 @@ var dangerousKerasFuncs = map[string]bool{
 	"func_load": true, "load_model": true, "load_weights": true, "save_model": true,
 	"load_img": true, "enable_unsafe_deserialization": true, "deserialize_keras_object": true,
 	"safe_mode_scope": true, "unsafe_deserialization": true,
+	// CVE-2025-9905: the legacy HDF5 loader ignores safe mode, so a .keras
+	// config that calls it loads a Lambda layer from another file.
+	"load_model_from_hdf5": true, "load_weights_from_hdf5_group": true, "extract_archive": true,
 }
 
 // dangerousTFOp says whether a TFOpLambda function name (a path in the tf

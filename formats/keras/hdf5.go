@@ -32,6 +32,9 @@ type h5file struct {
 	base int64 // absolute offset addresses are relative to
 	so   int   // size of offsets
 	sl   int   // size of lengths
+	// readBytes counts the bytes read, so a walk of every object (whose
+	// headers a forged file can make overlap) stays within a budget.
+	readBytes int64
 }
 
 // h5attr is one attribute of the root group.
@@ -61,6 +64,7 @@ func (h *h5file) read(off int64, n int) ([]byte, error) {
 	if off < 0 || n < 0 || off > h.size || int64(n) > h.size-off {
 		return nil, h5err("%d bytes at offset %d lie outside the file (%d bytes)", n, off, h.size)
 	}
+	h.readBytes += int64(n)
 	b := make([]byte, n)
 	if _, err := h.r.ReadAt(b, off); err != nil && !(err == io.EOF && n == len(b)) {
 		return nil, h5err("read at offset %d: %v", off, err)

@@ -40,6 +40,14 @@ func init() {
 		Sniff:    sniffSavedModel,
 		Analyze:  analyzeSavedModel,
 	})
+	// saved_model.pbtxt and text GraphDefs (formats/keras/pbtxt.go).
+	formats.Register(&formats.Analyzer{
+		Name:       "tf-pbtxt",
+		Extensions: []string{".pbtxt"},
+		Priority:   25,
+		Sniff:      func(p *formats.Probe) bool { return p.Ext() == ".pbtxt" },
+		Analyze:    analyzePbtxt,
+	})
 }
 
 // sniffH5 finds the HDF5 signature at 0 or at a user-block offset inside
@@ -71,6 +79,17 @@ func analyzeH5(s *formats.Scope, r io.ReaderAt, size int64) {
 	if err != nil {
 		unreadable(err.Error())
 		return
+	}
+	refs, problems := h.walkRefs(root)
+	for _, ref := range refs {
+		// Attack class: weights read from a file outside the model (see
+		// hdf5refs.go): a local secret, another model, or an SMB share.
+		s.Reportf("keras/h5-external-reference", formats.High, ref.off,
+			"the HDF5 file has %s %s: h5py reads its data from another file when Keras loads the weights; Keras never writes one", ref.kind, ref.what)
+	}
+	if len(problems) > 0 {
+		s.Reportf("keras/h5-unreadable", formats.Medium, formats.NoOffset,
+			"could not visit every group of the HDF5 file (%s); a link or dataset reading another file cannot be ruled out", problems[0])
 	}
 	seen := map[string]int{}
 	for _, a := range res.attrs {

@@ -236,6 +236,17 @@ func TestConfigWalk(t *testing.T) {
 		{"StringLookup inline vocabulary is real", `{"module":"keras.layers","class_name":"StringLookup","config":{"name":"lk","vocabulary":["a","b"],"num_oov_indices":1}}`, expect{}},
 		{"StringLookup vocabulary saved as asset is real", `{"module":"keras.layers","class_name":"StringLookup","config":{"name":"lk","vocabulary":null}}`, expect{}},
 		{"keras3 real optimizer", `{"module":"keras.optimizers","class_name":"Adam","config":{"name":"adam","learning_rate":0.001},"registered_name":null}`, expect{}},
+		// CVE-2025-9905 class: a .keras config calling the legacy HDF5
+		// loader (no safe mode) or another Keras helper as a "function".
+		{"keras legacy h5 loader function", `{"module":"keras.src.legacy.saving.legacy_h5_format","class_name":"function","config":"load_model_from_hdf5"}`, expect{"keras/dangerous-module", formats.Critical}},
+		{"keras extract_archive function", `{"module":"keras.src.utils.file_utils","class_name":"function","config":"extract_archive"}`, expect{"keras/dangerous-module", formats.Critical}},
+		{"keras function from a helper module", `{"module":"keras.src.utils.file_utils","class_name":"function","config":"os"}`, expect{"keras/unknown-function", formats.High}},
+		{"keras function from the saving package", `{"module":"keras.saving","class_name":"function","config":"get_registered_object"}`, expect{"keras/unknown-function", formats.High}},
+		{"keras legacy path through losses is not a home", `{"module":"keras.src.legacy.losses","class_name":"function","config":"x"}`, expect{"keras/unknown-function", formats.High}},
+		{"keras3 activation function is real", `{"module":"keras.activations","class_name":"function","config":"relu","registered_name":null}`, expect{}},
+		{"keras3 loss function is real", `{"module":"keras.src.losses.losses","class_name":"function","config":"mean_squared_error","registered_name":"mean_squared_error"}`, expect{}},
+		{"tf.keras initializer function is real", `{"module":"tensorflow.keras.initializers","class_name":"function","config":"glorot_uniform"}`, expect{}},
+		{"keras ops function is real", `{"module":"keras.src.ops.nn","class_name":"function","config":"silu"}`, expect{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -268,9 +279,53 @@ func TestJSONParser(t *testing.T) {
 	}
 }
 
+// TestHDF5References: weights that HDF5 reads from another file (external
+// links, external raw storage, virtual datasets; made by
+// testdata/redteam/make_redteam.py with h5py) are found in every object of
+// the file, and none of the Keras files h5py writes has one.
+func TestHDF5References(t *testing.T) {
+	cases := []struct {
+		name, file string
+		rule       string
+	}{
+		{"external link to a file outside", "../../testdata/redteam/keras/h5-external-link.h5", "keras/h5-external-reference"},
+		{"external raw storage reading /etc/hostname", "../../testdata/redteam/keras/h5-external-storage.h5", "keras/h5-external-reference"},
+		{"virtual dataset sourcing ../secret.h5", "../../testdata/redteam/keras/h5-virtual-dataset.h5", "keras/h5-external-reference"},
+	}
+	benign, _ := filepath.Glob("testdata/*.h5")
+	if len(benign) == 0 {
+		t.Fatal("no benign h5 fixtures")
+	}
+	for _, b := range benign {
+		cases = append(cases, struct{ name, file, rule string }{"real keras file " + filepath.Base(b), b, ""})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := os.ReadFile(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := &formats.FileResult{}
+			o := formats.DefaultOptions()
+			analyzeH5(formats.NewScope("m.h5", &o, res), bytes.NewReader(b), int64(len(b)))
+			got := formatstest.Rules(res, formats.Medium)
+			if c.rule == "" {
+				if slices.Contains(got, "keras/h5-external-reference") || slices.Contains(got, "keras/h5-unreadable") {
+					t.Fatalf("false alarm:\n%s", formatstest.Describe(res))
+				}
+				return
+			}
+			if !slices.Contains(formatstest.Rules(res, formats.High), c.rule) {
+				t.Fatalf("want %s:\n%s", c.rule, formatstest.Describe(res))
+			}
+		})
+	}
+}
+
 func FuzzHDF5(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.h5")
-	for _, p := range files {
+	more, _ := filepath.Glob("../../testdata/redteam/keras/*.h5")
+	for _, p := range append(files, more...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/internal/protowalk"
+	"github.com/modelvet/modelvet/formats/internal/tfops"
 )
 
 // TensorFlow SavedModel (saved_model.pb), frozen GraphDef (.pb) and Keras'
@@ -22,67 +23,10 @@ import (
 // function.proto, attr_value.proto.
 
 // opRule says why a TensorFlow op matters and how much.
-type opRule struct {
-	rule string
-	sev  formats.Severity
-	why  string
-}
+type opRule = tfops.Rule
 
-// riskyOps are ops that call into Python or reach files and the network.
-//
-// Deliberately NOT listed: Save, SaveV2, SaveSlices, Restore, RestoreV2,
-// RestoreSlice, MergeV2Checkpoints, ShardedFilename(spec), StringJoin,
-// InitializeTableFromTextFile(V2): every SavedModel's saver graph and
-// vocabulary tables use them to restore variables and assets from the
-// model's own folder, with paths fed in by the loader, not chosen here.
-var riskyOps = map[string]opRule{
-	// Attack class: a graph that calls back into Python. The callable is
-	// looked up by token in the loading process, so the file cannot carry
-	// the code (hence High, not Critical), but a model that only works with
-	// a Python callback is not self-contained and is how py_func payloads
-	// are wired into graphs.
-	"PyFunc":          {"tf/python-call", formats.High, "calls a Python function of the loading process"},
-	"PyFuncStateless": {"tf/python-call", formats.High, "calls a Python function of the loading process"},
-	"EagerPyFunc":     {"tf/python-call", formats.High, "calls a Python function of the loading process"},
-	// Attack class: writing files (planting code, overwriting configs).
-	"WriteFile": {"tf/file-write", formats.High, "writes a file to a path computed by the graph"},
-	// A path baked into the graph is memory-mapped: arbitrary file read.
-	"ImmutableConst": {"tf/file-read", formats.High, "memory-maps a file named in the graph"},
-	// Reading files whose paths usually come from inputs: data exfiltration
-	// when the path is a constant, legitimate in input pipelines.
-	"ReadFile":                   {"tf/file-read", formats.Medium, "reads a file"},
-	"MatchingFiles":              {"tf/file-read", formats.Medium, "lists files matching a pattern"},
-	"LoadAndRemapMatrix":         {"tf/file-read", formats.Medium, "reads a checkpoint from a path"},
-	"WholeFileReader":            {"tf/file-read", formats.Medium, "reads whole files"},
-	"WholeFileReaderV2":          {"tf/file-read", formats.Medium, "reads whole files"},
-	"TextLineReader":             {"tf/file-read", formats.Medium, "reads text files"},
-	"TextLineReaderV2":           {"tf/file-read", formats.Medium, "reads text files"},
-	"TFRecordReader":             {"tf/file-read", formats.Medium, "reads record files"},
-	"TFRecordReaderV2":           {"tf/file-read", formats.Medium, "reads record files"},
-	"FixedLengthRecordReader":    {"tf/file-read", formats.Medium, "reads record files"},
-	"FixedLengthRecordReaderV2":  {"tf/file-read", formats.Medium, "reads record files"},
-	"LMDBReader":                 {"tf/file-read", formats.Medium, "reads an LMDB database"},
-	"LoadDataset":                {"tf/file-read", formats.Medium, "loads a dataset from a path"},
-	"TFRecordDataset":            {"tf/file-read", formats.Medium, "reads record files"},
-	"TFRecordDatasetV2":          {"tf/file-read", formats.Medium, "reads record files"},
-	"TextLineDataset":            {"tf/file-read", formats.Medium, "reads text files"},
-	"FixedLengthRecordDataset":   {"tf/file-read", formats.Medium, "reads record files"},
-	"FixedLengthRecordDatasetV2": {"tf/file-read", formats.Medium, "reads record files"},
-	// Writers of event files and datasets: files appear where the graph says.
-	"SaveDataset":                   {"tf/file-write", formats.Medium, "writes a dataset to a path"},
-	"SaveDatasetV2":                 {"tf/file-write", formats.Medium, "writes a dataset to a path"},
-	"DatasetToTFRecord":             {"tf/file-write", formats.Medium, "writes a record file"},
-	"ExperimentalDatasetToTFRecord": {"tf/file-write", formats.Medium, "writes a record file"},
-	"CreateSummaryFileWriter":       {"tf/file-write", formats.Medium, "writes summary event files"},
-	"CreateSummaryDbWriter":         {"tf/file-write", formats.Medium, "writes a summary database"},
-	// Attack class: network access from inside the graph.
-	"Rpc":                  {"tf/network", formats.High, "makes RPC calls to an address"},
-	"TryRpc":               {"tf/network", formats.High, "makes RPC calls to an address"},
-	"DataServiceDataset":   {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
-	"DataServiceDatasetV2": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
-	"DataServiceDatasetV3": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
-	"DataServiceDatasetV4": {"tf/network", formats.Medium, "reads from a tf.data service over the network"},
-}
+// riskyOps: the shared table (formats/internal/tfops).
+var riskyOps = tfops.Risky
 
 // debugOps take debug_urls (file:// or grpc://): a graph that dumps its
 // tensors to a file or a remote server.
@@ -193,13 +137,13 @@ func (w *tfWalker) finish() {
 }
 
 func (w *tfWalker) hit(op string, r opRule, off int64, where, extra string) {
-	key := op + "\x00" + r.rule + "\x00" + strconv.Itoa(int(r.sev))
+	key := op + "\x00" + r.Rule + "\x00" + strconv.Itoa(int(r.Sev))
 	h := w.hits[key]
 	if h == nil {
 		if len(w.hits) >= maxOpHits {
 			return
 		}
-		h = &opHit{op: op, off: off, where: where, extra: extra, sev: r.sev, rule: r.rule, why: r.why}
+		h = &opHit{op: op, off: off, where: where, extra: extra, sev: r.Sev, rule: r.Rule, why: r.Why}
 		w.hits[key] = h
 	}
 	h.count++
@@ -382,6 +326,14 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 	if err != nil {
 		return err
 	}
+	w.judgeNode(name, op, strs, start, where)
+	return nil
+}
+
+// judgeNode reports what one NodeDef's op does outside the graph, with the
+// strings its attributes hold (paths, URLs); shared by the binary and the
+// text (saved_model.pbtxt) readers.
+func (w *tfWalker) judgeNode(name, op string, strs []string, start int64, where string) {
 	here := fmt.Sprintf("%s node %q", where, name)
 	extra := ""
 	if len(strs) > 0 {
@@ -394,17 +346,16 @@ func (w *tfWalker) nodeDef(start, end int64, where string) error {
 	case op == "PrintV2":
 		for _, s := range strs {
 			if strings.HasPrefix(s, "file://") {
-				w.hit(op, opRule{"tf/file-write", formats.High, "prints tensors into a file"}, start, here, s)
+				w.hit(op, opRule{Rule: "tf/file-write", Sev: formats.High, Why: "prints tensors into a file"}, start, here, s)
 			}
 		}
 	case debugOps[op]:
 		for _, s := range strs {
 			if strings.Contains(s, "://") {
-				w.hit(op, opRule{"tf/file-write", formats.High, "dumps tensors to a debug URL (file or network)"}, start, here, s)
+				w.hit(op, opRule{Rule: "tf/file-write", Sev: formats.High, Why: "dumps tensors to a debug URL (file or network)"}, start, here, s)
 			}
 		}
 	}
-	return nil
 }
 
 // attrEntry reads one map<string, AttrValue> entry and returns the string

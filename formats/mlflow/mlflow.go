@@ -98,6 +98,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	sort.Strings(names)
 	s.Detail("flavors", strings.Join(names, ","))
+	checkEnv(s)
 }
 
 // pyfunc judges the python_function flavor: mlflow.pyfunc.load_model

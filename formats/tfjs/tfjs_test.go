@@ -38,6 +38,11 @@ func TestTFJS(t *testing.T) {
 		// Attacks: the manifest makes tfjs-node read a file it chooses.
 		{"shard path climbing out", map[string]string{"model.json": graphModel("../../../etc/passwd")}, "tfjs/weight-path-escape", formats.Critical},
 		{"absolute shard path", map[string]string{"model.json": graphModel("/etc/shadow")}, "tfjs/weight-path-escape", formats.Critical},
+		// A layers model is a Keras config (tensorflowjs' Python converter
+		// rebuilds it with keras.models.model_from_json).
+		{"layers model with a Lambda layer", map[string]string{"model.json": `{"format":"layers-model","modelTopology":{"class_name":"Sequential","config":{"layers":[{"class_name":"Lambda","config":{"name":"l","function":["4wEAAAAAAAAAAAAAAAEAAAADAAAA",null,null]}}]}},"weightsManifest":[]}`}, "keras/lambda-code", formats.Critical},
+		{"layers model naming os.system", map[string]string{"model.json": `{"modelTopology":{"class_name":"Sequential","keras_version":"2.15.0","config":{"layers":[{"class_name":"Dense","config":{"activation":{"module":"os","class_name":"function","config":"system"}}}]}},"weightsManifest":[]}`}, "keras/dangerous-module", formats.Critical},
+		{"plain layers model", map[string]string{"model.json": `{"format":"layers-model","generatedBy":"keras v2.15.0","modelTopology":{"class_name":"Sequential","config":{"layers":[{"class_name":"Dense","config":{"name":"d","units":2,"activation":"relu"}}]}},"weightsManifest":[]}`}, "", 0},
 		{"shard missing", map[string]string{"model.json": graphModel("group1-shard1of1.bin")}, "tfjs/weight-shard-missing", formats.High},
 		{"shard shorter than the weights", map[string]string{"model.json": graphModel("group1-shard1of1.bin"), "group1-shard1of1.bin": strings.Repeat("\x00", 19)}, "tfjs/weight-size-mismatch", formats.Medium},
 		{"manifest that is not valid JSON", map[string]string{"model.json": `{"weightsManifest":[{"paths":["a.bin"],}]}`}, "tfjs/malformed", formats.High},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/internal/flatbuf"
+	"github.com/modelvet/modelvet/formats/internal/tfops"
 )
 
 func init() {
@@ -40,17 +41,25 @@ const (
 	deprecatedPlaceholder = 127
 )
 
-// riskyFlex are TensorFlow ops that, run through the Flex delegate, touch
-// the world outside the model: files, Python callbacks, the network.
-var riskyFlex = map[string]string{
-	"ReadFile": "reads a file", "WriteFile": "writes a file", "MatchingFiles": "lists files",
-	"ImmutableConst": "memory-maps a file", "PyFunc": "calls Python", "EagerPyFunc": "calls Python",
-	"PyFuncStateless": "calls Python", "Rpc": "makes RPC calls", "TryRpc": "makes RPC calls",
+// riskyFlex says whether a TensorFlow op, run through the Flex delegate,
+// touches the world outside the model (files, Python callbacks, the
+// network), and how: the table shared with the SavedModel reader
+// (formats/internal/tfops), plus checkpoint and debug ops, which a
+// SavedModel's saver graph needs but a TFLite model never does.
+func riskyFlex(op string) (string, bool) {
+	if r, ok := tfops.Risky[op]; ok {
+		return r.Why, true
+	}
+	why, ok := flexOnlyRisky[op]
+	return why, ok
+}
+
+var flexOnlyRisky = map[string]string{
 	"Save": "writes a checkpoint", "SaveV2": "writes a checkpoint", "SaveSlices": "writes a checkpoint",
 	"Restore": "reads a checkpoint", "RestoreV2": "reads a checkpoint", "RestoreSlice": "reads a checkpoint",
-	"WholeFileReader": "reads files", "WholeFileReaderV2": "reads files", "TextLineDataset": "reads files",
-	"TFRecordDataset": "reads files", "TFRecordDatasetV2": "reads files", "FixedLengthRecordDataset": "reads files",
-	"CreateSummaryFileWriter": "writes files", "DebugIdentityV2": "dumps tensors to a URL",
+	"MergeV2Checkpoints": "writes checkpoint files", "PrintV2": "prints tensors (to a file when output_stream names one)",
+	"DebugIdentity": "dumps tensors to a URL", "DebugIdentityV2": "dumps tensors to a URL", "DebugIdentityV3": "dumps tensors to a URL",
+	"DebugNanCount": "dumps tensors to a URL", "DebugNumericSummary": "dumps tensors to a URL", "DebugNumericSummaryV2": "dumps tensors to a URL",
 }
 
 // shippedCustom are custom operators whose kernels ship with TensorFlow
@@ -130,7 +139,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 			"the model uses the custom operator %q: it only runs with a native kernel the application registers for it", name)
 	}
 	for _, op := range slices.Sorted(maps.Keys(flex)) {
-		if why, ok := riskyFlex[op]; ok {
+		if why, ok := riskyFlex(op); ok {
 			// tflite/flex-risky-op: the Flex delegate runs this TensorFlow
 			// op, which reaches files, Python or the network.
 			s.Reportf("tflite/flex-risky-op", formats.High, formats.NoOffset,

@@ -42,6 +42,12 @@ func TestTFLite(t *testing.T) {
 		{"Flex op", model([]T{opCode(32, "FlexRFFT")}, nil), "tflite/flex-op", formats.Medium},
 		{"Flex op reading files", model([]T{opCode(32, "FlexReadFile")}, nil), "tflite/flex-risky-op", formats.High},
 		{"Flex op calling Python", model([]T{opCode(32, "FlexEagerPyFunc")}, nil), "tflite/flex-risky-op", formats.High},
+		// The TensorFlow op table shared with SavedModel (formats/internal/tfops).
+		{"Flex tf.data CSV reader", model([]T{opCode(32, "FlexCSVDatasetV2")}, nil), "tflite/flex-risky-op", formats.High},
+		{"Flex tf.data LoadDataset", model([]T{opCode(32, "FlexLoadDataset")}, nil), "tflite/flex-risky-op", formats.High},
+		{"Flex file-system reconfiguration", model([]T{opCode(32, "FlexFileSystemSetConfiguration")}, nil), "tflite/flex-risky-op", formats.High},
+		{"Flex PrintV2 (can print into a file)", model([]T{opCode(32, "FlexPrintV2")}, nil), "tflite/flex-risky-op", formats.High},
+		{"Flex checkpoint write", model([]T{opCode(32, "FlexSaveV2")}, nil), "tflite/flex-risky-op", formats.High},
 		{"buffer past the end of the file", model(nil, []T{{nil, uint64(1 << 40), uint64(16)}}), "tflite/buffer-out-of-range", formats.High},
 		{"truncated FlatBuffer", model([]T{opCode(0, nil)}, nil)[:30], "tflite/malformed", formats.High},
 	}
@@ -60,6 +66,7 @@ func TestTFLite(t *testing.T) {
 
 func FuzzTFLite(f *testing.F) {
 	f.Add(model([]T{opCode(32, "FlexReadFile"), opCode(0, nil)}, nil))
+	f.Add(model([]T{opCode(32, "FlexCSVDatasetV2"), opCode(32, "FlexPrintV2")}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "m.tflite", data)
 	})

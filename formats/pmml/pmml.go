@@ -1,0 +1,100 @@
+// Package pmml reads PMML models (Predictive Model Markup Language, the
+// XML that sklearn2pmml, R and Spark export and JPMML, PyPMML and Nyoka
+// load). PMML runs no code; its risk is the XML reader: a DOCTYPE can
+// declare external entities that Java XML parsers with default settings
+// (older JPMML releases, PMML tools built on plain JAXB/DOM) resolve,
+// reading local files or fetching URLs into the model (XXE), or expand
+// without bound (billion laughs). PMML itself never needs a DOCTYPE.
+package pmml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+func init() {
+	formats.Register(&formats.Analyzer{
+		Name:       "pmml",
+		Extensions: []string{".pmml"},
+		Priority:   9, // above the OpenVINO .xml sniffer (8): a PMML document is never IR
+		Sniff:      sniff,
+		Analyze:    analyze,
+	})
+}
+
+const (
+	maxPMML   = 256 << 20 // large tree ensembles run to a few hundred MB
+	maxTokens = 50_000_000
+	maxDepth  = 512
+)
+
+// sniff: a .pmml name, or an XML document whose root element is PMML.
+func sniff(p *formats.Probe) bool {
+	if p.Ext() == ".pmml" {
+		return true
+	}
+	head := p.Head
+	if !bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf"), []byte("<")) {
+		return false
+	}
+	return bytes.Contains(head, []byte("<PMML"))
+}
+
+func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
+	s.SetFormat("pmml")
+	if size > maxPMML {
+		s.Reportf("pmml/too-large", formats.Medium, formats.NoOffset, "the PMML file is %d bytes, more than the %d modelvet reads; it was not checked", size, maxPMML)
+		return
+	}
+	dec := xml.NewDecoder(io.NewSectionReader(r, 0, size))
+	dec.Strict = true
+	// Entities stay unexpanded: an undefined one is a parse error, which
+	// is reported, never resolved.
+	depth, tokens, root := 0, 0, ""
+	for {
+		off := dec.InputOffset()
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// pmml/malformed: XML readers disagree on broken documents,
+			// and what follows the error was not checked.
+			s.Reportf("pmml/malformed", formats.High, off, "the XML does not parse (%v); what follows was not checked", err)
+			return
+		}
+		if tokens++; tokens > maxTokens {
+			s.Reportf("pmml/malformed", formats.High, off, "more than %d XML tokens", maxTokens)
+			return
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if root == "" {
+				root = t.Name.Local
+			}
+			if depth++; depth > maxDepth {
+				s.Reportf("pmml/malformed", formats.High, off, "elements nest more than %d deep", maxDepth)
+				return
+			}
+		case xml.EndElement:
+			depth--
+		case xml.Directive:
+			// pmml/xml-entity: a DOCTYPE or ENTITY declaration. Attack
+			// class: XXE (SYSTEM/PUBLIC entities read files or URLs when a
+			// Java loader resolves them) and entity expansion bombs.
+			d := string(t)
+			sev := formats.Medium
+			if strings.Contains(d, "ENTITY") {
+				sev = formats.High
+			}
+			s.Reportf("pmml/xml-entity", sev, off, "the PMML document has a DTD directive (%.80s); PMML needs none, and XML readers that resolve its entities read files or URLs (XXE) or expand without bound", d)
+		}
+	}
+	if root != "PMML" {
+		s.Reportf("pmml/malformed", formats.Medium, formats.NoOffset, "the root element is %q, not PMML; PMML loaders refuse it", root)
+	}
+}

@@ -1,0 +1,3 @@
+
+
+cCSVDatasetV2
