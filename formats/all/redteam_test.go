@@ -56,6 +56,13 @@ func TestRedTeamAttacks(t *testing.T) {
 		{"BINPERSID in a plain pickle", "persid_plain.pkl", ""},
 		{"torch.storage._load_from_bytes of a pickle", "nested_load_from_bytes.pkl", "pickle/dangerous-import"},
 		{"pickle.loads of base64", "nested_pickle_b64.pkl", "pickle/dangerous-import"},
+		// Safe-listed names only: the dtype's BUILD state denies the
+		// objects it holds, so numpy reads raw bytes as object pointers
+		// (labels.tsv: crash, a segfault under pickle.load).
+		{"forged dtype flags: structured with an object field", "numpy_forged_dtype_flags.pkl", "pickle/forged-dtype-flags"},
+		{"forged dtype flags: object dtype", "numpy_forged_object_dtype.pkl", "pickle/forged-dtype-flags"},
+		{"forged dtype flags: object subarray", "numpy_forged_subarray.pkl", "pickle/forged-dtype-flags"},
+		{"forged dtype flags: object field past the keep budget", "numpy_forged_field_past_budget.pkl", "pickle/forged-dtype-flags"},
 		{"numpy object array elements", "numpy_object_elements.pkl", "pickle/dangerous-import"},
 		{"zip duplicate data.pkl, payload last", "zip_dup_data_pkl_evil_last.pt", "archive/duplicate-name"},
 		{"zip duplicate data.pkl, payload first", "zip_dup_data_pkl_evil_first.pt", "archive/duplicate-name"},

@@ -231,6 +231,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 		return obj
 	}
 	name := fn.global()
+	m.noteDtype(name, a)
 	if mm, nn := mapPy2(fn.x.mod, fn.x.name); nestedLoaders[name] || nestedLoaders[mm+"."+nn] {
 		if v, have, _ := a.arg(0); have {
 			m.sc.followLoader(name, &v, m.opStart)
@@ -270,6 +271,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 				// The object is an instance of that class (joblib's
 				// wrapper hook and BUILD judge it so).
 				fnCopy = c
+				m.noteDtype(c.global(), argList{n: -1})
 				if c.x.verdict != Safe {
 					obj.x.taint, obj.x.opaque = true, true
 				}

@@ -50,6 +50,9 @@ type machine struct {
 	sawProto bool
 	// applyDepth bounds the inner calls judged through apply functions.
 	applyDepth int
+	// objDtype: a numpy dtype that may hold Python objects was made in
+	// this pickle (dtypeflags.go); until then no unkept field can be one.
+	objDtype bool
 	// applied caches what an apply function's inner call returned, by
 	// callee and (immutable) argument tuple: a pickle that repeats one
 	// nested apply from the memo costs one evaluation, not one per call.

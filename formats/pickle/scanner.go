@@ -225,6 +225,7 @@ func (m *machine) build(inst *value, state value) error {
 			inst.x.taint = true
 		}
 		m.tensorStateHooks(inst, &state)
+		m.dtypeFlags(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}

