@@ -63,6 +63,12 @@ func TestRedTeamAttacks(t *testing.T) {
 		{"forged dtype flags: object dtype", "numpy_forged_object_dtype.pkl", "pickle/forged-dtype-flags"},
 		{"forged dtype flags: object subarray", "numpy_forged_subarray.pkl", "pickle/forged-dtype-flags"},
 		{"forged dtype flags: object field past the keep budget", "numpy_forged_field_past_budget.pkl", "pickle/forged-dtype-flags"},
+		// The dtype state places a field or subarray outside its item:
+		// heap reads and writes out of bounds (labels.tsv: crash; the
+		// write one during pickle.load itself).
+		{"forged dtype layout: object field far past the item (write)", "numpy_forged_field_offset_write.pkl", "pickle/forged-dtype-layout"},
+		{"forged dtype layout: plain field far past the item (read)", "numpy_forged_field_offset_read.pkl", "pickle/forged-dtype-layout"},
+		{"forged dtype layout: subarray larger than the item", "numpy_forged_subarray_overflow.pkl", "pickle/forged-dtype-layout"},
 		{"numpy object array elements", "numpy_object_elements.pkl", "pickle/dangerous-import"},
 		{"zip duplicate data.pkl, payload last", "zip_dup_data_pkl_evil_last.pt", "archive/duplicate-name"},
 		{"zip duplicate data.pkl, payload first", "zip_dup_data_pkl_evil_first.pt", "archive/duplicate-name"},

@@ -14,7 +14,8 @@
 //   - policy.go:  the import policy as data (safe, re-exports, loaders);
 //   - denylist.go: the denylist by capability, with sources;
 //   - compat.go:  CPython's _compat_pickle tables (generated);
-//   - dtypeflags.go: numpy dtype states whose flags deny the objects they hold;
+//   - dtypeflags.go, dtypelayout.go: numpy dtype states whose flags deny
+//     the objects they hold, or whose fields lie outside their item;
 //   - joblib.go:  joblib's inline array data after NumpyArrayWrapper;
 //   - joblibsize.go: array sizes as numpy computes them (not as the file claims);
 //   - sidefile.go: legacy joblib NDArrayWrapper side files, opened and scanned;
@@ -35,6 +36,7 @@
 //	pickle/nonliteral-global  high      STACK_GLOBAL of values computed at load time
 //	pickle/setstate-override  high      BUILD state defining __setstate__/__reduce__...
 //	pickle/forged-dtype-flags high      a numpy dtype state holding objects without NPY_ITEM_HASOBJECT|NPY_LIST_PICKLE
+//	pickle/forged-dtype-layout high     a numpy dtype state with a field or subarray outside its item
 //	pickle/ext-code           high      EXT1/2/4 (the extension registry is empty by default)
 //	pickle/nested-pickle      medium (content scanned as a member); high when a loader gets data built at load time
 //	pickle/nested-limit       high      nested pickles too deep or too many

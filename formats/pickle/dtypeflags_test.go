@@ -96,3 +96,52 @@ func TestForgedDtypeFlags(t *testing.T) {
 		})
 	}
 }
+
+// layoutPickle builds numpy.dtype("V8") + BUILD whose one field of type
+// spec sits at offset (or, with sub > 0, a subarray of sub items of spec),
+// with flags 63 (numpy's own for objects) so only the layout is forged.
+func layoutPickle(spec string, offset int32, sub int32) []byte {
+	b := &op{}
+	b.proto(2)
+	dtypeOp(b, "V8")
+	b.mark()
+	intOp(b, 3).ustr("|")
+	if sub > 0 {
+		dtypeOp(b, spec)
+		intOp(b, sub).tuple1().raw(0x86).raw('N', 'N')
+	} else {
+		b.raw('N').ustr("a").tuple1().mark().ustr("a")
+		dtypeOp(b, spec)
+		intOp(b, offset).raw(0x86).raw('d')
+	}
+	intOp(b, 8)
+	intOp(b, 1)
+	intOp(b, 63).raw('t', 'b')
+	return b.stop().bytesOf()
+}
+
+// TestForgedDtypeLayout: numpy keeps a dtype state's fields and subarray
+// without checking them against the item size; outside it, numpy reads
+// and writes past the array's memory.
+func TestForgedDtypeLayout(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		data []byte
+		want bool
+	}{
+		{"field far past the item", layoutPickle("O8", 1<<24, 0), true},
+		{"field straddling the item's end", layoutPickle("<f8", 4, 0), true},
+		{"negative field offset", layoutPickle("<f8", -8, 0), true},
+		{"subarray larger than the item", layoutPickle("O8", 0, 1<<22), true},
+		{"real: field filling the item", layoutPickle("<f8", 0, 0), false},
+		{"real: two-byte field at the end", layoutPickle("<i2", 6, 0), false},
+		{"real: subarray filling the item", layoutPickle("<i4", 0, 2), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := scanBytes(t, "x.pkl", c.data, nil)
+			if got := hasRule(res, "pickle/forged-dtype-layout", formats.High); got != c.want {
+				t.Errorf("pickle/forged-dtype-layout = %v, want %v:\n%v", got, c.want, res.Findings)
+			}
+		})
+	}
+}

@@ -226,6 +226,7 @@ func (m *machine) build(inst *value, state value) error {
 		}
 		m.tensorStateHooks(inst, &state)
 		m.dtypeFlags(inst, &state)
+		m.dtypeLayout(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}

