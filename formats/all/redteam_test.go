@@ -69,6 +69,12 @@ func TestRedTeamAttacks(t *testing.T) {
 		{"forged dtype layout: object field far past the item (write)", "numpy_forged_field_offset_write.pkl", "pickle/forged-dtype-layout"},
 		{"forged dtype layout: plain field far past the item (read)", "numpy_forged_field_offset_read.pkl", "pickle/forged-dtype-layout"},
 		{"forged dtype layout: subarray larger than the item", "numpy_forged_subarray_overflow.pkl", "pickle/forged-dtype-layout"},
+		// numpy accepts a bytes buffer for an object array (labels.tsv:
+		// crash under str()).
+		{"object ndarray over a raw buffer", "numpy_ndarray_object_buffer.pkl", "pickle/raw-object-buffer"},
+		{"object recarray over a raw buffer", "numpy_recarray_object_buffer.pkl", "pickle/raw-object-buffer"},
+		{"object ndarray buffer as a NEWOBJ_EX keyword", "numpy_newobj_ex_buffer_kwarg.pkl", "pickle/raw-object-buffer"},
+		{"object ndarray buffer through copyreg.__newobj__", "numpy_copyreg_newobj_buffer.pkl", "pickle/raw-object-buffer"},
 		{"numpy object array elements", "numpy_object_elements.pkl", "pickle/dangerous-import"},
 		{"zip duplicate data.pkl, payload last", "zip_dup_data_pkl_evil_last.pt", "archive/duplicate-name"},
 		{"zip duplicate data.pkl, payload first", "zip_dup_data_pkl_evil_first.pt", "archive/duplicate-name"},

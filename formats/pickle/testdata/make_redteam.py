@@ -407,6 +407,32 @@ def numpy_forged_subarray_overflow():
     return layout_array(lambda p: p.op(b"]").op(b"]").s("x").op(b"a").t1().op(b"a"), field_spec="O8", offset=0, flags=63, subarray=1 << 22).stop()
 
 
+def numpy_ndarray_object_buffer():
+    # builtins.str(numpy.ndarray((1,), "O", b"AAAAAAAA")): numpy accepts a
+    # bytes buffer for an object dtype; str() dereferences the bytes.
+    p = P(2).g("builtins", "str").g("numpy", "ndarray").i(1).t1().s("O").by(b"A" * 8).t3().reduce()
+    return p.t1().reduce().stop()
+
+
+def numpy_recarray_object_buffer():
+    p = P(2).g("builtins", "str").g("numpy", "recarray").i(1).t1()
+    p.op(b"]").s("a").s("O").t2().op(b"a").by(b"A" * 8).t3().reduce()
+    return p.t1().reduce().stop()
+
+
+def numpy_newobj_ex_buffer_kwarg():
+    # NEWOBJ_EX: ndarray.__new__(ndarray, (1,), dtype="O", buffer=b"A"*8)
+    p = P(4).sg("builtins", "str").sg("numpy", "ndarray").i(1).t1().t1()
+    p.mark().s("dtype").s("O").s("buffer").by(b"A" * 8).op(b"d").op(0x92)
+    return p.t1().reduce().stop()
+
+
+def numpy_copyreg_newobj_buffer():
+    # copyreg.__newobj__(ndarray, (1,), "O", b"A"*8)
+    p = P(2).g("builtins", "str").g("copyreg", "__newobj__").mark().g("numpy", "ndarray").i(1).t1().s("O").by(b"A" * 8).tup().reduce()
+    return p.t1().reduce().stop()
+
+
 # ---- containers: torch zip -------------------------------------------------
 
 def torch_zip_bytes(pkl, name="archive", extra=(), dup_first=None):
@@ -725,6 +751,10 @@ FIXTURES = [
     ("numpy_forged_field_offset_write.pkl", numpy_forged_field_offset_write, "numpy-dtype-layout-forged", "pickle.load", "crash"),
     ("numpy_forged_field_offset_read.pkl", numpy_forged_field_offset_read, "numpy-dtype-layout-forged", "pickle.load", "crash"),
     ("numpy_forged_subarray_overflow.pkl", numpy_forged_subarray_overflow, "numpy-dtype-layout-forged", "pickle.load", "crash"),
+    ("numpy_ndarray_object_buffer.pkl", numpy_ndarray_object_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
+    ("numpy_recarray_object_buffer.pkl", numpy_recarray_object_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
+    ("numpy_newobj_ex_buffer_kwarg.pkl", numpy_newobj_ex_buffer_kwarg, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
+    ("numpy_copyreg_newobj_buffer.pkl", numpy_copyreg_newobj_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
     ("numpy_object_elements.pkl", numpy_object_array_elements, "numpy-object-array-elements", "pickle.load", "runs"),
     ("zip_dup_data_pkl_evil_last.pt", zip_dup_data_pkl_evil_last, "zip-duplicate-member", "torch.load", "check"),
     ("zip_dup_data_pkl_evil_first.pt", zip_dup_data_pkl_evil_first, "zip-duplicate-member", "torch.load", "check"),
