@@ -75,6 +75,10 @@ func TestRedTeamAttacks(t *testing.T) {
 		{"object recarray over a raw buffer", "numpy_recarray_object_buffer.pkl", "pickle/raw-object-buffer"},
 		{"object ndarray buffer as a NEWOBJ_EX keyword", "numpy_newobj_ex_buffer_kwarg.pkl", "pickle/raw-object-buffer"},
 		{"object ndarray buffer through copyreg.__newobj__", "numpy_copyreg_newobj_buffer.pkl", "pickle/raw-object-buffer"},
+		// Generator states copied unchecked into C (labels.tsv: crash
+		// at the first draw).
+		{"RandomState MT19937 pos outside its key", "numpy_rng_pos_oob.pkl", "pickle/rng-state-bounds"},
+		{"Generator Philox buffer_pos before its buffer", "numpy_rng_philox_buffer_pos.pkl", "pickle/rng-state-bounds"},
 		{"numpy object array elements", "numpy_object_elements.pkl", "pickle/dangerous-import"},
 		{"zip duplicate data.pkl, payload last", "zip_dup_data_pkl_evil_last.pt", "archive/duplicate-name"},
 		{"zip duplicate data.pkl, payload first", "zip_dup_data_pkl_evil_first.pt", "archive/duplicate-name"},

@@ -227,6 +227,7 @@ func (m *machine) build(inst *value, state value) error {
 		m.tensorStateHooks(inst, &state)
 		m.dtypeFlags(inst, &state)
 		m.dtypeLayout(inst, &state)
+		m.rngState(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}

@@ -433,6 +433,29 @@ def numpy_copyreg_newobj_buffer():
     return p.t1().reduce().stop()
 
 
+def numpy_rng_pos_oob():
+    # RandomState with MT19937 pos = 10**7: numpy copies it into the C
+    # state unchecked; the first draw reads key[10**7].
+    import numpy as np
+    import pickle as _pickle
+    rs = np.random.RandomState(0)
+    raw = _pickle.dumps(rs, protocol=2)
+    # numpy writes pos as BININT2 (624); patch that one literal.
+    i = raw.index(b"pos")
+    j = raw.index(b"M" + struct.pack("<H", 624), i)
+    return raw[:j] + b"J" + struct.pack("<i", 10 ** 7) + raw[j + 3:]
+
+
+def numpy_rng_philox_buffer_pos():
+    # Generator(Philox) with buffer_pos = -2**31: reads 16 GiB before its buffer
+    import numpy as np
+    import pickle as _pickle
+    raw = _pickle.dumps(np.random.Generator(np.random.Philox(0)), protocol=2)
+    i = raw.index(b"buffer_pos")
+    j = raw.index(b"K\x04", i)
+    return raw[:j] + b"J" + struct.pack("<i", -2 ** 31) + raw[j + 2:]
+
+
 # ---- containers: torch zip -------------------------------------------------
 
 def torch_zip_bytes(pkl, name="archive", extra=(), dup_first=None):
@@ -755,6 +778,8 @@ FIXTURES = [
     ("numpy_recarray_object_buffer.pkl", numpy_recarray_object_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
     ("numpy_newobj_ex_buffer_kwarg.pkl", numpy_newobj_ex_buffer_kwarg, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
     ("numpy_copyreg_newobj_buffer.pkl", numpy_copyreg_newobj_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
+    ("numpy_rng_pos_oob.pkl", numpy_rng_pos_oob, "numpy-rng-state-bounds", "pickle.load+draw", "crash"),
+    ("numpy_rng_philox_buffer_pos.pkl", numpy_rng_philox_buffer_pos, "numpy-rng-state-bounds", "pickle.load+draw", "crash"),
     ("numpy_object_elements.pkl", numpy_object_array_elements, "numpy-object-array-elements", "pickle.load", "runs"),
     ("zip_dup_data_pkl_evil_last.pt", zip_dup_data_pkl_evil_last, "zip-duplicate-member", "torch.load", "check"),
     ("zip_dup_data_pkl_evil_first.pt", zip_dup_data_pkl_evil_first, "zip-duplicate-member", "torch.load", "check"),
@@ -801,6 +826,11 @@ try:
     if loader == "pickle.load":
         import pickle
         pickle.load(open(path, "rb"))
+    elif loader == "pickle.load+draw":
+        import pickle
+        g = pickle.load(open(path, "rb"))
+        for _ in range(4):
+            (g.integers if hasattr(g, "integers") else g.randint)(0, 10, 100000)
     elif loader == "pickle.load x2":
         import pickle
         f = open(path, "rb")
