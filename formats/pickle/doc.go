@@ -18,6 +18,7 @@
 //     the objects they hold, or whose fields lie outside their item;
 //   - rawbuffer.go: array constructors given raw bytes for object items;
 //   - rngstate.go: numpy random generator states indexing outside their buffers;
+//   - objlist.go: object array states with fewer items than their shape;
 //   - joblib.go:  joblib's inline array data after NumpyArrayWrapper;
 //   - joblibsize.go: array sizes as numpy computes them (not as the file claims);
 //   - sidefile.go: legacy joblib NDArrayWrapper side files, opened and scanned;
@@ -41,6 +42,7 @@
 //	pickle/forged-dtype-layout high     a numpy dtype state with a field or subarray outside its item
 //	pickle/raw-object-buffer  high      numpy.ndarray/recarray given a raw buffer for a dtype that may hold objects
 //	pickle/rng-state-bounds   high      a numpy random generator state with pos/buffer_pos outside its buffers
+//	pickle/object-array-short-list high an object array state with fewer list items than its shape
 //	pickle/ext-code           high      EXT1/2/4 (the extension registry is empty by default)
 //	pickle/nested-pickle      medium (content scanned as a member); high when a loader gets data built at load time
 //	pickle/nested-limit       high      nested pickles too deep or too many

@@ -228,6 +228,7 @@ func (m *machine) build(inst *value, state value) error {
 		m.dtypeFlags(inst, &state)
 		m.dtypeLayout(inst, &state)
 		m.rngState(inst, &state)
+		m.arrayListState(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}

@@ -456,6 +456,16 @@ def numpy_rng_philox_buffer_pos():
     return raw[:j] + b"J" + struct.pack("<i", -2 ** 31) + raw[j + 2:]
 
 
+def numpy_object_short_list():
+    # the standard ndarray path: _reconstruct + BUILD (1, (4,), dtype("O"),
+    # False, ["x"]): numpy fills four items from a one-item list.
+    p = P(2).g("builtins", "str")
+    p.g("numpy.core.multiarray", "_reconstruct").g("numpy", "ndarray").i(0).t1().by(b"b").t3().reduce()
+    p.mark().i(1).i(4).t1().g("numpy", "dtype").s("O8").op(0x89, 0x88).t3().reduce()
+    p.op(0x89).op(b"]").s("x").op(b"a").tup().op(b"b")
+    return p.t1().reduce().stop()
+
+
 # ---- containers: torch zip -------------------------------------------------
 
 def torch_zip_bytes(pkl, name="archive", extra=(), dup_first=None):
@@ -780,6 +790,7 @@ FIXTURES = [
     ("numpy_copyreg_newobj_buffer.pkl", numpy_copyreg_newobj_buffer, "numpy-object-array-raw-buffer", "pickle.load", "crash"),
     ("numpy_rng_pos_oob.pkl", numpy_rng_pos_oob, "numpy-rng-state-bounds", "pickle.load+draw", "crash"),
     ("numpy_rng_philox_buffer_pos.pkl", numpy_rng_philox_buffer_pos, "numpy-rng-state-bounds", "pickle.load+draw", "crash"),
+    ("numpy_object_short_list.pkl", numpy_object_short_list, "numpy-object-array-short-list", "pickle.load", "crash"),
     ("numpy_object_elements.pkl", numpy_object_array_elements, "numpy-object-array-elements", "pickle.load", "runs"),
     ("zip_dup_data_pkl_evil_last.pt", zip_dup_data_pkl_evil_last, "zip-duplicate-member", "torch.load", "check"),
     ("zip_dup_data_pkl_evil_first.pt", zip_dup_data_pkl_evil_first, "zip-duplicate-member", "torch.load", "check"),
