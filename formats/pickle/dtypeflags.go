@@ -48,12 +48,14 @@ func (m *machine) dtypeFlags(inst, state *value) {
 		return
 	}
 	items := state.x.items
+	// A LONG longer than 8 bytes may still hold a small value (zero
+	// padding): its value is unknown here, so assume the worst.
 	version, ok := pyInt(&items[0])
-	if !ok || version < 3 {
+	if !ok && items[0].k != kBigInt || ok && version < 3 {
 		return // numpy refuses a non-integer version; below 3 it recomputes
 	}
 	flags, ok := pyInt(&items[7])
-	if !ok {
+	if !ok && items[7].k != kBigInt {
 		return // numpy refuses non-integer flags
 	}
 	if flags&hasObjectFlags == hasObjectFlags {

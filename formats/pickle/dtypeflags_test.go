@@ -1,6 +1,7 @@
 package pickle_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"testing"
@@ -81,6 +82,11 @@ func TestForgedDtypeFlags(t *testing.T) {
 		{"object subarray base, flags 0", forgedDtypePickle("V8", "O8", 0, true, 0), true},
 		{"object field past the keep budget, flags 0", forgedDtypePickle("V8", "O8", 200, false, 0), true},
 		{"flags as a negative char missing the bits", forgedDtypePickle("V8", "O8", 0, false, -128), true},
+		// LONG1 of nine zero bytes is 0 to Python, a big int to the reader.
+		{"flags as a zero-padded LONG", func() []byte {
+			b := forgedDtypePickle("V8", "O8", 0, false, 0x7ffffff0)
+			return bytes.Replace(b, []byte{'J', 0xf0, 0xff, 0xff, 0x7f}, append([]byte{0x8a, 9}, make([]byte, 9)...), 1)
+		}(), true},
 		{"real: structured with an object field, flags 63", forgedDtypePickle("V8", "O8", 0, false, 63), false},
 		{"real: object dtype, flags 63", forgedDtypePickle("|O8", "", 0, false, 63), false},
 		{"real: aligned struct with objects, flags -65 (0xbf)", forgedDtypePickle("V8", "O8", 0, false, -65), false},

@@ -62,8 +62,8 @@ func (m *machine) dtypeLayout(inst, state *value) {
 		return // other layouts: numpy recomputes or refuses; unkept: dtypeFlags reports
 	}
 	items := state.x.items
-	if v, ok := pyInt(&items[0]); !ok || v < 3 {
-		return
+	if v, ok := pyInt(&items[0]); !ok && items[0].k != kBigInt || ok && v < 3 {
+		return // (a padded LONG version may be 3: checked)
 	}
 	sub, fields := items[2], items[4]
 	if sub.k == kNone && fields.k == kNone {
