@@ -43,6 +43,7 @@ type argList struct {
 	items []value // the kept arguments, in order
 	n     int64   // how many there are; -1 when not even that is known
 	taint bool    // some argument, kept or not, is tainted
+	kw    *value  // NEWOBJ_EX's keyword arguments; nil for none
 }
 
 func tupleArgs(v *value) argList {
@@ -231,6 +232,8 @@ func (m *machine) call(fn value, a argList, how string) value {
 		return obj
 	}
 	name := fn.global()
+	m.noteDtype(name, a)
+	m.rawBuffer(name, a, a.kw)
 	if mm, nn := mapPy2(fn.x.mod, fn.x.name); nestedLoaders[name] || nestedLoaders[mm+"."+nn] {
 		if v, have, _ := a.arg(0); have {
 			m.sc.followLoader(name, &v, m.opStart)
@@ -270,6 +273,8 @@ func (m *machine) call(fn value, a argList, how string) value {
 				// The object is an instance of that class (joblib's
 				// wrapper hook and BUILD judge it so).
 				fnCopy = c
+				m.noteDtype(c.global(), argList{n: -1})
+				m.newobjBuffer(name, c.global(), a)
 				if c.x.verdict != Safe {
 					obj.x.taint, obj.x.opaque = true, true
 				}

@@ -14,6 +14,11 @@
 //   - policy.go:  the import policy as data (safe, re-exports, loaders);
 //   - denylist.go: the denylist by capability, with sources;
 //   - compat.go:  CPython's _compat_pickle tables (generated);
+//   - dtypeflags.go, dtypelayout.go: numpy dtype states whose flags deny
+//     the objects they hold, or whose fields lie outside their item;
+//   - rawbuffer.go: array constructors given raw bytes for object items;
+//   - rngstate.go: numpy random generator states indexing outside their buffers;
+//   - objlist.go: object array states with fewer items than their shape;
 //   - joblib.go:  joblib's inline array data after NumpyArrayWrapper;
 //   - joblibsize.go: array sizes as numpy computes them (not as the file claims);
 //   - sidefile.go: legacy joblib NDArrayWrapper side files, opened and scanned;
@@ -33,6 +38,11 @@
 //	pickle/build-on-global    critical  BUILD sets attributes of a class or module
 //	pickle/nonliteral-global  high      STACK_GLOBAL of values computed at load time
 //	pickle/setstate-override  high      BUILD state defining __setstate__/__reduce__...
+//	pickle/forged-dtype-flags high      a numpy dtype state holding objects without NPY_ITEM_HASOBJECT|NPY_LIST_PICKLE
+//	pickle/forged-dtype-layout high     a numpy dtype state with a field or subarray outside its item
+//	pickle/raw-object-buffer  high      numpy.ndarray/recarray given a raw buffer for a dtype that may hold objects
+//	pickle/rng-state-bounds   high      a numpy random generator state with pos/buffer_pos outside its buffers
+//	pickle/object-array-short-list high an object array state with fewer list items than its shape
 //	pickle/ext-code           high      EXT1/2/4 (the extension registry is empty by default)
 //	pickle/nested-pickle      medium (content scanned as a member); high when a loader gets data built at load time
 //	pickle/nested-limit       high      nested pickles too deep or too many

@@ -61,6 +61,15 @@ func scanRaw(data []byte) (*formats.FileResult, *pickle.Result) {
 // FuzzScan: no panic, and work bounded by the input (time per byte).
 func FuzzScan(f *testing.F) {
 	seeds(f)
+	// The red-team fixtures seed the scan only: gopickle, the
+	// differential's reference, does not decode protocol-0 escapes as
+	// CPython does (string_escape_names.pkl, proven under CPython).
+	redteam, _ := filepath.Glob("testdata/attacks/redteam/*.pkl")
+	for _, p := range redteam {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		start := time.Now()
 		res, pr := scanRaw(data)

@@ -50,6 +50,13 @@ type machine struct {
 	sawProto bool
 	// applyDepth bounds the inner calls judged through apply functions.
 	applyDepth int
+	// objDtype: a numpy dtype that may hold Python objects was made in
+	// this pickle (dtypeflags.go); until then no unkept field can be one.
+	objDtype bool
+	// fieldEnd is the furthest end of any numpy dtype field pair built so
+	// far, fieldEndUnknown whether one could not be sized (dtypelayout.go).
+	fieldEnd        int64
+	fieldEndUnknown bool
 	// applied caches what an apply function's inner call returned, by
 	// callee and (immutable) argument tuple: a pickle that repeats one
 	// nested apply from the memo costs one evaluation, not one per call.
@@ -130,6 +137,9 @@ func (m *machine) popMark() ([]value, error) {
 
 // container makes a kept container from items, within the budgets.
 func (m *machine) container(k kind, items []value) value {
+	if k == kTuple && (len(items) == 2 || len(items) == 3) {
+		m.noteField(items)
+	}
 	x := &ext{n: int64(len(items)), taint: anyTainted(items)}
 	m.keep(x, items)
 	return value{k: k, off: m.opStart, x: x}

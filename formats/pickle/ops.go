@@ -447,6 +447,7 @@ func (m *machine) step(op byte) (bool, error) {
 		}
 		a := tupleArgs(&args)
 		a.taint = a.taint || kwargs.tainted()
+		a.kw = &kwargs
 		*cls = m.call(*cls, a, "NEWOBJ_EX")
 		return false, nil
 	case 'o': // OBJ

@@ -225,6 +225,10 @@ func (m *machine) build(inst *value, state value) error {
 			inst.x.taint = true
 		}
 		m.tensorStateHooks(inst, &state)
+		m.dtypeFlags(inst, &state)
+		m.dtypeLayout(inst, &state)
+		m.rngState(inst, &state)
+		m.arrayListState(inst, &state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}
