@@ -2,8 +2,6 @@ package mlflow
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -32,7 +30,7 @@ func checkEnv(s *formats.Scope) {
 	e := &envCheck{s: s, dir: dir, seen: map[string]bool{}}
 	e.file("requirements.txt")
 	for _, name := range []string{"python_env.yaml", "conda.yaml"} {
-		b := readBeside(dir, name)
+		b := readBeside(s.Options(), dir, name)
 		if b == nil {
 			continue
 		}
@@ -68,16 +66,13 @@ func checkEnv(s *formats.Scope) {
 	}
 }
 
-func readBeside(dir, name string) []byte {
-	f, err := os.Open(filepath.Join(dir, name))
+// readBeside reads a file beside MLmodel through the scan's opener (the
+// check's one pass), so the requirements judged are the bytes hashed.
+func readBeside(o *formats.Options, dir, name string) []byte {
+	b, err := o.ReadSmallFile(filepath.Join(dir, name), maxEnvFile)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(f, maxEnvFile))
 	return b
 }
 
@@ -93,7 +88,7 @@ func (e *envCheck) file(name string) {
 		return
 	}
 	e.seen[name] = true
-	if b := readBeside(e.dir, name); b != nil {
+	if b := readBeside(e.s.Options(), e.dir, name); b != nil {
 		for i, line := range strings.Split(string(b), "\n") {
 			e.requirement(fmt.Sprintf("%s:%d", name, i+1), line)
 		}
