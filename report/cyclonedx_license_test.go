@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/formatstest"
 	_ "github.com/modelvet/modelvet/formats/hf"
 	_ "github.com/modelvet/modelvet/formats/modelcard"
 	_ "github.com/modelvet/modelvet/formats/safetensors"
@@ -160,15 +161,7 @@ func TestCycloneDXLicenses(t *testing.T) {
 // (kept as text, controls dropped), a license_link with spaces (not an
 // IRI: left out, the schema would refuse it).
 func billionLaughsCard() string {
-	var b strings.Builder
-	b.WriteString("---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
-	prev := "a"
-	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
-		b.WriteString(n + ": &" + n + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n")
-		prev = n
-	}
-	b.WriteString("license: *i\nlicense_name: \"evil\\\"</script>\\x07\\u200b\"\nlicense_link: \"javascript:alert(1) //x\"\n---\n")
-	return b.String()
+	return formatstest.BillionLaughsYAML("license_name: \"evil\\\"</script>\\x07\\u200b\"\nlicense_link: \"javascript:alert(1) //x\"\n")
 }
 
 // TestSPDXIDs: the table is CycloneDX's own list, canonical spelling.

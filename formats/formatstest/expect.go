@@ -1,6 +1,7 @@
 package formatstest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
@@ -47,5 +48,21 @@ func NoAnalyzerFailure(t *testing.T, name string, data []byte) {
 		if x.Rule == "formats/analyzer-failure" {
 			t.Fatal(x.Message)
 		}
+	}
+}
+
+// AtLeast is the table check of analyzers whose cases name a rule and its
+// lowest severity: rule "" means nothing at medium or above (a real-shaped
+// file); otherwise rule must be among the findings at sev or above.
+func AtLeast(t *testing.T, res *formats.FileResult, rule string, sev formats.Severity) {
+	t.Helper()
+	if rule == "" {
+		if len(Rules(res, formats.Medium)) > 0 {
+			t.Fatalf("false alarm:\n%s", Describe(res))
+		}
+		return
+	}
+	if !slices.Contains(Rules(res, sev), rule) {
+		t.Fatalf("want %s at %s:\n%s", rule, sev, Describe(res))
 	}
 }

@@ -11,19 +11,8 @@ import (
 	"github.com/modelvet/modelvet/formats/modelcard"
 )
 
-// billionLaughs is the alias-expansion bomb in YAML: nine levels of nine
-// aliases, 9^9 strings if a reader expanded them.
-func billionLaughs() string {
-	var b strings.Builder
-	b.WriteString("---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
-	prev := "a"
-	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
-		b.WriteString(n + ": &" + n + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n")
-		prev = n
-	}
-	b.WriteString("license: *i\n---\n# card\n")
-	return b.String()
-}
+// billionLaughs: the licence behind nine levels of aliases, then the card.
+func billionLaughs() string { return formatstest.BillionLaughsYAML("") + "# card\n" }
 
 // TestModelCard: the licence keys of real Hub model cards are read as
 // the Hub reads them; hostile front matter costs bounded work and gives
