@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/go-openapi/runtime"
+	"github.com/modelvet/modelvet/internal/sigstoretest"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -227,36 +228,10 @@ func (f *fakeSigstore) serveRekor(w http.ResponseWriter, r *http.Request) {
 // (Fulcio CA and Rekor key; no CT logs, see fakeSigstore).
 func (f *fakeSigstore) trustedRootFile(t *testing.T) string {
 	t.Helper()
-	// The virtual log's ID is its hex key ID as bytes; a trusted root
-	// file carries the raw key ID, so convert it.
-	logs := map[string]*root.TransparencyLog{}
-	for id, l := range f.vs.RekorLogs() {
-		c := *l
-		raw, err := hex.DecodeString(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.ID = raw
-		logs[id] = &c
-	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
-		[]root.CertificateAuthority{&root.FulcioCertificateAuthority{
-			Root: f.root, Intermediates: []*x509.Certificate{f.inter}, URI: f.fulcio.URL,
-			ValidityPeriodStart: time.Now().Add(-time.Hour), ValidityPeriodEnd: time.Now().Add(time.Hour),
-		}},
-		nil, nil, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "trusted_root.json")
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return sigstoretest.WriteTrustedRoot(t, t.TempDir(), []root.CertificateAuthority{&root.FulcioCertificateAuthority{
+		Root: f.root, Intermediates: []*x509.Certificate{f.inter}, URI: f.fulcio.URL,
+		ValidityPeriodStart: time.Now().Add(-time.Hour), ValidityPeriodEnd: time.Now().Add(time.Hour),
+	}}, f.vs)
 }
 
 func (f *fakeSigstore) options(trustedRoot string) KeylessOptions {

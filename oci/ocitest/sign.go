@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/modelvet/modelvet/internal/sigstoretest"
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -209,29 +210,5 @@ func (k *Keyless) Sign(t testing.TB, digestRef, identity, issuer string) {
 // Rekor log; no CT log, since its certificates carry no SCT) into dir.
 func (k *Keyless) TrustedRoot(t testing.TB, dir string) string {
 	t.Helper()
-	// The virtual Sigstore keeps log IDs as hex text; trusted_root.json
-	// holds the raw bytes (base64), which the verifier hex-encodes again.
-	logs := map[string]*root.TransparencyLog{}
-	for id, l := range k.VS.RekorLogs() {
-		c := *l
-		raw, err := hex.DecodeString(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.ID = raw
-		logs[id] = &c
-	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, k.VS.FulcioCertificateAuthorities(), nil, nil, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "trusted_root.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return sigstoretest.WriteTrustedRoot(t, dir, k.VS.FulcioCertificateAuthorities(), k.VS)
 }
