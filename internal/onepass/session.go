@@ -114,6 +114,11 @@ type Session struct {
 	passes atomic.Int32
 	// openErrs are the files that could not be opened, by path.
 	openErrs map[string]error
+	// opening holds the paths being opened right now: a second opener of
+	// the same path waits for the first and shares its entry, so a file
+	// is opened once even when its own scan and another analyzer's side
+	// read ask for it at the same moment.
+	opening map[string]chan struct{}
 }
 
 type entry struct {
@@ -143,7 +148,7 @@ func New(o Options) *Session {
 	if o.MaxSpans <= 0 {
 		o.MaxSpans = DefaultMaxSpans
 	}
-	return &Session{opts: o, open: map[string]*entry{}, byID: map[idKey][]*entry{}, kept: map[string]*keptFile{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}}
+	return &Session{opts: o, open: map[string]*entry{}, byID: map[idKey][]*entry{}, kept: map[string]*keptFile{}, done: map[string]*File{}, bySnap: map[string]*File{}, bytes: map[string][]byte{}, openErrs: map[string]error{}, opening: map[string]chan struct{}{}}
 }
 
 // SetShardSize sets Options.ShardSize. Call it before the scan (the
@@ -219,7 +224,25 @@ func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 		s.mu.Unlock()
 		return k, nil
 	}
+	if w := s.opening[key]; w != nil {
+		s.mu.Unlock()
+		<-w
+		return s.openHandle(path, own)
+	}
+	wait := make(chan struct{})
+	s.opening[key] = wait
 	s.mu.Unlock()
+	var released bool
+	release := func() {
+		if !released {
+			released = true
+			s.mu.Lock()
+			delete(s.opening, key)
+			s.mu.Unlock()
+			close(wait)
+		}
+	}
+	defer release()
 	var f *os.File
 	var fi fs.FileInfo
 	var err error
@@ -241,6 +264,7 @@ func (s *Session) openHandle(path string, own bool) (formats.Handle, error) {
 		s.mu.Unlock()
 		f.Close()
 		<-e.finished
+		release()
 		return s.openHandle(path, own)
 	}
 	if e != nil && !joinable(e, key, own) {

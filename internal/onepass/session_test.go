@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,6 +215,58 @@ func TestSharedOpenAndReadFile(t *testing.T) {
 	f, ok := s.Lookup(sig)
 	if !ok || f.Changed != nil || f.SHA256 != sum(b) || opens != 1 {
 		t.Fatalf("%+v %v opens=%d", f, ok, opens)
+	}
+}
+
+// TestConcurrentOpensOpenOnce: a file's own scan and another analyzer's
+// side read (a folder check reading config.json) asking at the same
+// moment share one OS open; before, both opened and the later one joined,
+// so a file could be opened twice (seen as a flaky CI failure).
+func TestConcurrentOpensOpenOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	os.WriteFile(p, []byte(`{"a":1}`), 0o644)
+	for round := 0; round < 50; round++ {
+		var mu sync.Mutex
+		opens := 0
+		s := New(Options{Root: dir, OpenHook: func(string) error {
+			mu.Lock()
+			opens++
+			mu.Unlock()
+			time.Sleep(100 * time.Microsecond) // widen the window
+			return nil
+		}})
+		var wg sync.WaitGroup
+		handles := make([]formats.Handle, 8)
+		for i := range handles {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if i == 0 {
+					handles[i], err = s.Open(p)
+				} else {
+					handles[i], err = s.OpenOther(p)
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, h := range handles {
+			if h != nil {
+				scanLike(t, h, 7)
+				h.Close()
+			}
+		}
+		s.Finish()
+		if opens != 1 {
+			t.Fatalf("round %d: opened %d times, want once", round, opens)
+		}
+		if f, ok := s.Lookup(p); !ok || f.Changed != nil {
+			t.Fatalf("round %d: %+v %v", round, f, ok)
+		}
 	}
 }
 
