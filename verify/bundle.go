@@ -78,6 +78,12 @@ func parseBundle(data []byte) (*rawBundle, error) {
 		}
 		return nil, errors.New("bundle holds no DSSE envelope")
 	}
+	if len(b.MessageSignature) > 0 && string(b.MessageSignature) != "null" {
+		// The bundle's content is a oneof: a reader that takes the message
+		// signature (protobuf keeps the last member it reads) would see
+		// another signed thing than this one; ambiguous, so refused.
+		return nil, errors.New("bundle holds both a DSSE envelope and a message signature; a Sigstore bundle carries exactly one")
+	}
 	if err := b.DsseEnvelope.check(); err != nil {
 		return nil, err
 	}

@@ -187,8 +187,13 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		if err := fromDigests(units, o); err != nil {
 			return nil, err
 		}
-	} else if err := hashUnits(units, total, o); err != nil {
-		return nil, err
+	} else {
+		if err := hashUnits(units, total, o); err != nil {
+			return nil, err
+		}
+		if err := unchanged(files); err != nil {
+			return nil, err
+		}
 	}
 	m := &Manifest{
 		ModelName:     filepath.Base(abs),
@@ -289,6 +294,7 @@ func ignored(rel string, ignores []string) bool {
 type fileEntry struct {
 	rel, path string
 	size      int64
+	info      os.FileInfo // as listed (os.Stat of path), to see a change while hashing
 }
 
 // listFiles walks the model. Rules, each against a class of attack:
@@ -318,7 +324,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 		}
 	}
 	if fi.Mode().IsRegular() {
-		return []fileEntry{{rel: ".", path: abs, size: fi.Size()}}, nil, nil
+		return []fileEntry{{rel: ".", path: abs, size: fi.Size(), info: fi}}, nil, nil
 	}
 	if !fi.IsDir() {
 		return nil, nil, fmt.Errorf("%s is neither a file nor a folder", abs)
@@ -380,7 +386,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 					return fmt.Errorf("%s links to a special file; only regular files and folders can be signed", p)
 				}
 				if o.Only == nil || o.Only[rel] {
-					out = append(out, fileEntry{rel: rel, path: target, size: st.Size()})
+					out = append(out, fileEntry{rel: rel, path: target, size: st.Size(), info: st})
 				}
 				continue
 			}
@@ -403,11 +409,14 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 			if o.Only != nil && !o.Only[rel] {
 				continue
 			}
-			st, err := e.Info()
+			st, err := os.Lstat(p)
 			if err != nil {
 				return err
 			}
-			out = append(out, fileEntry{rel: rel, path: p, size: st.Size()})
+			if !st.Mode().IsRegular() {
+				return fmt.Errorf("%s was replaced by a link or special file while the folder was listed; list it again when nothing writes to the model", p)
+			}
+			out = append(out, fileEntry{rel: rel, path: p, size: st.Size(), info: st})
 		}
 		return nil
 	}
@@ -450,6 +459,29 @@ func fromDigests(units []*work, o HashOptions) error {
 			return fmt.Errorf("%s: shard at %d was not hashed", u.path, u.start)
 		}
 		u.digest = shards[i]
+	}
+	return nil
+}
+
+// unchanged checks, after hashing, that every file is still the one that
+// was listed, with the same size and modification time. Each shard opens
+// its file anew, so a file rewritten in place (same size) or renamed over
+// while it was hashed would otherwise give a manifest that mixes two
+// versions, or describes bytes that never existed together: signing it
+// would vouch for a model nobody has, and a verifier racing a writer
+// could pass bytes other than the ones a loader then reads.
+func unchanged(files []fileEntry) error {
+	for _, f := range files {
+		st, err := os.Stat(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %v (the file went away while the model was hashed)", f.path, err)
+		}
+		if f.info == nil {
+			continue
+		}
+		if !os.SameFile(f.info, st) || st.Size() != f.info.Size() || !st.ModTime().Equal(f.info.ModTime()) {
+			return fmt.Errorf("%s changed while the model was hashed (replaced, rewritten or resized); hash it again when nothing writes to the model", f.path)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -194,7 +195,8 @@ func Verify(model string, o Options) (*Result, error) {
 	if rel, ok := relInside(model, o.SignaturePath); ok {
 		own = append(own, rel)
 	}
-	ho.IgnorePaths = append(append([]string{}, own...), signed.IgnorePaths...)
+	signerIgnores, dropped := applicableSignerIgnores(signed.IgnorePaths)
+	ho.IgnorePaths = append(append([]string{}, own...), signerIgnores...)
 	if o.IgnoreUnsignedFiles {
 		ho.Only = map[string]bool{}
 		for _, res := range signed.Resources {
@@ -213,11 +215,42 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	r.Manifest = m
 	r.Bytes = m.Bytes
-	r.NotCovered = hiddenBySigner(m.Skipped, signed.IgnorePaths, own)
+	r.NotCovered = hiddenBySigner(m.Skipped, signerIgnores, own)
 	compare(r, signed, m, o.IgnoreUnsignedFiles)
+	if len(dropped) > 0 && len(r.Problems) > 0 {
+		// Say why a file the signer meant to leave out is not left out.
+		r.fail("statement", "", fmt.Sprintf("the signature's ignore_paths %s are not relative POSIX paths inside the model, so they are not applied (as the reference tool on POSIX does not apply them); files under them must be signed", ListSome(quoteAll(dropped), 5)))
+	}
 	r.Verified = len(r.Problems) == 0
 	r.capProblems()
 	return r, nil
+}
+
+// applicableSignerIgnores splits a signature's ignore_paths into those
+// that name a path inside the model and those that are left unapplied:
+// absolute paths, drive letters and backslashes. The reference tool joins
+// each to the model folder and drops the ones that are not under it
+// (pathlib: model / "/w.bin" is "/w.bin"), and on POSIX a backslash is a
+// plain character, so "sub\w.bin" names no file of the model. Applying
+// them after cleaning ("/w.bin" to "w.bin") would hide, with a passing
+// verdict, a file the reference tool reports as not signed.
+func applicableSignerIgnores(paths []string) (apply, dropped []string) {
+	for _, p := range paths {
+		if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") || (len(p) >= 2 && p[1] == ':') {
+			dropped = append(dropped, p)
+			continue
+		}
+		apply = append(apply, p)
+	}
+	return apply, dropped
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
 
 // hiddenBySigner returns the skipped entries that only the signature's
