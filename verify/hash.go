@@ -191,6 +191,9 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		if err := hashUnits(units, total, o); err != nil {
 			return nil, err
 		}
+		if afterHashHook != nil {
+			afterHashHook()
+		}
 		if err := unchanged(files); err != nil {
 			return nil, err
 		}
@@ -462,6 +465,10 @@ func fromDigests(units []*work, o HashOptions) error {
 	}
 	return nil
 }
+
+// afterHashHook, set only by tests, runs between hashing and the check
+// that nothing changed: it plays the writer racing the hash.
+var afterHashHook func()
 
 // unchanged checks, after hashing, that every file is still the one that
 // was listed, with the same size and modification time. Each shard opens

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rtDigest is the hex SHA-256 of s.
@@ -295,4 +296,53 @@ func TestRedTeamModelSignatures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignRefusesModelChangedWhileHashed: a file rewritten in place (same
+// size), or renamed over, while `sign` hashes it must not be signed: the
+// signature would vouch for bytes that never existed together. Nothing is
+// written.
+func TestSignRefusesModelChangedWhileHashed(t *testing.T) {
+	k := newECKey(t, elliptic.P256())
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, dir string)
+	}{
+		{"rewritten-in-place-same-size", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "w.bin")
+			writeFile(t, p, []byte("WEIGHTS"))
+			// A coarse clock must not hide the write.
+			st, _ := os.Stat(p)
+			os.Chtimes(p, st.ModTime().Add(time.Second), st.ModTime().Add(time.Second))
+		}},
+		{"renamed-over", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "w.bin")
+			st, _ := os.Stat(p)
+			writeFile(t, p+".new", []byte("WEIGHTS"))
+			os.Chtimes(p+".new", st.ModTime(), st.ModTime())
+			if err := os.Rename(p+".new", p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"removed", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "w.bin")) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := makeModel(t, "m", map[string]string{"w.bin": "weights", "config.json": "{}"})
+			afterHashHook = func() { c.change(t, dir) }
+			defer func() { afterHashHook = nil }()
+			_, _, err := Sign(dir, SignOptions{Key: k})
+			if err == nil || !strings.Contains(err.Error(), "w.bin") {
+				t.Fatalf("signed a model that changed while it was hashed (err %v)", err)
+			}
+			if _, serr := os.Stat(filepath.Join(dir, DefaultSignatureName)); serr == nil {
+				t.Error("a signature was written")
+			}
+		})
+	}
+	t.Run("control-unchanged", func(t *testing.T) {
+		dir := makeModel(t, "m", map[string]string{"w.bin": "weights"})
+		if _, _, err := Sign(dir, SignOptions{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
