@@ -73,7 +73,9 @@ func TestRedTeamBinding(t *testing.T) {
 	m := Model{Root: Digest{Alg: "sha256", Hex: d('0')}, Files: map[string]Digest{
 		"w.bin": {Alg: "sha256", Hex: d('1')}, "config.json": {Alg: "sha256", Hex: d('2')},
 	}}
-	sub := func(name string, hex string) Subject { return Subject{Name: name, Digest: map[string]string{"sha256": hex}} }
+	sub := func(name string, hex string) Subject {
+		return Subject{Name: name, Digest: map[string]string{"sha256": hex}}
+	}
 	cases := []struct {
 		name string
 		subs []Subject
