@@ -148,6 +148,11 @@ func TestRedTeamModelSignatures(t *testing.T) {
 		{name: "control/valid-signature", files: base, bundle: signed(goodStmt)},
 		{name: "control/signer-ignore-path-relative", files: with(map[string]string{"notes.txt": "x"}), bundle: signed(rtStatement(good, rtFiles("notes.txt"), nil))},
 
+		{name: "control/git-paths-left-out-by-default", files: with(map[string]string{".git/config": "x", ".gitattributes": "*.bin lfs"}), bundle: signed(goodStmt)},
+		{name: "control/signed-gitattributes-is-checked", files: with(map[string]string{".gitattributes": "*.bin lfs"}), bundle: signed(rtStatement([][2]string{{".gitattributes", rtDigest("*.bin lfs")}, {"config.json", C}, {"w.bin", W}}, rtFiles(), nil))},
+		{name: "git/signed-gitattributes-changed", files: with(map[string]string{".gitattributes": "*.bin text"}), bundle: signed(rtStatement([][2]string{{".gitattributes", rtDigest("*.bin lfs")}, {"config.json", C}, {"w.bin", W}}, rtFiles(), nil)), want: ".gitattributes changed"},
+		{name: "git/signed-git-folder-with-unsigned-file", files: with(map[string]string{".git/HEAD": "ref", ".git/hooks/post-checkout": "evil"}), bundle: signed(rtStatement([][2]string{{".git/HEAD", rtDigest("ref")}, {"config.json", C}, {"w.bin", W}}, rtFiles(), nil)), want: ".git/hooks/post-checkout is in the model but not covered"},
+
 		// Manifest path tricks.
 		{name: "path/dotdot", files: base, bundle: signed(rtStatement([][2]string{{"../m/w.bin", W}}, rtFiles(), nil)), want: "'..'"},
 		{name: "path/absolute", files: base, bundle: signed(rtStatement([][2]string{{"/w.bin", W}}, rtFiles(), nil)), want: "absolute"},

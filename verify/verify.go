@@ -197,6 +197,17 @@ func Verify(model string, o Options) (*Result, error) {
 	}
 	signerIgnores, dropped := applicableSignerIgnores(signed.IgnorePaths)
 	ho.IgnorePaths = append(append([]string{}, own...), signerIgnores...)
+	// The git paths are left out by default, as the reference tool does,
+	// except one the signature lists a resource under: its signer hashed
+	// it (model_signing --no-ignore-git-paths, e.g. a Hugging Face
+	// repository's .gitattributes), and leaving it out would report a
+	// signed file as missing. Checking it is more checking, never less.
+	ho.NoDefaultIgnores = true
+	for _, g := range DefaultIgnores {
+		if !signsUnder(signed, g) {
+			ho.IgnorePaths = append(ho.IgnorePaths, g)
+		}
+	}
 	if o.IgnoreUnsignedFiles {
 		ho.Only = map[string]bool{}
 		for _, res := range signed.Resources {
@@ -224,6 +235,18 @@ func Verify(model string, o Options) (*Result, error) {
 	r.Verified = len(r.Problems) == 0
 	r.capProblems()
 	return r, nil
+}
+
+// signsUnder reports whether the signature lists a resource at or under
+// the model-relative path p.
+func signsUnder(s *Signed, p string) bool {
+	for _, r := range s.Resources {
+		f := resourcePath(r.Name, s.Method)
+		if f == p || strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // applicableSignerIgnores splits a signature's ignore_paths into those
