@@ -2,8 +2,14 @@ package attest
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	intoto "github.com/in-toto/in-toto-golang/in_toto"
 )
 
 // TestRedTeamBuilderAndSource: lookalike builder IDs and source URIs an
@@ -106,6 +112,73 @@ func TestRedTeamBinding(t *testing.T) {
 				if !errors.As(err, &nm) || nm.Msg == "" {
 					t.Errorf("refused without saying how the subjects differ: %v", err)
 				}
+			}
+		})
+	}
+}
+
+// TestRedTeamLayoutThresholds: threshold and expiry games against an
+// in-toto layout whose "train" step is raised to two functionaries.
+// Each must be refused with the step or date named.
+func TestRedTeamLayoutThresholds(t *testing.T) {
+	two := func(t *testing.T, f *layoutFixture) {
+		f.layout.Steps[0].PubKeys = []string{f.trainerPub.KeyID, f.packerPub.KeyID}
+		f.layout.Steps[0].Threshold = 2
+		f.writeLayout(t)
+	}
+	trainLink := func(f *layoutFixture, k intoto.Key) string {
+		return filepath.Join(f.links, fmt.Sprintf(intoto.LinkNameFormat, "train", k.KeyID))
+	}
+	products := map[string]intoto.HashObj{"data/x.csv": {"sha256": hexC}, "model.safetensors": {"sha256": hexA}}
+	materials := map[string]intoto.HashObj{"data/x.csv": {"sha256": hexC}}
+	cases := []struct {
+		name   string
+		mutate func(t *testing.T, f *layoutFixture)
+		want   string // "" = must verify
+	}{
+		{"control/two-functionaries-agree", func(t *testing.T, f *layoutFixture) {
+			two(t, f)
+			f.writeLink(t, f.packer, "train", []string{"python", "train.py"}, materials, products)
+		}, ""},
+		{"one-functionary-link-copied-under-the-other-name", func(t *testing.T, f *layoutFixture) {
+			two(t, f)
+			b, _ := os.ReadFile(trainLink(f, f.trainer))
+			os.WriteFile(trainLink(f, f.packer), b, 0o644)
+		}, `step "train" requires 2 link(s)`},
+		{"two-functionaries-disagree-on-the-weights", func(t *testing.T, f *layoutFixture) {
+			two(t, f)
+			f.writeLink(t, f.packer, "train", []string{"python", "train.py"}, materials,
+				map[string]intoto.HashObj{"data/x.csv": {"sha256": hexC}, "model.safetensors": {"sha256": hexB}})
+		}, "links"},
+		{"threshold-above-the-functionaries", func(t *testing.T, f *layoutFixture) {
+			f.layout.Steps[0].Threshold = 2
+			f.writeLayout(t)
+		}, `step "train" requires 2 link(s)`},
+		{"expiry-malformed", func(t *testing.T, f *layoutFixture) {
+			f.layout.Expires = "2099-13-45T00:00:00Z"
+			f.writeLayout(t)
+		}, "layout"},
+		{"expired-a-minute-ago", func(t *testing.T, f *layoutFixture) {
+			f.layout.Expires = time.Now().Add(-time.Minute).UTC().Format(intoto.ISO8601DateSchema)
+			f.writeLayout(t)
+		}, "expired"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newLayoutFixture(t)
+			c.mutate(t, f)
+			_, err := VerifyLayout(f.layoutPath, []string{f.ownerPub}, f.links)
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("control refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("VERIFIED")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("refused, but not for %q: %v", c.want, err)
 			}
 		})
 	}
