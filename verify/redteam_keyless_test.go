@@ -77,6 +77,11 @@ func TestRedTeamKeylessRealBundles(t *testing.T) {
 		{name: "identity/regexp-anchored-other-domain", trust: func(o *TrustOptions) { o.Identity, o.IdentityRegexp = "", `^stefanb@us\.ibm\.com\.evil$` }, want: "keyless verification failed"},
 		{name: "issuer/trailing-slash", trust: func(o *TrustOptions) { o.Issuer = fixtureIssuer + "/" }, want: "keyless verification failed"},
 		{name: "issuer/regexp-other-host", trust: func(o *TrustOptions) { o.Issuer, o.IssuerRegexp = "", `^https://accounts\.google\.com$` }, want: "keyless verification failed"},
+		{name: "bundle/relabelled-v0.1-without-inclusion-proof", bundle: func(b map[string]any) {
+			b["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+			delete(tlog0(b), "inclusionProof")
+			delete(b["verificationMaterial"].(map[string]any), "timestampVerificationData")
+		}, want: "media type was changed"},
 		{name: "certificate/swapped-for-key-material", bundle: func(b map[string]any) {
 			vm := b["verificationMaterial"].(map[string]any)
 			delete(vm, "certificate")
