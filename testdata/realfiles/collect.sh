@@ -97,10 +97,9 @@ kraiskil+onnx2c                ^(test|examples)/.*\.(onnx|pb)$
 yalue+onnxruntime_go           \.onnx$ standalone
 # tract: its ONNX and NNEF test models and the .npz inputs/outputs of them.
 sonos+tract                    \.(onnx|npz)$ standalone
-# TF.js models as web apps ship them: the graph models of Human (model.json and
-# .bin shards) and the weights manifests of face-api.js with extensionless shards.
-vladmandic+human               ^models/
-justadudewhohacks+face-api.js  ^weights/
+# TF.js test data of the tfjs-models packages (pose and hand detection).
+# (The web apps Human and face-api.js commit many models, but their
+# snapshots here lack most shards, so every folder came out incomplete.)
 tensorflow+tfjs-models         /test_data/
 # TFLite: the Coral Edge TPU compiled models (edgetpu-custom-op) and their
 # CPU twins; the task-library and metadata test models of TFLite Support
