@@ -220,12 +220,18 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		m.ShardSize = o.ShardSize
 	}
 	sort.Slice(units, func(i, j int) bool { return lessKey(units[i], units[j]) })
+	alg := "sha256"
+	if o.Method == MethodShards {
+		// As model_signing names shard digests, so that its verifier,
+		// which compares algorithm and value, accepts our signatures.
+		alg = ShardAlgorithm("sha256", o.ShardSize)
+	}
 	for _, u := range units {
 		name := u.rel
 		if o.Method == MethodShards {
 			name = u.rel + ":" + strconv.FormatInt(u.start, 10) + ":" + strconv.FormatInt(u.end, 10)
 		}
-		m.Resources = append(m.Resources, Resource{Name: name, Algorithm: "sha256", Digest: u.digest})
+		m.Resources = append(m.Resources, Resource{Name: name, Algorithm: alg, Digest: u.digest})
 	}
 	return m, nil
 }

@@ -49,6 +49,11 @@ func rtStatement(resources [][2]string, ser map[string]any, mod func(map[string]
 	return out
 }
 
+// withAlgorithm sets every resource's algorithm in a statement.
+func withAlgorithm(stmt []byte, alg string) []byte {
+	return []byte(strings.ReplaceAll(string(stmt), `"algorithm":"sha256"`, `"algorithm":"`+alg+`"`))
+}
+
 func rtFiles(extra ...string) map[string]any {
 	s := map[string]any{"method": "files", "hash_type": "sha256", "allow_symlinks": false}
 	if len(extra) > 0 {
@@ -267,6 +272,10 @@ func TestRedTeamModelSignatures(t *testing.T) {
 		{name: "statement/method-unknown", files: base, bundle: signed(rtStatement(good, map[string]any{"method": "tensors", "hash_type": "sha256", "allow_symlinks": false}, nil)), want: "unknown serialization"},
 
 		// Shards.
+		// model_signing names each shard digest "sha256-sharded-<size>".
+		{name: "control/reference-shard-algorithm-name", files: map[string]string{"w.bin": "weights"}, bundle: signed(withAlgorithm(rtStatement([][2]string{{"w.bin:0:4", rtDigest("weig")}, {"w.bin:4:7", rtDigest("hts")}}, rtShards(4), nil), "sha256-sharded-4"))},
+		{name: "shards/algorithm-names-another-shard-size", files: map[string]string{"w.bin": "weights"}, bundle: signed(withAlgorithm(rtStatement([][2]string{{"w.bin:0:4", rtDigest("weig")}, {"w.bin:4:7", rtDigest("hts")}}, rtShards(4), nil), "sha256-sharded-8")), want: "algorithm"},
+		{name: "shards/sharded-algorithm-under-files-method", files: base, bundle: signed(withAlgorithm(goodStmt, "sha256-sharded-0")), want: "algorithm"},
 		{name: "shards/size-zero", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:0:7", W}}, rtShards(0), nil)), want: "shard_size"},
 		{name: "shards/size-negative", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:0:7", W}}, rtShards(-1), nil)), want: "shard_size"},
 		{name: "shards/size-huge", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:0:7", W}}, rtShards(1e300), nil)), want: "shard_size"},

@@ -143,8 +143,12 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 			return nil, fmt.Errorf("resource %d has no name", i)
 		}
 		name := *r.Name
-		if r.Algorithm != ser.HashType {
-			return nil, fmt.Errorf("resource %q: algorithm %q differs from the serialization's %q", name, r.Algorithm, ser.HashType)
+		if r.Algorithm != ser.HashType && r.Algorithm != ShardAlgorithm(ser.HashType, s.ShardSize) {
+			want := fmt.Sprintf("%q", ser.HashType)
+			if s.Method == MethodShards {
+				want = fmt.Sprintf("%q or %q", ser.HashType, ShardAlgorithm(ser.HashType, s.ShardSize))
+			}
+			return nil, fmt.Errorf("resource %q: algorithm %q is not the serialization's %s", name, r.Algorithm, want)
 		}
 		d := strings.ToLower(r.Digest)
 		if !isHexDigest(d, 32) {
@@ -188,6 +192,17 @@ func parseV02(st *stmtJSON) (*Signed, error) {
 		s.Resources = append(s.Resources, Resource{Name: sub.Name, Algorithm: "sha256", Digest: d})
 	}
 	return s, nil
+}
+
+// ShardAlgorithm is the algorithm name model_signing gives each shard
+// resource ("sha256-sharded-1000000000"): its ShardedFileHasher names its
+// digests after the hash and the shard size, while the serialization's
+// hash_type stays "sha256". "" for the files method (shardSize 0).
+func ShardAlgorithm(hashType string, shardSize int64) string {
+	if shardSize <= 0 {
+		return ""
+	}
+	return hashType + "-sharded-" + strconv.FormatInt(shardSize, 10)
 }
 
 func isHexDigest(s string, n int) bool {

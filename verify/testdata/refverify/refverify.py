@@ -50,6 +50,12 @@ try:
 except ValueError:
     pass
 cfg = hashing.Config().set_ignored_paths(paths=ignored)
+args = expected.serialization_type
+if args["method"] == "shards":
+    # The CLI hashes files only; the library guesses the serialization
+    # from the signature (verifying.Config._guess_hashing_config).
+    cfg.use_shard_serialization(hashing_algorithm=args["hash_type"], shard_size=args["shard_size"],
+                                allow_symlinks=args["allow_symlinks"], ignore_paths=args.get("ignore_paths", frozenset()))
 if "ignore_paths" in expected.serialization_type:
     cfg.add_ignored_paths(model_path=model, paths=expected.serialization_type["ignore_paths"])
 actual = cfg.hash(model)
