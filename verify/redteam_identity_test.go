@@ -155,3 +155,31 @@ func TestRedTeamKeylessIdentities(t *testing.T) {
 		})
 	}
 }
+
+// TestKeylessRekorV2Entry: a bundle logged in a Rekor v2 log (no
+// integrated time; the signing time comes from a timestamp authority)
+// verifies, and still only for its own identity.
+func TestKeylessRekorV2Entry(t *testing.T) {
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st := statementFor(t, map[string]string{"w.bin": "weights"})
+	ent, err := vs.AttestHashedRekordV2(vsIdentity, vsIssuer, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := TrustOptions{Identity: vsIdentity, Issuer: vsIssuer, TrustedRootPath: "virtual"}
+	env, err := verifyKeylessWith(ent, noCT{vs}, good)
+	if err != nil {
+		t.Fatalf("Rekor v2 entry refused: %v", err)
+	}
+	if env.Signer.SignedAt.IsZero() {
+		t.Error("no verified signing time")
+	}
+	other := good
+	other.Identity = "mallory@example.com"
+	if _, err := verifyKeylessWith(ent, noCT{vs}, other); err == nil {
+		t.Fatal("Rekor v2 entry accepted for another identity")
+	}
+}
