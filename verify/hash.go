@@ -49,15 +49,6 @@ type HashOptions struct {
 	// AllowSymlinks hashes what a link inside the model points to (the
 	// target must stay inside the model); otherwise a link is an error.
 	AllowSymlinks bool
-	// OutsideLinks, with AllowSymlinks, also follows links whose target
-	// is outside the model, as model_signing --allow_symlinks does (a
-	// Hugging Face cache snapshot links each file to ../../blobs). Only
-	// a verifier's explicit request sets it: the target's bytes are
-	// compared with the signed digest, so they are the bytes a loader
-	// reads through the link, but following links out of a folder
-	// someone else controls must never be implied by a signature or a
-	// policy.
-	OutsideLinks bool
 	// Only, when non-nil, restricts hashing to these POSIX relative paths
 	// (verification with --ignore-unsigned-files).
 	Only map[string]bool
@@ -383,19 +374,12 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 				if err != nil {
 					return fmt.Errorf("%s: broken or looping symbolic link: %v", p, err)
 				}
-				outside := !within(realRoot, target)
-				if outside && !o.OutsideLinks {
-					return fmt.Errorf("%s links to %s, outside the model folder (verify follows such links only when asked with --allow-symlinks)", p, target)
+				if !within(realRoot, target) {
+					return fmt.Errorf("%s links to %s, outside the model folder", p, target)
 				}
 				st, err := os.Stat(target)
 				if err != nil {
 					return err
-				}
-				if st.IsDir() && outside {
-					// A link to "/" would make the verifier list and
-					// hash a whole disk; model files linked from a
-					// cache are files.
-					return fmt.Errorf("%s links to the folder %s, outside the model; only links to files are followed out of the model", p, target)
 				}
 				if st.IsDir() {
 					if visited[target] {

@@ -26,10 +26,8 @@ type Options struct {
 	// IgnoreUnsignedFiles lets files the signature does not list pass
 	// (only signed files are hashed and compared).
 	IgnoreUnsignedFiles bool
-	// AllowSymlinks follows links, also to files outside the model as
-	// model_signing --allow_symlinks does (a Hugging Face cache snapshot);
-	// the signature's allow_symlinks alone allows links inside the model
-	// only (the signer hashed link targets).
+	// AllowSymlinks follows links inside the model (the signature's
+	// allow_symlinks also allows them: the signer hashed link targets).
 	AllowSymlinks bool
 	Workers       int
 	Progress      io.Writer
@@ -187,7 +185,6 @@ func Verify(model string, o Options) (*Result, error) {
 		Method:        signed.Method,
 		ShardSize:     signed.ShardSize,
 		AllowSymlinks: o.AllowSymlinks || signed.AllowSymlinks,
-		OutsideLinks:  o.AllowSymlinks,
 		Workers:       o.Workers,
 		Progress:      o.Progress,
 		Digests:       o.Digests,

@@ -24,7 +24,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	var ignore listFlag
 	fs.Var(&ignore, "ignore-paths", "leave this path (relative to the model) out of the check (repeatable)")
 	ignoreUnsigned := fs.Bool("ignore-unsigned-files", false, "let files that the signature does not list pass (only signed files are checked)")
-	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links, also to files outside the model, as model_signing --allow_symlinks does (a Hugging Face cache snapshot); links to folders outside the model are refused")
+	allowSymlinks := fs.Bool("allow-symlinks", false, "follow symbolic links inside the model (links out of it are always refused)")
 	format := fs.String("format", "text", "output format: text or json")
 	insecureReg := fs.Bool("insecure-registry", false, "allow plain HTTP or unverified TLS for an oci:// model")
 	attestation := fs.String("attestation", "", "also verify this provenance file (Sigstore bundle or DSSE, JSON or JSON Lines) against the model, with the same trust flags")
@@ -94,7 +94,7 @@ flags:`)
 	rep := signatureReport(res)
 	if *attestation != "" {
 		mo := attest.ModelOptions{Trust: to, Require: req, SignaturePath: res.Signature,
-			Hash: verify.HashOptions{IgnorePaths: ignore, AllowSymlinks: *allowSymlinks, OutsideLinks: *allowSymlinks}}
+			Hash: verify.HashOptions{IgnorePaths: ignore, AllowSymlinks: *allowSymlinks}}
 		// Reuse the signature's manifest unless it is partial.
 		if res.Verified && !*ignoreUnsigned {
 			mo.Manifest = res.Manifest
