@@ -186,6 +186,15 @@ func TestRedTeamModelSignatures(t *testing.T) {
 				t.Skip(err)
 			}
 		}, bundle: signed(rtStatement(good, map[string]any{"method": "files", "hash_type": "sha256", "allow_symlinks": true}, nil)), want: "outside the model"},
+		// OMS §6.1.1: a link out of the model root MUST error, even when
+		// the verifier allows links (conformance: key-symlink-outside-root).
+		{name: "path/link-to-file-outside-caller-allows-links", unix: true, files: map[string]string{"config.json": "{}"}, setup: func(t *testing.T, dir string) {
+			blob := filepath.Join(filepath.Dir(dir), "blobs", W)
+			writeFile(t, blob, []byte("weights"))
+			if err := os.Symlink(filepath.Join("..", "blobs", W), filepath.Join(dir, "w.bin")); err != nil {
+				t.Skip(err)
+			}
+		}, bundle: signed(goodStmt), opts: func(o *Options) { o.AllowSymlinks = true }, want: "outside the model"},
 		{name: "path/entry-for-a-fifo", unix: true, files: base, setup: func(t *testing.T, dir string) {
 			mkfifo(filepath.Join(dir, "pipe"))
 			if st, err := os.Lstat(filepath.Join(dir, "pipe")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
