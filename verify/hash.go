@@ -211,12 +211,10 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		m.ShardSize = o.ShardSize
 	}
 	sort.Slice(units, func(i, j int) bool { return lessKey(units[i], units[j]) })
+	// Shard resources are named "sha256" as OMS v1.0 (6.3.2) and its
+	// schema require; model_signing writes "sha256-sharded-<size>", which
+	// ParseStatement also reads.
 	alg := "sha256"
-	if o.Method == MethodShards {
-		// As model_signing names shard digests, so that its verifier,
-		// which compares algorithm and value, accepts our signatures.
-		alg = ShardAlgorithm("sha256", o.ShardSize)
-	}
 	for _, u := range units {
 		name := u.rel
 		if o.Method == MethodShards {

@@ -269,8 +269,11 @@ func TestRedTeamModelSignatures(t *testing.T) {
 		{name: "shards/size-string", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:0:7", W}}, rtShards("1000"), nil)), want: "shard_size"},
 		{name: "shards/overlapping-shards", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:0:4", rtDigest("weig")}, {"w.bin:2:6", rtDigest("ight")}}, rtShards(4), nil)), want: "invalid offsets"},
 		{name: "shards/bytes-appended-beyond-signed-shards", files: map[string]string{"w.bin": "weights+evil"}, bundle: signed(rtStatement([][2]string{{"w.bin:0:7", W}}, rtShards(7), nil)), opts: func(o *Options) { o.IgnoreUnsignedFiles = true }, want: "grew since it was signed"},
-		{name: "shards/colon-in-path", files: base, bundle: signed(rtStatement([][2]string{{"a:b:0:7", W}}, rtShards(7), nil)), want: "path:start:end"},
-		{name: "shards/leading-zero-offset", files: map[string]string{"w.bin": "weights"}, bundle: signed(rtStatement([][2]string{{"w.bin:00:7", W}}, rtShards(7), nil)), want: "w.bin:00:7 is signed"},
+		// OMS v1.0 6.3.2: the offsets are the last two components.
+		{name: "control/shard-of-a-file-named-with-colons", unix: true, files: map[string]string{"model:v2.bin": "weights"}, bundle: signed(rtStatement([][2]string{{"model:v2.bin:0:7", W}}, rtShards(7), nil))},
+		{name: "shards/no-offsets", files: base, bundle: signed(rtStatement([][2]string{{"w.bin:7", W}}, rtShards(7), nil)), want: "path:start:end"},
+		{name: "shards/leading-zero-offset", files: map[string]string{"w.bin": "weights"}, bundle: signed(rtStatement([][2]string{{"w.bin:00:7", W}}, rtShards(7), nil)), want: "non-canonical"},
+		{name: "shards/plus-sign-offset", files: map[string]string{"w.bin": "weights"}, bundle: signed(rtStatement([][2]string{{"w.bin:+0:7", W}}, rtShards(7), nil)), want: "non-canonical"},
 
 		// v0.2 statements (one subject per file).
 		{name: "v0.2/subject-dotdot", files: base, bundle: signed(editJSON(t, goodStmt, func(v map[string]any) {

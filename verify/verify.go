@@ -386,8 +386,8 @@ func compare(r *Result, s *Signed, m *Manifest, ignoreUnsigned bool) {
 // resourcePath is the file a resource names (shards carry offsets).
 func resourcePath(name, method string) string {
 	if method == MethodShards {
-		if i := strings.IndexByte(name, ':'); i >= 0 {
-			return name[:i]
+		if p, _, _, ok := splitShard(name); ok {
+			return p
 		}
 	}
 	return name
