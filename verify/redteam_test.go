@@ -372,3 +372,54 @@ func TestSignRefusesModelChangedWhileHashed(t *testing.T) {
 		}
 	})
 }
+
+// TestSingleFileResourceNames: a one-file model's resource is "." as
+// model_signing writes it, or the file's name as OMS v1.0 (6.1.2)
+// requires of signers; both verify, and only for that file's bytes.
+func TestSingleFileResourceNames(t *testing.T) {
+	k := newECKey(t, elliptic.P256())
+	pub := writePublicKey(t, k.Public())
+	W := rtDigest("weights")
+	cases := []struct {
+		name, content string
+		resources     [][2]string
+		ser           map[string]any
+		want          string // "" = must verify
+	}{
+		{"control/reference-dot", "weights", [][2]string{{".", W}}, rtFiles(), ""},
+		{"control/spec-basename", "weights", [][2]string{{"w.bin", W}}, rtFiles(), ""},
+		{"control/spec-basename-shards", "weights", [][2]string{{"w.bin:0:4", rtDigest("weig")}, {"w.bin:4:7", rtDigest("hts")}}, rtShards(4), ""},
+		{"basename-content-changed", "WEIGHTS", [][2]string{{"w.bin", W}}, rtFiles(), "w.bin changed"},
+		{"another-file-name", "weights", [][2]string{{"other.bin", W}}, rtFiles(), "other.bin is signed"},
+		{"dot-and-basename-together", "weights", [][2]string{{".", W}, {"w.bin", W}}, rtFiles(), "listed with other resources"},
+		{"basename-under-a-folder-name", "weights", [][2]string{{"w.bin/x", W}}, rtFiles(), "w.bin/x is signed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			model := filepath.Join(dir, "w.bin")
+			writeFile(t, model, []byte(c.content))
+			writeFile(t, filepath.Join(dir, DefaultSignatureName), signedBundle(t, k, InTotoPayloadType, rtStatement(c.resources, c.ser, nil)))
+			r, err := Verify(model, Options{Trust: TrustOptions{KeyPath: pub}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				if !r.Verified {
+					t.Fatalf("control refused: %+v", r.Problems)
+				}
+				return
+			}
+			if r.Verified {
+				t.Fatal("VERIFIED")
+			}
+			var all []string
+			for _, p := range r.Problems {
+				all = append(all, p.Message)
+			}
+			if !strings.Contains(strings.Join(all, " | "), c.want) {
+				t.Errorf("refused, but not for %q: %v", c.want, all)
+			}
+		})
+	}
+}

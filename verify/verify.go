@@ -224,6 +224,7 @@ func Verify(model string, o Options) (*Result, error) {
 		r.fail("hashing", "", err.Error())
 		return r, nil
 	}
+	nameSingleFile(m, signed, model)
 	r.Manifest = m
 	r.Bytes = m.Bytes
 	r.NotCovered = hiddenBySigner(m.Skipped, signerIgnores, own)
@@ -247,6 +248,24 @@ func signsUnder(s *Signed, p string) bool {
 		}
 	}
 	return false
+}
+
+// nameSingleFile renames the resource of a one-file model from "." (how
+// model_signing names it) to the file's name when the signature uses
+// that name, as OMS v1.0 (6.1.2) requires of signers ("the resource name
+// MUST be the filename"). Either naming of that one file is accepted;
+// nothing else is renamed, and the digest comparison is unchanged.
+func nameSingleFile(m *Manifest, s *Signed, model string) {
+	if len(m.Resources) == 0 || resourcePath(m.Resources[0].Name, m.Method) != "." {
+		return
+	}
+	base := filepath.Base(model)
+	if base == "." || base == ".." || base == string(filepath.Separator) || !signsUnder(s, base) || signsUnder(s, ".") {
+		return
+	}
+	for i := range m.Resources {
+		m.Resources[i].Name = base + strings.TrimPrefix(m.Resources[i].Name, ".")
+	}
 }
 
 // applicableSignerIgnores splits a signature's ignore_paths into those
