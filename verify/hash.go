@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Serialization methods of OMS v1.0.
@@ -361,6 +362,12 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 			if ignored(rel, ignores) {
 				skipped = append(skipped, rel)
 				continue
+			}
+			if !utf8.ValidString(name) {
+				// OMS v1.0 6.1: the name could not be written losslessly in
+				// the JSON manifest (Go would write U+FFFD, Python a lone
+				// surrogate), so no signature can name this file.
+				return fmt.Errorf("%q: file name is not valid UTF-8, so a signature cannot name it; rename it", filepath.Join(dir, name))
 			}
 			p := filepath.Join(dir, name)
 			mode := e.Type()

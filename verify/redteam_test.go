@@ -423,3 +423,21 @@ func TestSingleFileResourceNames(t *testing.T) {
 		})
 	}
 }
+
+// TestSignRefusesNonUTF8Name: a file name that is not valid UTF-8 cannot
+// be written in the JSON manifest as it is (encoding/json would put
+// U+FFFD in its place, naming another file), so signing refuses it
+// (OMS v1.0 6.1) instead of writing a signature that names no file.
+func TestSignRefusesNonUTF8Name(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("file names are UTF-16 or normalized UTF-8 here")
+	}
+	dir := makeModel(t, "m", map[string]string{"w.bin": "weights"})
+	if err := os.WriteFile(filepath.Join(dir, "caf\xe9.bin"), []byte("x"), 0o644); err != nil {
+		t.Skip(err)
+	}
+	_, _, err := Sign(dir, SignOptions{Key: newECKey(t, elliptic.P256())})
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("signed a model with a non-UTF-8 file name (err %v)", err)
+	}
+}
