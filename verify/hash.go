@@ -387,12 +387,20 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 					return err
 				}
 				if st.IsDir() {
-					if visited[target] {
-						return fmt.Errorf("%s: symbolic link cycle or second path to %s, which is already hashed; a model must reach each folder once", p, target)
-					}
-					visited[target] = true
-					if err := walk(target, rel); err != nil {
+					// model_signing does not descend into a linked folder
+					// (pathlib's "**" does not follow links): its files
+					// are signed under their real paths, inside the model,
+					// and the link itself is no resource. Descending
+					// would list each file twice and fail every reference
+					// signature of such a model. Unless the real folder
+					// is left out: then nothing signs what the link shows.
+					trel, err := filepath.Rel(realRoot, target)
+					if err != nil {
 						return err
+					}
+					trel = filepath.ToSlash(trel)
+					if trel != "." && ignored(trel, ignores) {
+						return fmt.Errorf("%s links to the folder %s, which is left out of the signature (ignored): the files seen through the link would not be signed", p, trel)
 					}
 					continue
 				}

@@ -195,6 +195,19 @@ func TestRedTeamModelSignatures(t *testing.T) {
 				t.Skip(err)
 			}
 		}, bundle: signed(goodStmt), opts: func(o *Options) { o.AllowSymlinks = true }, want: "outside the model"},
+		// model_signing does not follow a link to a folder (its files are
+		// signed under their real paths): such a model verifies, and a
+		// link that shows an ignored folder is refused.
+		{name: "control/link-to-a-folder-inside-not-followed", unix: true, files: base, setup: func(t *testing.T, dir string) {
+			if err := os.Symlink(".", filepath.Join(dir, "again")); err != nil {
+				t.Skip(err)
+			}
+		}, bundle: signed(rtStatement(good, map[string]any{"method": "files", "hash_type": "sha256", "allow_symlinks": true}, nil))},
+		{name: "path/link-to-an-ignored-folder", unix: true, files: with(map[string]string{".git/objects/w.bin": "evil"}), setup: func(t *testing.T, dir string) {
+			if err := os.Symlink(filepath.Join(".git", "objects"), filepath.Join(dir, "weights")); err != nil {
+				t.Skip(err)
+			}
+		}, bundle: signed(rtStatement(good, map[string]any{"method": "files", "hash_type": "sha256", "allow_symlinks": true}, nil)), want: "left out of the signature"},
 		{name: "path/entry-for-a-fifo", unix: true, files: base, setup: func(t *testing.T, dir string) {
 			mkfifo(filepath.Join(dir, "pipe"))
 			if st, err := os.Lstat(filepath.Join(dir, "pipe")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
