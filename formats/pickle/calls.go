@@ -233,6 +233,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 	}
 	name := fn.global()
 	m.noteDtype(name, a)
+	m.sparseRebuild(name)
 	m.rawBuffer(name, a, a.kw)
 	if mm, nn := mapPy2(fn.x.mod, fn.x.name); nestedLoaders[name] || nestedLoaders[mm+"."+nn] {
 		if v, have, _ := a.arg(0); have {
@@ -305,6 +306,38 @@ func (m *machine) call(fn value, a argList, how string) value {
 	return obj
 }
 
+// sparseRebuilders build sparse tensors with torch's unchecked
+// constructors (_sparse_coo_tensor_unsafe, _sparse_csr_tensor_unsafe)
+// and leave the index check to torch.load, which runs
+// _validate_loaded_sparse_tensors after unpickling (torch/_utils.py,
+// torch/serialization.py).
+var sparseRebuilders = map[string]bool{
+	"torch._utils._rebuild_sparse_tensor": true, "torch._utils._rebuild_sparse_csr_tensor": true,
+}
+
+// sparseRebuild: read by anything but torch.load (pickle.load, joblib,
+// numpy), nothing validates a rebuilt sparse tensor's indices, and a
+// column index past its size writes out of bounds at to_dense() (proven
+// live with torch 1.13: testdata/attacks/redteam2/torch_sparse_csr_oob.pkl).
+// Indices are tensor data, never provable from the pickle, so the
+// rebuild itself is reported outside torch.load.
+func (m *machine) sparseRebuild(name string) {
+	if !sparseRebuilders[name] || m.sc.torchLoadOnly() {
+		return
+	}
+	// pickle/unvalidated-sparse-tensor: sparse indices no loader checks
+	// (out-of-bounds writes at to_dense and sparse ops).
+	m.sc.add("pickle/unvalidated-sparse-tensor", High, m.opStart, name,
+		fmt.Sprintf("%s at offset %d rebuilds a sparse tensor without checking its indices; only torch.load validates them afterwards, and this stream is read by other loaders too: indices past the size write out of bounds at to_dense()", name, m.opStart))
+}
+
+// torchLoadOnly reports whether only torch.load (directly, or through
+// torch.storage._load_from_bytes) reads this stream.
+func (sc *scanner) torchLoadOnly() bool {
+	return sc.loaders != nil && !sc.loaders.Joblib &&
+		(sc.loaders.Plain == "torch.load" || sc.loaders.Plain == "torch.storage._load_from_bytes")
+}
+
 // apply judges the call an apply function makes with its arguments.
 func (m *machine) apply(name string, s callSpec, a argList, obj value, how string) value {
 	f, have, absent := a.arg(s.apply)
@@ -366,7 +399,21 @@ func (m *machine) apply(name string, s callSpec, a argList, obj value, how strin
 // applyState: the state an apply function sets on what its inner call
 // returned, when that is an imported object, rewrites loaded code.
 func (m *machine) applyState(name string, s callSpec, a argList, ret value) {
-	if s.state < 0 || ret.k != kGlobal {
+	if s.state < 0 {
+		return
+	}
+	if ret.k == kObj && ret.x != nil && !ret.x.opaque {
+		// ret.__setstate__(state) or setattr per item: the same checks
+		// as BUILD (a RandomState or ndarray state given this way is
+		// still one numpy copies unchecked into C).
+		if st, have, _ := a.arg(s.state); have {
+			m.setState(&ret, st)
+		} else if a.taint {
+			m.unknownArg(name, s.state, "the state it sets")
+		}
+		return
+	}
+	if ret.k != kGlobal {
 		return
 	}
 	if st, have, _ := a.arg(s.state); !have || !emptyState(&st) {
