@@ -393,10 +393,6 @@ def npy_py2_long_shape():
     return npy("{'descr': '|O', 'fortran_order': False, 'shape': (1L,), }", OBJ_PAYLOAD)
 
 
-def npy_descr_bytes():
-    # b'|O': descr_to_dtype iterates the bytes and fails (refused)
-    return npy("{'descr': b'|O', 'fortran_order': False, 'shape': (1,), }", OBJ_PAYLOAD)
-
 
 def npy_descr_empty_name_object():
     # a field with an empty name and an object type is not padding
@@ -446,13 +442,6 @@ def joblib_xz_then_alone():
     return lzma.compress(a, format=lzma.FORMAT_XZ) + lzma.compress(b, format=lzma.FORMAT_ALONE)
 
 
-def joblib_lzma_dict_max():
-    # an "alone" header with dictionary size 0xFFFFFFFF (liblzma's picky
-    # check lets UINT32_MAX through)
-    raw = bytearray(lzma.compress(system_pickle(), format=lzma.FORMAT_ALONE))
-    raw[1:5] = b"\xff\xff\xff\xff"
-    return bytes(raw)
-
 
 def joblib_lzma_unknown_size_trailing():
     # an "alone" stream then a second one holding more opcodes of the
@@ -497,7 +486,6 @@ FIXTURES = [
     ("npy_descr_object_word.npy", npy_descr_object_word, "npy-descr-type-name", "numpy.load", "runs"),
     ("npy_descr_count_prefix.npy", npy_descr_count_prefix, "npy-descr-count-prefix", "numpy.load", "runs"),
     ("npy_py2_long_shape.npy", npy_py2_long_shape, "npy-header-python2-long", "numpy.load", "runs"),
-    ("npy_descr_bytes.npy", npy_descr_bytes, "npy-descr-bytes", "numpy.load", "refused"),
     ("npy_descr_empty_name_object.npy", npy_descr_empty_name_object, "npy-descr-empty-name", "numpy.load", "runs"),
     ("npz_eocd_prefix.npz", npz_eocd_prefix, "npz-end-record-prefix", "numpy.load[x]", "runs"),
     ("joblib_ndarraywrapper_proc_cwd.pkl", joblib_ndarraywrapper_proc_cwd, "joblib-side-file-absolute", "joblib.load+side", "runs"),
@@ -506,7 +494,6 @@ FIXTURES = [
     ("joblib_xz_two_streams.joblib", joblib_xz_two_streams, "compressed-multi-stream", "joblib.load", "runs"),
     ("joblib_xz_then_alone.joblib", joblib_xz_then_alone, "compressed-multi-stream", "joblib.load", "runs"),
     ("joblib_lzma_two_streams.joblib", joblib_lzma_unknown_size_trailing, "compressed-multi-stream", "joblib.load", "runs"),
-    ("joblib_lzma_dict_max.joblib", joblib_lzma_dict_max, "lzma-header-dict-max", "joblib.load", "refused"),
 ]
 
 LOADER = r"""
