@@ -56,6 +56,9 @@ func TestRedTeam2Attacks(t *testing.T) {
 		// torch.load validates sparse indices; pickle.load does not.
 		{"sparse CSR tensor with an out-of-range column, plain pickle", "torch_sparse_csr_oob.pkl", "pickle/unvalidated-sparse-tensor"},
 		{"sparse CSR tensor in a torch zip (torch.load refuses)", "zip_sparse_csr_oob.pt", ""},
+		// PackageImporter imports the archive's own source first.
+		{"torch.package source shadowing torch._utils", "torch_package_shadow.pt", "pytorch/package-shadowed-module"},
+		{"torch.package model code run by load_pickle", "torch_package_model_code.pt", "pytorch/package-code"},
 		{"storage numel larger than its record", "zip_storage_numel_forged.pt", "pytorch/storage-too-small"},
 		{"memo entry overwritten by a second PUT", "memo_put_overwrite.pkl", "pickle/dangerous-import"},
 		{"PROTO in the middle of a pickle", "proto_mid_stream.pkl", "pickle/dangerous-import"},

