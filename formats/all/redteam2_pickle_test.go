@@ -53,6 +53,8 @@ func TestRedTeam2Attacks(t *testing.T) {
 		{"RandomState state through _rebuild_from_type_v2", "numpy_rng_via_rebuild_from_type.pkl", "pickle/rng-state-bounds"},
 		{"RandomState state through _rebuild_from_type_v2, torch zip", "zip_rng_via_rebuild_from_type.pt", "pickle/rng-state-bounds"},
 		{"short object list through _rebuild_from_type_v2", "numpy_short_list_via_rebuild_from_type.pkl", "pickle/object-array-short-list"},
+		// Past the keep budgets the state is not kept: still judged.
+		{"short object list after padding past the keep budget", "numpy_short_list_past_budget.pkl", "pickle/object-array-short-list"},
 		// torch.load validates sparse indices; pickle.load does not.
 		{"sparse CSR tensor with an out-of-range column, plain pickle", "torch_sparse_csr_oob.pkl", "pickle/unvalidated-sparse-tensor"},
 		{"sparse CSR tensor in a torch zip (torch.load refuses)", "zip_sparse_csr_oob.pt", ""},

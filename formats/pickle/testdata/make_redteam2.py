@@ -184,6 +184,14 @@ def _rebuild_from_type_short_list():
     return raw[:j] + b"J" + struct.pack("<i", 100000) + raw[j + 2:]
 
 
+def numpy_short_list_past_budget():
+    # 2100 lists of 256 ints exhaust the items a scanner keeps, then the
+    # short object list of round 1: its state tuple is no longer kept
+    pad = (b"](" + b"K\x01" * 256 + b"e0") * 2100
+    body = rt.numpy_object_short_list()
+    return body[:2] + pad + body[2:]
+
+
 def builtins_str():
     import builtins
     return builtins.str
@@ -489,6 +497,7 @@ FIXTURES = [
     ("numpy_rng_pos_int_call.pkl", numpy_rng_pos_int_call, "computed-int-rng-pos", "pickle.load+draw", "crash"),
     ("numpy_rng_via_rebuild_from_type.pkl", numpy_rng_via_rebuild_from_type, "setstate-through-apply", "pickle.load+draw", "crash"),
     ("numpy_short_list_via_rebuild_from_type.pkl", _rebuild_from_type_short_list, "setstate-through-apply", "pickle.load", "crash"),
+    ("numpy_short_list_past_budget.pkl", numpy_short_list_past_budget, "state-past-keep-budget", "pickle.load", "crash"),
     ("joblib_wrapper_dtype_int_flags.joblib", numpy_wrapper_dtype_int_flags, "computed-int-dtype-flags", "joblib.load+str", "crash"),
     ("memo_index_underscore.pkl", memo_index_underscore, "memo-index-int-spelling", "pickle.load", "crash"),
     ("memo_put_overwrite.pkl", memo_put_overwrite, "memo-overwrite", "pickle.load", "runs"),
