@@ -40,6 +40,11 @@ func TestRedTeam2Attacks(t *testing.T) {
 		{"dtype flags computed, in a torch zip", "zip_dtype_flags_int_call.pt", "pickle/forged-dtype-flags"},
 		{"dtype flags computed, in a legacy torch file", "legacy_dtype_flags_int_call.pt", "pickle/forged-dtype-flags"},
 		{"RandomState pos from builtins.int", "numpy_rng_pos_int_call.pkl", "pickle/rng-state-bounds"},
+		// numpy gives every object dtype at least flags 27 (63 for the
+		// object type): without NPY_NEEDS_INIT the list path decrefs
+		// uninitialised memory.
+		{"object dtype flags 3 (no NPY_NEEDS_INIT)", "numpy_dtype_flags_no_needs_init.pkl", "pickle/forged-dtype-flags"},
+		{"object dtype flags 55 (63 without NPY_NEEDS_INIT)", "numpy_dtype_flags_55.pkl", "pickle/forged-dtype-flags"},
 		// A 7-item dtype state has no flags: numpy sets them to 0.
 		{"7-item dtype state on an object dtype", "numpy_dtype_state_7tuple.pkl", "pickle/forged-dtype-flags"},
 		// A 6-item state without fields: numpy refuses it (no names).

@@ -23,8 +23,19 @@ import (
 // harmless here (numpy then wants a list and never decrefs plain items);
 // joblib's sizing of them is joblibsize.go's.
 
-// hasObjectFlags are the flag bits a dtype holding objects must carry.
-const hasObjectFlags = 0x01 | 0x02 // NPY_ITEM_HASOBJECT | NPY_LIST_PICKLE
+// fromFieldsFlags are the flag bits every dtype holding objects carries
+// in numpy (NPY_FROM_FIELDS: NPY_ITEM_HASOBJECT 0x01, NPY_LIST_PICKLE
+// 0x02, NPY_NEEDS_INIT 0x08, NPY_NEEDS_PYAPI 0x10: 27, what a structured
+// dtype with an object field has), and objectTypeFlags what the object
+// type itself has (NPY_OBJECT_DTYPE_FLAGS, 63). Each bit matters: without
+// NPY_NEEDS_INIT numpy leaves a new object array unzeroed and the list
+// path's OBJECT_setitem decrefs heap garbage (flags 3 or 55 segfault
+// pickle.load: testdata/attacks/redteam2/numpy_dtype_flags_no_needs_init.pkl),
+// so an object-holding dtype must carry all that numpy gives it.
+const (
+	fromFieldsFlags = 0x01 | 0x02 | 0x08 | 0x10
+	objectTypeFlags = 0x3f
+)
 
 // maxDtypeDepth bounds the walk through nested subarrays and fields;
 // deeper nesting is unknown (and so, without the flags, reported).
@@ -74,7 +85,13 @@ func (m *machine) dtypeFlags(inst, state *value) {
 		}
 		computed = !ok
 	}
-	if !computed && flags&hasObjectFlags == hasObjectFlags {
+	need := int64(fromFieldsFlags)
+	if len(inst.x.args) > 0 {
+		if h, _ := specHoldsObjects(&inst.x.args[0]); h {
+			need = objectTypeFlags
+		}
+	}
+	if !computed && flags&need == need {
 		return
 	}
 	desc := fmt.Sprintf("its flags (%d)", flags)
@@ -89,7 +106,7 @@ func (m *machine) dtypeFlags(inst, state *value) {
 	case !known:
 		m.dtypeFlagsReport(fmt.Sprintf("%s may deny Python objects, and what its type, subarray and fields hold cannot be known from the file", desc))
 	case holds:
-		m.dtypeFlagsReport(fmt.Sprintf("it holds Python objects but %s may lack NPY_ITEM_HASOBJECT|NPY_LIST_PICKLE: numpy then reads the array's raw bytes as object pointers (a crash, or code run through a forged object)", desc))
+		m.dtypeFlagsReport(fmt.Sprintf("it holds Python objects but %s may lack flags numpy gives every object dtype (%d): numpy then reads raw bytes as object pointers or leaves object slots uninitialised (a crash, or code run through a forged object)", desc, need))
 	}
 }
 

@@ -192,6 +192,30 @@ def numpy_short_list_past_budget():
     return body[:2] + pad + body[2:]
 
 
+def dtype_flags_partial(flags):
+    # an object dtype whose flags keep NPY_ITEM_HASOBJECT|NPY_LIST_PICKLE
+    # but drop NPY_NEEDS_INIT (0x08): numpy then allocates the array
+    # without zeroing it, and the list path's OBJECT_setitem decrefs
+    # whatever the heap held there. Freed 64-byte bytes objects first
+    # leave that memory dirty.
+    def make():
+        p = P(2).op(b"]").mark()
+        for _ in range(2000):
+            p.op(b"C\x40" + b"A" * 64)
+        p.op(b"e").pop()
+        dtype_call(p, "O8")
+        p.mark().i(3).s("|").none().none().none().i(8).i(1).i(flags).tup().op(b"b").put(1).pop()
+        p.g("builtins", "str").op(b"]").mark()
+        for _ in range(50):
+            reconstruct(p).mark().i(1).i(64).t1().get(1).op(0x89).op(b"]").mark()
+            for _ in range(64):
+                p.s("x")
+            p.op(b"e").tup().op(b"b")
+        p.op(b"e").t1().reduce()
+        return p.stop()
+    return make
+
+
 def builtins_str():
     import builtins
     return builtins.str
@@ -490,6 +514,8 @@ FIXTURES = [
     ("numpy_dtype_version_int_call.pkl", numpy_dtype_version_int_call, "computed-int-dtype-version", "pickle.load", "crash"),
     ("numpy_dtype_flags_long_padded.pkl", numpy_dtype_flags_long_padded, "padded-long-dtype-flags", "pickle.load", "crash"),
     ("numpy_dtype_flags_int_bool.pkl", int_bool_spelling_flags, "bool-spelled-dtype-flags", "pickle.load", "crash"),
+    ("numpy_dtype_flags_no_needs_init.pkl", dtype_flags_partial(3), "dtype-flags-partial", "pickle.load", "crash"),
+    ("numpy_dtype_flags_55.pkl", dtype_flags_partial(55), "dtype-flags-partial", "pickle.load", "crash"),
     ("numpy_dtype_state_7tuple.pkl", numpy_dtype_state_7tuple, "dtype-state-short-layout", "pickle.load", "crash"),
     ("numpy_dtype_state_6tuple.pkl", numpy_dtype_state_6tuple, "dtype-state-short-layout", "pickle.load", "refused"),
     ("numpy_dtype_mutated_after_array.pkl", numpy_dtype_mutated_after_array, "dtype-mutated-after-use", "pickle.load", "crash"),
