@@ -3,14 +3,17 @@ package pytorch_test
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/formatstest"
 )
 
 // torchPackage builds a torch.package archive as PackageExporter lays it
 // out: records under one folder, .data/ metadata, pickles and sources.
-func torchPackage(t *testing.T, files ...[2]string) []byte {
+func torchPackage(t testing.TB, files ...[2]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	z := zip.NewWriter(&buf)
@@ -43,4 +46,20 @@ func TestTorchPackage(t *testing.T) {
 		{name: "torch.package record folder named in another case", want: "pytorch/package-code", min: formats.High,
 			data: torchPackage(t, [2]string{"pkg/Evil.py", "import os\n"}, [2]string{"pkg/.DATA/EXTERN_MODULES", "os\n"})},
 	})
+}
+
+// BenchmarkTorchPackage: a torch.package archive with 200 source modules
+// and a pickle (the flavor's member walk plus the pickle scan).
+func BenchmarkTorchPackage(b *testing.B) {
+	files := [][2]string{{"pkg/res/model.pkl", "\x80\x02cmymodel.net\nNet\nq\x00)\x81q\x01."}}
+	for i := 0; i < 200; i++ {
+		files = append(files, [2]string{fmt.Sprintf("pkg/mymodel/m%d.py", i), strings.Repeat("x = 1\n", 500)})
+	}
+	data := torchPackage(b, files...)
+	opts := formats.DefaultOptions()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		formatstest.ScanBytes(b, "model.pt", data, &opts)
+	}
 }
