@@ -52,6 +52,7 @@ func TestRedTeam2Attacks(t *testing.T) {
 		// numpy changes a dtype in place under what holds it.
 		{"dtype given objects after an array took raw bytes", "numpy_dtype_mutated_after_array.pkl", "pickle/dtype-state-after-use"},
 		{"field dtype given objects after its parent was checked", "numpy_dtype_field_mutated_after_parent.pkl", "pickle/dtype-state-after-use"},
+		{"dtype fields dict changed by SETITEM after the check", "numpy_dtype_fields_mutated.pkl", "pickle/dtype-state-after-use"},
 		{"dtype mutated after use, in a torch zip", "zip_dtype_mutated_after_array.pt", "pickle/dtype-state-after-use"},
 		// _rebuild_from_type_v2 calls ret.__setstate__(state): the same
 		// state checks as BUILD.

@@ -128,6 +128,26 @@ func (m *machine) dtypeReuse(inst *value) {
 		fmt.Sprintf("BUILD at offset %d changes the state of a numpy dtype that was already used or given a state: numpy changes it in place under the arrays and dtypes that hold it, so raw data checked as plain can become object pointers", m.opStart))
 }
 
+// freezeFields marks the fields dict of a dtype state: numpy's
+// arraydescr_setstate keeps that very dict as the descriptor's fields, so
+// a SETITEM on it afterwards (through the memo) turns a checked plain
+// field into an object or moves it out of the item, under flags and a
+// layout already judged (proven live:
+// testdata/attacks/redteam2/numpy_dtype_fields_mutated.pkl).
+func (m *machine) freezeFields(inst, state *value) {
+	if !isDtypeCallee(inst.callee()) || state.k != kTuple || state.x == nil || len(state.x.items) < 7 {
+		return
+	}
+	if f := state.x.items[4]; f.k == kDict && f.x != nil {
+		f.x.frozen = true
+	}
+}
+
+func (m *machine) fieldsMutated() {
+	m.sc.add("pickle/dtype-state-after-use", High, m.opStart, "numpy.dtype",
+		fmt.Sprintf("%s at offset %d changes a dict that is already a numpy dtype's fields: numpy keeps that dict, so the dtype's checked fields change under it", opName(m.lastOp), m.opStart))
+}
+
 func (m *machine) dtypeFlagsReport(why string) {
 	// pickle/forged-dtype-flags: a numpy dtype state that makes raw file
 	// bytes be used as PyObject pointers (memory corruption from

@@ -177,6 +177,9 @@ func (m *machine) addItems(target *value, items []value) {
 	if target.x == nil {
 		return
 	}
+	if target.x.frozen && !m.quiet {
+		m.fieldsMutated()
+	}
 	target.x.n += int64(len(items))
 	if !target.x.taint && anyTainted(items) {
 		target.x.taint = true

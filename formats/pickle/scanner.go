@@ -260,6 +260,7 @@ func (m *machine) setState(inst *value, state value) {
 	m.tensorStateHooks(inst, &state)
 	m.dtypeFlags(inst, &state)
 	m.dtypeLayout(inst, &state)
+	m.freezeFields(inst, &state)
 	m.rngState(inst, &state)
 	m.arrayListState(inst, &state)
 }

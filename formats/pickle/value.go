@@ -68,6 +68,9 @@ type ext struct {
 	// (dtypeflags.go).
 	used   bool
 	builds int32
+	// frozen (kDict): the dict is a numpy dtype's fields, which numpy
+	// keeps by reference: changing it later changes the checked dtype.
+	frozen bool
 	// taint: the value is, or holds (kept or not), something whose call
 	// cannot be judged from its import alone: an opaque object, or a
 	// safe-listed function whose effect depends on its arguments (an

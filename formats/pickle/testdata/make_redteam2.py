@@ -216,6 +216,23 @@ def dtype_flags_partial(flags):
     return make
 
 
+def numpy_dtype_fields_mutated():
+    # dtype V8 with fields {"a": (f8, 0)} (plain, flags 16: right), then a
+    # SETITEM on that same fields dict (memo 1) makes "a" an object field.
+    # numpy keeps the dict by reference: the dtype now holds an object
+    # with flags 16, and the array over raw bytes reads them as a pointer.
+    p = P(2).g("builtins", "str")
+    dtype_call(p, "V8").put(2).mark().i(3).s("|").none().s("a").t1()
+    p.op(b"}").put(1).s("a")
+    dtype_call(p, "f8")
+    p.i(0).t2().op(b"s").i(8).i(1).i(16).tup().op(b"b").pop()
+    p.get(1).s("a")
+    dtype_call(p, "O8")
+    p.i(0).t2().op(b"s").pop()
+    reconstruct(p).mark().i(1).i(1).t1().get(2).op(0x89).by(b"\x41" * 8).tup().op(b"b")
+    return p.t1().reduce().stop()
+
+
 def builtins_str():
     import builtins
     return builtins.str
@@ -516,6 +533,7 @@ FIXTURES = [
     ("numpy_dtype_flags_int_bool.pkl", int_bool_spelling_flags, "bool-spelled-dtype-flags", "pickle.load", "crash"),
     ("numpy_dtype_flags_no_needs_init.pkl", dtype_flags_partial(3), "dtype-flags-partial", "pickle.load", "crash"),
     ("numpy_dtype_flags_55.pkl", dtype_flags_partial(55), "dtype-flags-partial", "pickle.load", "crash"),
+    ("numpy_dtype_fields_mutated.pkl", numpy_dtype_fields_mutated, "dtype-fields-mutated-after-check", "pickle.load", "crash"),
     ("numpy_dtype_state_7tuple.pkl", numpy_dtype_state_7tuple, "dtype-state-short-layout", "pickle.load", "crash"),
     ("numpy_dtype_state_6tuple.pkl", numpy_dtype_state_6tuple, "dtype-state-short-layout", "pickle.load", "refused"),
     ("numpy_dtype_mutated_after_array.pkl", numpy_dtype_mutated_after_array, "dtype-mutated-after-use", "pickle.load", "crash"),
