@@ -68,6 +68,7 @@ func TestRedTeam2Attacks(t *testing.T) {
 		{"torch.package source shadowing torch._utils", "torch_package_shadow.pt", "pytorch/package-shadowed-module"},
 		{"torch.package model code run by load_pickle", "torch_package_model_code.pt", "pytorch/package-code"},
 		{"storage numel larger than its record", "zip_storage_numel_forged.pt", "pytorch/storage-too-small"},
+		{"TorchScript storage numel larger than its record", "torchscript_numel_forged.pt", "pytorch/storage-too-small"},
 		{"memo entry overwritten by a second PUT", "memo_put_overwrite.pkl", "pickle/dangerous-import"},
 		{"PROTO in the middle of a pickle", "proto_mid_stream.pkl", "pickle/dangerous-import"},
 		{"LONG_BINPUT/LONG_BINGET at index 2**24", "long_binget_memo.pkl", "pickle/dangerous-import"},
@@ -84,6 +85,10 @@ func TestRedTeam2Attacks(t *testing.T) {
 		{"npy Python 2 header with 1L", "npy_py2_long_shape.npy", "pickle/dangerous-import"},
 		{"npy descr empty field name with an object", "npy_descr_empty_name_object.npy", "pickle/dangerous-import"},
 		{"npz starting with an empty end record", "npz_eocd_prefix.npz", "pickle/dangerous-import"},
+		// zipfile reads LZMA and bzip2 members; modelvet fails closed on
+		// the methods it does not decode.
+		{"npz member compressed with LZMA", "npz_lzma_member.npz", "archive/unsupported-method"},
+		{"npz member compressed with bzip2", "npz_bzip2_member.npz", "pickle/dangerous-import"},
 		{"joblib NDArrayWrapper naming /proc/self/cwd", "joblib_ndarraywrapper_proc_cwd.pkl", "joblib/side-file-escape"},
 		// A pickle split across concatenated compressed streams.
 		{"gzip two members", "joblib_gzip_two_members.joblib", "pickle/dangerous-import"},

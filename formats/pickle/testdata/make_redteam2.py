@@ -375,6 +375,35 @@ def zip_storage_numel_forged():
     return out.getvalue()
 
 
+def torchscript_numel_forged():
+    # torch.jit.save of a module with a 2-float parameter, the persistent
+    # id's numel and the size raised to 2**24: TorchScript's C++
+    # unpickler trusts numel for the storage size as torch.load does.
+    import torch
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2))
+
+        def forward(self, x):
+            return x + self.w.sum()
+
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(M()), buf)
+    z = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    N = 1 << 24
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as o:
+        for i in z.infolist():
+            d = z.read(i.filename)
+            if i.filename.endswith("/data.pkl"):
+                d = d.replace(b"K\x02t", b"J" + struct.pack("<i", N) + b"t", 1)
+                d = d.replace(b"(K\x02t", b"(J" + struct.pack("<i", N) + b"t", 1)
+            o.writestr(i.filename, d)
+    return out.getvalue()
+
+
 def zip_rng_via_rebuild_from_type():
     # numpy_rng_via_rebuild_from_type as a torch checkpoint's data.pkl
     return torch_zip_bytes(numpy_rng_via_rebuild_from_type())
@@ -479,6 +508,15 @@ def npz_eocd_prefix():
     return b"PK\x05\x06" + b"\0" * 18 + npz_of([("x.npy", rt.npy_evil())])
 
 
+def _npz_method(method):
+    def make():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", method) as z:
+            z.writestr("x.npy", rt.npy_evil())
+        return buf.getvalue()
+    return make
+
+
 # ---- joblib -----------------------------------------------------------------
 
 def joblib_ndarraywrapper_proc_cwd():
@@ -551,6 +589,7 @@ FIXTURES = [
     ("torch_sparse_csr_oob.pkl", torch_sparse_csr_oob, "unvalidated-sparse-tensor", "pickle.load+to_dense", "crash"),
     ("zip_sparse_csr_oob.pt", torch_zip_sparse_csr_oob, "sparse-tensor-in-torch-zip", "torch.load+to_dense", "refused"),
     ("zip_storage_numel_forged.pt", zip_storage_numel_forged, "storage-numel-forged", "torch.load+sum", "crash"),
+    ("torchscript_numel_forged.pt", torchscript_numel_forged, "storage-numel-forged-torchscript", "torch.jit.load+sum", "crash"),
     ("zip_rng_via_rebuild_from_type.pt", zip_rng_via_rebuild_from_type, "setstate-through-apply", "torch.load+draw", "crash"),
     ("zip_dtype_mutated_after_array.pt", zip_dtype_mutated_after_array, "dtype-mutated-after-use", "torch.load", "crash"),
     ("zip_dtype_flags_int_call.pt", zip_dtype_flags_int_call, "computed-int-dtype-flags", "torch.load", "crash"),
@@ -568,6 +607,8 @@ FIXTURES = [
     ("npy_py2_long_shape.npy", npy_py2_long_shape, "npy-header-python2-long", "numpy.load", "runs"),
     ("npy_descr_empty_name_object.npy", npy_descr_empty_name_object, "npy-descr-empty-name", "numpy.load", "runs"),
     ("npz_eocd_prefix.npz", npz_eocd_prefix, "npz-end-record-prefix", "numpy.load[x]", "runs"),
+    ("npz_lzma_member.npz", _npz_method(zipfile.ZIP_LZMA), "npz-member-method-lzma", "numpy.load[x]", "runs"),
+    ("npz_bzip2_member.npz", _npz_method(zipfile.ZIP_BZIP2), "npz-member-method-bzip2", "numpy.load[x]", "runs"),
     ("joblib_ndarraywrapper_proc_cwd.pkl", joblib_ndarraywrapper_proc_cwd, "joblib-side-file-absolute", "joblib.load+side", "runs"),
     ("joblib_gzip_two_members.joblib", joblib_gzip_two_members, "compressed-multi-stream", "pickle.load(gzip.open)", "runs"),
     ("joblib_bz2_two_streams.joblib", joblib_bz2_two_streams, "compressed-multi-stream", "joblib.load", "runs"),
@@ -603,6 +644,9 @@ try:
     elif loader == "torch.load+to_dense":
         import torch
         print(torch.load(path).to_dense())
+    elif loader == "torch.jit.load+sum":
+        import torch
+        print(float(torch.jit.load(path).w.sum()))
     elif loader == "torch.load+sum":
         import torch
         print([float(t.sum()) for t in torch.load(path).values()])
