@@ -45,6 +45,7 @@ func TestRedTeam2Attacks(t *testing.T) {
 		// uninitialised memory.
 		{"object dtype flags 3 (no NPY_NEEDS_INIT)", "numpy_dtype_flags_no_needs_init.pkl", "pickle/forged-dtype-flags"},
 		{"object dtype flags 55 (63 without NPY_NEEDS_INIT)", "numpy_dtype_flags_55.pkl", "pickle/forged-dtype-flags"},
+		{"object dtype made through copyreg.__newobj__", "numpy_dtype_via_copyreg_newobj.pkl", "pickle/forged-dtype-flags"},
 		// A 7-item dtype state has no flags: numpy sets them to 0.
 		{"7-item dtype state on an object dtype", "numpy_dtype_state_7tuple.pkl", "pickle/forged-dtype-flags"},
 		// A 6-item state without fields: numpy refuses it (no names).

@@ -274,6 +274,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 				// The object is an instance of that class (joblib's
 				// wrapper hook and BUILD judge it so).
 				fnCopy = c
+				obj.x.args = classArgsOf(name, a)
 				m.noteDtype(c.global(), argList{n: -1})
 				m.newobjBuffer(name, c.global(), a)
 				if c.x.verdict != Safe {
@@ -336,6 +337,33 @@ func (m *machine) sparseRebuild(name string) {
 func (sc *scanner) torchLoadOnly() bool {
 	return sc.loaders != nil && !sc.loaders.Joblib &&
 		(sc.loaders.Plain == "torch.load" || sc.loaders.Plain == "torch.storage._load_from_bytes")
+}
+
+// classArgsOf returns what copyreg's reconstructors pass the class they
+// instantiate, so the object reads as made by that class with those
+// arguments (a numpy.dtype's type spec is then its first argument, as
+// for a direct call): __newobj__(cls, *args) gives args,
+// __newobj_ex__(cls, args, kwargs) the items of args, and
+// _reconstructor(cls, base, state) base.__new__(cls, state). nil when
+// they were not kept: what reads them then treats them as unknown
+// (class: a dtype built through copyreg, whose spec was read from the
+// wrong argument).
+func classArgsOf(name string, a argList) []value {
+	switch strings.TrimPrefix(strings.TrimPrefix(name, "copyreg."), "copy_reg.") {
+	case "__newobj__":
+		if int64(len(a.items)) == a.n && len(a.items) > 1 {
+			return append([]value(nil), a.items[1:min(len(a.items), 17)]...)
+		}
+	case "__newobj_ex__":
+		if v, have, _ := a.arg(1); have && v.k == kTuple && v.x != nil && int64(len(v.x.items)) == v.x.n {
+			return append([]value(nil), v.x.items[:min(len(v.x.items), 16)]...)
+		}
+	case "_reconstructor":
+		if v, have, _ := a.arg(2); have {
+			return []value{v}
+		}
+	}
+	return nil
 }
 
 // apply judges the call an apply function makes with its arguments.

@@ -85,10 +85,13 @@ func (m *machine) dtypeFlags(inst, state *value) {
 		}
 		computed = !ok
 	}
-	need := int64(fromFieldsFlags)
+	// The object type itself (or a type that cannot be told) needs all
+	// of numpy's object flags; a structured or subarray type the flags
+	// numpy derives from its fields.
+	need := int64(objectTypeFlags)
 	if len(inst.x.args) > 0 {
-		if h, _ := specHoldsObjects(&inst.x.args[0]); h {
-			need = objectTypeFlags
+		if h, k := specHoldsObjects(&inst.x.args[0]); !h && k {
+			need = fromFieldsFlags
 		}
 	}
 	if !computed && flags&need == need {

@@ -233,6 +233,19 @@ def numpy_dtype_fields_mutated():
     return p.t1().reduce().stop()
 
 
+def numpy_dtype_via_copyreg_newobj():
+    # the object dtype made by copyreg.__newobj__(numpy.dtype, "O8", False,
+    # True), then BUILD flags 0: its type spec is the call's second
+    # argument, not its first (the class)
+    p = P(2).g("builtins", "str")
+    reconstruct(p)
+    p.mark().i(1).i(1).t1()
+    p.g("copyreg", "__newobj__").mark().g("numpy", "dtype").s("O8").op(0x89, 0x88).tup().reduce()
+    p.mark().i(3).s("|").none().none().none().i(8).i(1).i(0).tup().op(b"b")
+    p.op(0x89).by(b"\x41" * 8).tup().op(b"b")
+    return p.t1().reduce().stop()
+
+
 def builtins_str():
     import builtins
     return builtins.str
@@ -580,6 +593,7 @@ FIXTURES = [
     ("numpy_dtype_flags_no_needs_init.pkl", dtype_flags_partial(3), "dtype-flags-partial", "pickle.load", "crash"),
     ("numpy_dtype_flags_55.pkl", dtype_flags_partial(55), "dtype-flags-partial", "pickle.load", "crash"),
     ("numpy_dtype_fields_mutated.pkl", numpy_dtype_fields_mutated, "dtype-fields-mutated-after-check", "pickle.load", "crash"),
+    ("numpy_dtype_via_copyreg_newobj.pkl", numpy_dtype_via_copyreg_newobj, "dtype-through-copyreg", "pickle.load", "crash"),
     ("numpy_dtype_state_7tuple.pkl", numpy_dtype_state_7tuple, "dtype-state-short-layout", "pickle.load", "crash"),
     ("numpy_dtype_state_6tuple.pkl", numpy_dtype_state_6tuple, "dtype-state-short-layout", "pickle.load", "refused"),
     ("numpy_dtype_mutated_after_array.pkl", numpy_dtype_mutated_after_array, "dtype-mutated-after-use", "pickle.load", "crash"),
