@@ -324,6 +324,10 @@ func (c *checker) tag(t tag, bound map[string]bool) {
 				}
 			case k == 0 && t.stmt:
 				// the statement keyword
+			case tk.text == "self" && selfBlock(next(1), next(2), next(3)):
+				// self.name / self['name']: a block of this template
+				// (TemplateReference.__getitem__), or undefined; see
+				// selfBlock.
 			default:
 				c.global(tk, bound)
 			}
@@ -462,6 +466,25 @@ func (c *checker) global(tk token, bound map[string]bool) {
 	case sandboxGlobals[name]:
 		c.add(RuleGlobal, formats.High, tk.off, "the template uses Jinja's %q, whose function objects lead to module globals; real chat templates do not need it", name)
 	}
+}
+
+// selfBlock says whether the tokens after "self" name one of the
+// template's blocks: self.header or self['header'] with a public literal
+// name. Jinja's TemplateReference resolves such a name only among the
+// template's blocks (an unknown one is undefined, as llama-cpp-python's
+// Llava 1.5 template's self.DEFAULT_SYSTEM_MESSAGE renders empty), and a
+// BlockReference's own attributes are super, name and private fields, the
+// latter reported where they are used. What stays a door is self itself
+// as a value (passed on, |attr, a computed subscript) and
+// self._TemplateReference__context, reported as private or internal.
+func selfBlock(a, b, c token) bool {
+	switch {
+	case a.kind == tOp && a.text == "." && b.kind == tName:
+		return !strings.HasPrefix(b.text, "_")
+	case a.kind == tOp && a.text == "[" && b.kind == tString && c.text == "]":
+		return b.text != "" && !strings.HasPrefix(b.text, "_") && identPath.MatchString(b.text) && !strings.Contains(b.text, ".")
+	}
+	return false
 }
 
 // hidden reports escapes that spell identifier characters (\x5f, \137,
