@@ -129,6 +129,15 @@ var pythonDunders = func() map[string]bool {
 	return m
 }()
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // internal says whether an attribute name reaches Python internals.
 func internal(name string) bool {
 	return strings.HasPrefix(name, "__") || internalAttrs[name]
@@ -188,6 +197,7 @@ func check(src string, bare bool) []formats.Finding {
 	vals := boundValues(src, lr.tags)
 	c.blockText(src, lr.tags, vals)
 	c.analyzeFlow(src, lr.tags)
+	c.bombs(lr.tags)
 	var all []token
 	for _, t := range lr.tags {
 		n := len(c.out)
@@ -430,6 +440,13 @@ func (c *checker) attrArgs(ts []token, k int) {
 
 func (c *checker) attr(name string, off int, called bool, how string) {
 	switch {
+	case internal(name) && !isASCII(name):
+		// __glоbals__ with a Cyrillic o: getattr finds no such attribute
+		// (Python normalizes identifiers in source, not in getattr), so it
+		// reaches nothing in Jinja2; but it is outside what the sandbox
+		// allows, and a renderer or scanner that folds look-alikes (NFKC)
+		// reads the real name.
+		c.add(RuleBuilt, formats.Medium, off, "the %s %q imitates a Python internal with look-alike characters; it reaches nothing in Jinja2 but is outside what the sandbox allows", how, name)
 	case internal(name):
 		c.add(RuleEscape, formats.Critical, off, "the %s %q reaches Python internals (class hierarchy, globals, builtins, frames); this is how templates break out to run commands", how, name)
 	case strings.HasPrefix(name, "_") && how == "attribute":

@@ -1,0 +1,402 @@
+package template
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/modelvet/modelvet/formats"
+)
+
+// RuleBomb is reported for a template whose rendering is made to cost
+// unbounded time or memory by its own constants: every renderer, the
+// sandboxed ones included (ImmutableSandboxedEnvironment only caps a
+// single range() at 100,000 items), runs the template on every chat
+// request, so a template bomb hangs or kills the serving process.
+const RuleBomb = "template/resource-bomb" // render-time CPU/memory bombs (DoS of the loader/server)
+
+// Bounds. A chat template renders a few KB from the messages it is given;
+// its own constants never need to be this large.
+const (
+	maxRange     = 100_000 // Jinja's sandbox MAX_RANGE
+	maxLoopWork  = 10_000_000
+	maxRepeat    = 1 << 20 // string/list repetition factor, padding width
+	maxExponent  = 1 << 20
+	maxLipsumLen = 1000
+)
+
+// widthCalls are the filters and str methods whose first argument is a
+// width or count that the output (or the work) grows with.
+var widthCalls = map[string]bool{
+	"center": true, "indent": true, "ljust": true, "rjust": true, "zfill": true,
+	"expandtabs": true, "slice": true,
+}
+
+// printfWidth and formatWidth find a field width in a printf-style or
+// str.format pattern ('%0999999999d', '{:>999999999}').
+var (
+	printfWidth = regexp.MustCompile(`%(?:\([^)]*\))?[-+ #0]*([0-9]{7,})`)
+	formatWidth = regexp.MustCompile(`\{[^{}]*:[^{}0-9]*0?([0-9]{7,})[^{}]*\}`)
+)
+
+// bombs looks for the ways a template's own constants make rendering
+// unbounded: a range over more than the sandbox allows, loops nested to
+// more than maxLoopWork iterations, a string or list repeated (x * n) or
+// padded (center, indent, '%0Nd', '{:>N}') past maxRepeat, a power whose
+// result does not fit any sane size, lipsum asked for a book, a value that
+// doubles on every loop iteration (ns.s = ns.s ~ ns.s), and a macro that
+// calls itself more than once per level with a counter (2^n calls).
+// Sizes that come from the render context (messages|length) are bounded
+// by the request and are not judged here.
+func (c *checker) bombs(tags []tag) {
+	var loops []float64
+	work := 1.0
+	var macro string
+	var macroCalls int
+	var macroCounter bool
+	macroOff := 0
+	for _, t := range tags {
+		ts := t.toks
+		if t.stmt && len(ts) > 0 && ts[0].kind == tName {
+			switch ts[0].text {
+			case "for":
+				n := 1.0
+				for k := 1; k+2 < len(ts); k++ {
+					if ts[k].text == "in" && ts[k+1].text == "range" && ts[k+2].text == "(" {
+						n = rangeLen(ts, k+2)
+						break
+					}
+				}
+				loops = append(loops, n)
+				work *= n
+				if work > maxLoopWork {
+					c.add(RuleBomb, formats.High, ts[0].off, "nested loops over ranges the template fixes itself run about %.3g times; rendering never ends in practice", work)
+				}
+			case "endfor":
+				if len(loops) > 0 {
+					work /= loops[len(loops)-1]
+					loops = loops[:len(loops)-1]
+				}
+			case "macro":
+				if len(ts) > 1 {
+					macro, macroCalls, macroCounter, macroOff = ts[1].text, 0, false, ts[0].off
+				}
+			case "endmacro":
+				if macroCalls >= 2 && macroCounter {
+					c.add(RuleBomb, formats.High, macroOff, "the macro %q calls itself %d times per level with a counter argument: 2^n calls, a render-time bomb", macro, macroCalls)
+				}
+				macro = ""
+			case "set":
+				if len(loops) > 0 {
+					c.doubling(ts)
+				}
+			}
+		}
+		for k := 0; k < len(ts); k++ {
+			tk := ts[k]
+			switch {
+			case macro != "" && tk.kind == tName && tk.text == macro && k+1 < len(ts) && ts[k+1].text == "(" && !(t.stmt && k == 1 && ts[0].text == "macro"):
+				macroCalls++
+				for j := k + 2; j+1 < len(ts) && j < k+maxConstTokens && ts[j].text != ")"; j++ {
+					if (ts[j].text == "-" || ts[j].text == "+" || ts[j].text == "//") && ts[j+1].kind == tNumber {
+						macroCounter = true
+					}
+				}
+			case tk.kind == tName && tk.text == "range" && k+1 < len(ts) && ts[k+1].text == "(":
+				if n := rangeLen(ts, k+1); n > maxRange {
+					c.add(RuleBomb, formats.High, tk.off, "range() over about %.3g numbers (the sandbox refuses more than %d; plain Jinja2 builds them all)", n, maxRange)
+				}
+			case tk.kind == tName && tk.text == "lipsum" && k+1 < len(ts) && ts[k+1].text == "(":
+				if v, _, ok := constExpr(ts, k+2); ok && v > maxLipsumLen {
+					c.add(RuleBomb, formats.High, tk.off, "lipsum(%.3g) generates that many paragraphs of filler at render time", v)
+				}
+			case tk.kind == tName && widthCalls[tk.text] && k+1 < len(ts) && ts[k+1].text == "(" && k > 0 && (ts[k-1].text == "|" || ts[k-1].text == "."):
+				if v, _, ok := constExpr(ts, k+2); ok && v > maxRepeat {
+					c.add(RuleBomb, formats.High, tk.off, "%s(%.3g) pads or splits to a size no chat needs; rendering exhausts memory or time", tk.text, v)
+				}
+			case tk.kind == tOp && tk.text == "*":
+				if v, _, ok := constExpr(ts, k+1); ok && v > maxRepeat {
+					c.add(RuleBomb, formats.High, tk.off, "a value is multiplied by %.3g: repeating a string or list that often exhausts memory", v)
+				} else if v, ok := constBefore(ts, k); ok && v > maxRepeat {
+					c.add(RuleBomb, formats.High, tk.off, "a value is multiplied by %.3g: repeating a string or list that often exhausts memory", v)
+				}
+			case tk.kind == tOp && tk.text == "**":
+				e, _, ok := constExpr(ts, k+1)
+				b, bok := constBefore(ts, k)
+				if ok && (e > maxExponent || (bok && math.IsInf(math.Pow(math.Abs(b), e), 1))) {
+					c.add(RuleBomb, formats.High, tk.off, "a power with exponent %.3g: big-integer arithmetic that runs for minutes or exhausts memory", e)
+				}
+			case tk.kind == tString && strings.ContainsAny(tk.text, "%{"):
+				for _, re := range []*regexp.Regexp{printfWidth, formatWidth} {
+					if m := re.FindStringSubmatch(tk.text); m != nil {
+						if w, err := strconv.ParseFloat(m[1], 64); err == nil && w > maxRepeat {
+							c.add(RuleBomb, formats.High, tk.off, "the format string %s pads a field to %s characters; rendering exhausts memory or time", shorten(tk.raw), m[1])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// doubling reports {% set x = x ~ x %} (or +, *) inside a loop: the value
+// doubles on every iteration, 2^n after n.
+func (c *checker) doubling(ts []token) {
+	eq := -1
+	for k := 1; k < len(ts); k++ {
+		if ts[k].text == "=" {
+			eq = k
+			break
+		}
+	}
+	if eq < 2 {
+		return
+	}
+	target := joinToks(ts[1:eq])
+	// occurrences of the target in the value, as [start, end) token spans
+	var occ [][2]int
+	for k := eq + 1; k < len(ts); k++ {
+		if ts[k].kind != tName || ts[k-1].text == "." {
+			continue
+		}
+		end := k + 1
+		for end+1 < len(ts) && ts[end].text == "." && ts[end+1].kind == tName {
+			end += 2
+		}
+		if joinToks(ts[k:end]) == target {
+			occ = append(occ, [2]int{k, end})
+		}
+	}
+	concat := func(t token) bool { return t.kind == tOp && (t.text == "~" || t.text == "+") }
+	for i, o := range occ {
+		e := o[1]
+		switch {
+		// x ~ x, x ~ 'sep' ~ x: two copies joined
+		case i+1 < len(occ) && e < len(ts) && concat(ts[e]) &&
+			(occ[i+1][0] == e+1 || (occ[i+1][0] == e+3 && ts[e+1].kind != tName && concat(ts[e+2]))):
+		// x * 2
+		case e+1 < len(ts) && ts[e].text == "*" && ts[e+1].kind == tNumber:
+			if v, err := strconv.ParseFloat(ts[e+1].text, 64); err != nil || v < 2 {
+				continue
+			}
+		default:
+			continue
+		}
+		c.add(RuleBomb, formats.High, ts[0].off, "%s is set to at least two copies of itself on every loop iteration: it grows exponentially (2^n after n iterations)", target)
+		return
+	}
+}
+
+func joinToks(ts []token) string {
+	var b strings.Builder
+	for _, t := range ts {
+		b.WriteString(t.text)
+	}
+	return b.String()
+}
+
+// rangeLen is the length of range(...) whose '(' is at ts[k] when its
+// arguments are constants, else 1 (a size from the render context).
+func rangeLen(ts []token, k int) float64 {
+	var args []float64
+	j := k + 1
+	for j < len(ts) {
+		v, end, ok := constExpr(ts, j)
+		if !ok {
+			return 1
+		}
+		args = append(args, v)
+		if len(args) > 3 {
+			return 1
+		}
+		j = end
+		if j < len(ts) && ts[j].text == "," {
+			j++
+			continue
+		}
+		break
+	}
+	if j >= len(ts) || ts[j].text != ")" {
+		return 1
+	}
+	switch len(args) {
+	case 1:
+		return math.Max(args[0], 0)
+	case 2:
+		return math.Max(args[1]-args[0], 0)
+	case 3:
+		if args[2] == 0 {
+			return 1
+		}
+		return math.Max((args[1]-args[0])/args[2], 0)
+	}
+	return 1
+}
+
+// constBefore evaluates the constant operand (a number, a power, a
+// product or a parenthesized expression) that ends just before ts[k]. It
+// walks back over at most maxConstTokens tokens to where that operand
+// starts and parses once from there, so each operator costs O(window).
+func constBefore(ts []token, k int) (float64, bool) {
+	s, depth := k, 0
+	for s > 0 && s > k-maxConstTokens {
+		t := ts[s-1]
+		switch {
+		case t.kind == tNumber:
+		case t.kind == tOp && t.text == ")":
+			depth++
+		case t.kind == tOp && t.text == "(":
+			if depth == 0 {
+				goto found
+			}
+			depth--
+			if s-2 >= 0 && ts[s-2].kind == tName && depth == 0 {
+				return 0, false // f(...): a call's result
+			}
+		case t.kind == tOp && (t.text == "**" || t.text == "*" || t.text == "/" || t.text == "//" || t.text == "%"):
+		case t.kind == tOp && (t.text == "+" || t.text == "-") && depth > 0:
+		default:
+			goto found
+		}
+		s--
+	}
+found:
+	if s == k || depth != 0 {
+		return 0, false
+	}
+	v, end, ok := constExpr(ts, s)
+	if !ok || end != k {
+		return 0, false
+	}
+	return v, true
+}
+
+// constExpr evaluates the arithmetic constant expression starting at
+// ts[i] (numbers, parentheses, unary minus, + - * / // % **), returning its
+// value, the index after it and whether it was one. Values are floats:
+// only their magnitude matters, and an overflow is +Inf ("huge").
+func constExpr(ts []token, i int) (float64, int, bool) {
+	p := constParser{ts: ts, i: i, lim: i + maxConstTokens}
+	v, ok := p.sum(0)
+	return v, p.i, ok
+}
+
+type constParser struct {
+	ts  []token
+	i   int
+	lim int // tokens past lim are not read: the work per sink is bounded
+}
+
+// maxConstTokens bounds one constant expression; a real bomb needs a
+// handful of tokens, and a long chain (1*1*1*...) must not cost n^2.
+const maxConstTokens = 64
+
+func (p *constParser) peek() string {
+	if p.i < len(p.ts) && p.i < p.lim && p.ts[p.i].kind == tOp {
+		return p.ts[p.i].text
+	}
+	return ""
+}
+
+func (p *constParser) sum(depth int) (float64, bool) {
+	v, ok := p.product(depth)
+	for ok {
+		switch p.peek() {
+		case "+", "-":
+			at, op := p.i, p.peek()
+			p.i++
+			w, ok2 := p.product(depth)
+			if !ok2 {
+				// a constant followed by a non-constant: the constant ends here
+				p.i = at
+				return v, true
+			}
+			if op == "+" {
+				v += w
+			} else {
+				v -= w
+			}
+		default:
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func (p *constParser) product(depth int) (float64, bool) {
+	v, ok := p.power(depth)
+	for ok {
+		switch p.peek() {
+		case "*", "/", "//", "%":
+			at, op := p.i, p.peek()
+			p.i++
+			w, ok2 := p.power(depth)
+			if !ok2 {
+				p.i = at
+				return v, true
+			}
+			if op == "*" {
+				v *= w
+				continue
+			}
+			if w == 0 {
+				return 0, false
+			}
+			switch op {
+			case "%":
+				v = math.Mod(v, w)
+			case "//":
+				v = math.Floor(v / w)
+			default:
+				v = v / w
+			}
+			ok = ok2
+		default:
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// power: Jinja's ** is left-associative ((9 ** 9) ** 9).
+func (p *constParser) power(depth int) (float64, bool) {
+	v, ok := p.unary(depth)
+	for ok && p.peek() == "**" {
+		at := p.i
+		p.i++
+		w, ok2 := p.unary(depth)
+		if !ok2 {
+			p.i = at
+			return v, true
+		}
+		v = math.Pow(v, w)
+	}
+	return v, ok
+}
+
+func (p *constParser) unary(depth int) (float64, bool) {
+	if depth > 64 || p.i >= len(p.ts) || p.i >= p.lim {
+		return 0, false
+	}
+	t := p.ts[p.i]
+	switch {
+	case t.kind == tOp && t.text == "-":
+		p.i++
+		v, ok := p.unary(depth + 1)
+		return -v, ok
+	case t.kind == tOp && t.text == "(":
+		p.i++
+		v, ok := p.sum(depth + 1)
+		if !ok || p.peek() != ")" {
+			return 0, false
+		}
+		p.i++
+		return v, true
+	case t.kind == tNumber:
+		p.i++
+		v, err := strconv.ParseFloat(strings.ReplaceAll(t.text, "_", ""), 64)
+		return v, err == nil
+	}
+	return 0, false
+}
