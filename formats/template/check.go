@@ -198,6 +198,9 @@ func check(src string, bare bool) []formats.Finding {
 	c.blockText(src, lr.tags, vals)
 	c.analyzeFlow(src, lr.tags)
 	c.bombs(lr.tags)
+	if !bare {
+		c.promptInjection(src)
+	}
 	var all []token
 	for _, t := range lr.tags {
 		n := len(c.out)

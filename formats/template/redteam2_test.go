@@ -20,7 +20,8 @@ type redTeam2 struct {
 	Class string `json:"class"`
 	Name  string `json:"name"`
 	Src   string `json:"src"`
-	// Want is "high" (a finding at High or above) or
+	// Want is "high" (a finding at High or above), "medium" (exactly
+	// Medium: prompt injection, which runs nothing in the loader) or
 	// "none-above-medium" (the template cannot run anything: at most a
 	// Medium/Low note, never High).
 	Want string `json:"want"`
@@ -51,6 +52,10 @@ func TestRedTeam2(t *testing.T) {
 			case "high":
 				if !ok || m < formats.High {
 					t.Errorf("%s: want >= High, got%s", c.Src, describe(fs))
+				}
+			case "medium":
+				if !ok || m != formats.Medium {
+					t.Errorf("%s: want Medium, got%s", c.Src, describe(fs))
 				}
 			case "none-above-medium":
 				if ok && m > formats.Medium {
