@@ -25,6 +25,9 @@ type redTeam2 struct {
 	// "none-above-medium" (the template cannot run anything: at most a
 	// Medium/Low note, never High).
 	Want string `json:"want"`
+	// Context holds the render variables the live proof passes (the
+	// tokenizer's special tokens a publisher sets); Check never sees them.
+	Context map[string]any `json:"context,omitempty"`
 }
 
 func loadRedTeam2(t testing.TB) []redTeam2 {
