@@ -50,6 +50,7 @@ var (
 // Sizes that come from the render context (messages|length) are bounded
 // by the request and are not judged here.
 func (c *checker) bombs(tags []tag) {
+	c.constVars(tags)
 	var loops []float64
 	work := 1.0
 	var macro string
@@ -64,7 +65,7 @@ func (c *checker) bombs(tags []tag) {
 				n := 1.0
 				for k := 1; k+2 < len(ts); k++ {
 					if ts[k].text == "in" && ts[k+1].text == "range" && ts[k+2].text == "(" {
-						n = rangeLen(ts, k+2)
+						n = c.rangeLen(ts, k+2)
 						break
 					}
 				}
@@ -104,26 +105,26 @@ func (c *checker) bombs(tags []tag) {
 					}
 				}
 			case tk.kind == tName && tk.text == "range" && k+1 < len(ts) && ts[k+1].text == "(":
-				if n := rangeLen(ts, k+1); n > maxRange {
+				if n := c.rangeLen(ts, k+1); n > maxRange {
 					c.add(RuleBomb, formats.High, tk.off, "range() over about %.3g numbers (the sandbox refuses more than %d; plain Jinja2 builds them all)", n, maxRange)
 				}
 			case tk.kind == tName && tk.text == "lipsum" && k+1 < len(ts) && ts[k+1].text == "(":
-				if v, _, ok := constExpr(ts, k+2); ok && v > maxLipsumLen {
+				if v, _, ok := c.constExpr(ts, k+2); ok && v > maxLipsumLen {
 					c.add(RuleBomb, formats.High, tk.off, "lipsum(%.3g) generates that many paragraphs of filler at render time", v)
 				}
 			case tk.kind == tName && widthCalls[tk.text] && k+1 < len(ts) && ts[k+1].text == "(" && k > 0 && (ts[k-1].text == "|" || ts[k-1].text == "."):
-				if v, _, ok := constExpr(ts, k+2); ok && v > maxRepeat {
+				if v, _, ok := c.constExpr(ts, k+2); ok && v > maxRepeat {
 					c.add(RuleBomb, formats.High, tk.off, "%s(%.3g) pads or splits to a size no chat needs; rendering exhausts memory or time", tk.text, v)
 				}
 			case tk.kind == tOp && tk.text == "*":
-				if v, _, ok := constExpr(ts, k+1); ok && v > maxRepeat {
+				if v, _, ok := c.constExpr(ts, k+1); ok && v > maxRepeat {
 					c.add(RuleBomb, formats.High, tk.off, "a value is multiplied by %.3g: repeating a string or list that often exhausts memory", v)
-				} else if v, ok := constBefore(ts, k); ok && v > maxRepeat {
+				} else if v, ok := c.constBefore(ts, k); ok && v > maxRepeat {
 					c.add(RuleBomb, formats.High, tk.off, "a value is multiplied by %.3g: repeating a string or list that often exhausts memory", v)
 				}
 			case tk.kind == tOp && tk.text == "**":
-				e, _, ok := constExpr(ts, k+1)
-				b, bok := constBefore(ts, k)
+				e, _, ok := c.constExpr(ts, k+1)
+				b, bok := c.constBefore(ts, k)
 				if ok && (e > maxExponent || (bok && math.IsInf(math.Pow(math.Abs(b), e), 1))) {
 					c.add(RuleBomb, formats.High, tk.off, "a power with exponent %.3g: big-integer arithmetic that runs for minutes or exhausts memory", e)
 				}
@@ -137,6 +138,35 @@ func (c *checker) bombs(tags []tag) {
 				}
 			}
 		}
+	}
+}
+
+// constVars collects {% set name = <constant expression> %}: a bound
+// hidden behind a variable ({% set n = 10**9 %}{{ range(n)|list }}) is
+// still the template's own constant. A name set more than once keeps its
+// largest value; one also set to something else is not a constant.
+func (c *checker) constVars(tags []tag) {
+	c.consts = map[string]float64{}
+	var other map[string]bool
+	for pass := 0; pass < 2; pass++ { // a constant may be built from another
+		other = map[string]bool{}
+		for _, t := range tags {
+			ts := t.toks
+			if !t.stmt || len(ts) < 4 || ts[0].text != "set" || ts[1].kind != tName || ts[2].text != "=" {
+				continue
+			}
+			v, end, ok := c.constExpr(ts, 3)
+			if !ok || end != len(ts) {
+				other[ts[1].text] = true
+				continue
+			}
+			if old, seen := c.consts[ts[1].text]; !seen || v > old {
+				c.consts[ts[1].text] = v
+			}
+		}
+	}
+	for n := range other {
+		delete(c.consts, n)
 	}
 }
 
@@ -198,11 +228,11 @@ func joinToks(ts []token) string {
 
 // rangeLen is the length of range(...) whose '(' is at ts[k] when its
 // arguments are constants, else 1 (a size from the render context).
-func rangeLen(ts []token, k int) float64 {
+func (c *checker) rangeLen(ts []token, k int) float64 {
 	var args []float64
 	j := k + 1
 	for j < len(ts) {
-		v, end, ok := constExpr(ts, j)
+		v, end, ok := c.constExpr(ts, j)
 		if !ok {
 			return 1
 		}
@@ -238,7 +268,7 @@ func rangeLen(ts []token, k int) float64 {
 // product or a parenthesized expression) that ends just before ts[k]. It
 // walks back over at most maxConstTokens tokens to where that operand
 // starts and parses once from there, so each operator costs O(window).
-func constBefore(ts []token, k int) (float64, bool) {
+func (c *checker) constBefore(ts []token, k int) (float64, bool) {
 	s, depth := k, 0
 	for s > 0 && s > k-maxConstTokens {
 		t := ts[s-1]
@@ -265,7 +295,7 @@ found:
 	if s == k || depth != 0 {
 		return 0, false
 	}
-	v, end, ok := constExpr(ts, s)
+	v, end, ok := c.constExpr(ts, s)
 	if !ok || end != k {
 		return 0, false
 	}
@@ -276,16 +306,17 @@ found:
 // ts[i] (numbers, parentheses, unary minus, + - * / // % **), returning its
 // value, the index after it and whether it was one. Values are floats:
 // only their magnitude matters, and an overflow is +Inf ("huge").
-func constExpr(ts []token, i int) (float64, int, bool) {
-	p := constParser{ts: ts, i: i, lim: i + maxConstTokens}
+func (c *checker) constExpr(ts []token, i int) (float64, int, bool) {
+	p := constParser{ts: ts, i: i, lim: i + maxConstTokens, vars: c.consts}
 	v, ok := p.sum(0)
 	return v, p.i, ok
 }
 
 type constParser struct {
-	ts  []token
-	i   int
-	lim int // tokens past lim are not read: the work per sink is bounded
+	ts   []token
+	i    int
+	lim  int                // tokens past lim are not read: the work per sink is bounded
+	vars map[string]float64 // variables the template sets to constants
 }
 
 // maxConstTokens bounds one constant expression; a real bomb needs a
@@ -397,6 +428,11 @@ func (p *constParser) unary(depth int) (float64, bool) {
 		p.i++
 		v, err := strconv.ParseFloat(strings.ReplaceAll(t.text, "_", ""), 64)
 		return v, err == nil
+	case t.kind == tName:
+		if v, ok := p.vars[t.text]; ok && !(p.i+1 < len(p.ts) && p.ts[p.i+1].text == ".") {
+			p.i++
+			return v, true
+		}
 	}
 	return 0, false
 }

@@ -150,6 +150,8 @@ type checker struct {
 	// outside a template key), so no renderer is known to put anything
 	// in its context; see checkBare.
 	bare bool
+	// consts: variables the template sets to constant numbers (bomb.go)
+	consts map[string]float64
 }
 
 func (c *checker) add(rule string, sev formats.Severity, off int, format string, args ...any) {
