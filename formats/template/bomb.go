@@ -30,14 +30,19 @@ const (
 // width or count that the output (or the work) grows with.
 var widthCalls = map[string]bool{
 	"center": true, "indent": true, "ljust": true, "rjust": true, "zfill": true,
-	"expandtabs": true, "slice": true,
+	"expandtabs": true, "slice": true, "tojson": true, "batch": true,
 }
+
+// nestedWidth matches a format pattern whose width or precision is an
+// argument: printf's '*' or a str.format replacement field nested in a
+// spec ('{0:>{1}}').
+var nestedWidth = regexp.MustCompile(`%[-+ #0]*\*|%[-+ #0]*[0-9]*\.\*|\{[^{}]*:[^{}]*\{`)
 
 // printfWidth and formatWidth find a field width in a printf-style or
 // str.format pattern ('%0999999999d', '{:>999999999}').
 var (
-	printfWidth = regexp.MustCompile(`%(?:\([^)]*\))?[-+ #0]*([0-9]{7,})`)
-	formatWidth = regexp.MustCompile(`\{[^{}]*:[^{}0-9]*0?([0-9]{7,})[^{}]*\}`)
+	printfWidth = regexp.MustCompile(`%(?:\([^)]*\))?[-+ #0]*(?:[0-9]*\.)?([0-9]{7,})`)
+	formatWidth = regexp.MustCompile(`\{[^{}]*:[^{}0-9]*0?(?:[0-9]*\.)?([0-9]{7,})[^{}]*\}`)
 )
 
 // bombs looks for the ways a template's own constants make rendering
@@ -62,13 +67,7 @@ func (c *checker) bombs(tags []tag) {
 		if t.stmt && len(ts) > 0 && ts[0].kind == tName {
 			switch ts[0].text {
 			case "for":
-				n := 1.0
-				for k := 1; k+2 < len(ts); k++ {
-					if ts[k].text == "in" && ts[k+1].text == "range" && ts[k+2].text == "(" {
-						n = c.rangeLen(ts, k+2)
-						break
-					}
-				}
+				n := c.loopLen(ts)
 				loops = append(loops, n)
 				work *= n
 				if work > maxLoopWork {
@@ -113,8 +112,14 @@ func (c *checker) bombs(tags []tag) {
 					c.add(RuleBomb, formats.High, tk.off, "lipsum(%.3g) generates that many paragraphs of filler at render time", v)
 				}
 			case tk.kind == tName && widthCalls[tk.text] && k+1 < len(ts) && ts[k+1].text == "(" && k > 0 && (ts[k-1].text == "|" || ts[k-1].text == "."):
-				if v, _, ok := c.constExpr(ts, k+2); ok && v > maxRepeat {
-					c.add(RuleBomb, formats.High, tk.off, "%s(%.3g) pads or splits to a size no chat needs; rendering exhausts memory or time", tk.text, v)
+				if v, ok := c.bigArg(ts, k+1); ok {
+					c.add(RuleBomb, formats.High, tk.off, "%s(%.3g) pads, indents or fills to a size no chat needs; rendering exhausts memory or time", tk.text, v)
+				}
+			case tk.kind == tName && (tk.text == "format" || tk.text == "format_map") && k+1 < len(ts) && ts[k+1].text == "(" && k > 1 && ts[k-2].kind == tString && nestedWidth.MatchString(ts[k-2].text):
+				// '%*d'|format(10**9, 1), '{0:>{1}}'.format('a', 10**9):
+				// the width is an argument
+				if v, ok := c.bigArg(ts, k+1); ok {
+					c.add(RuleBomb, formats.High, tk.off, "the format string %s takes its field width from an argument, here %.3g; rendering exhausts memory or time", shorten(ts[k-2].raw), v)
 				}
 			case tk.kind == tOp && tk.text == "*":
 				if v, _, ok := c.constExpr(ts, k+1); ok && v > maxRepeat {
@@ -168,6 +173,65 @@ func (c *checker) constVars(tags []tag) {
 	for n := range other {
 		delete(c.consts, n)
 	}
+}
+
+// bigArg reports whether a top-level argument (positional or keyword) of
+// the call whose '(' is at ts[k] is a constant above maxRepeat.
+func (c *checker) bigArg(ts []token, k int) (float64, bool) {
+	depth := 0
+	for j := k; j < len(ts) && j < k+maxConstTokens; j++ {
+		switch ts[j].text {
+		case "(", "[", "{":
+			depth++
+			if depth == 1 && ts[j].text == "(" && j == k {
+				if v, _, ok := c.constExpr(ts, j+1); ok && v > maxRepeat {
+					return v, true
+				}
+			}
+			continue
+		case ")", "]", "}":
+			depth--
+			if depth == 0 {
+				return 0, false
+			}
+			continue
+		}
+		if depth == 1 && (ts[j].text == "," || ts[j].text == "=") && ts[j].kind == tOp {
+			if v, _, ok := c.constExpr(ts, j+1); ok && v > maxRepeat {
+				return v, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// loopLen is the number of iterations of {% for ... in X %} when X is
+// the template's own constant: range(...), or a string or list repeated
+// by a constant (x * n). Anything else iterates over the render context
+// and counts as one.
+func (c *checker) loopLen(ts []token) float64 {
+	in := -1
+	for k := 1; k < len(ts); k++ {
+		if ts[k].kind == tName && ts[k].text == "in" {
+			in = k
+			break
+		}
+	}
+	if in < 0 {
+		return 1
+	}
+	n := 1.0
+	for k := in + 1; k < len(ts) && k < in+maxConstTokens; k++ {
+		switch {
+		case ts[k].text == "range" && k+1 < len(ts) && ts[k+1].text == "(":
+			n = math.Max(n, c.rangeLen(ts, k+1))
+		case ts[k].kind == tOp && ts[k].text == "*":
+			if v, _, ok := c.constExpr(ts, k+1); ok {
+				n = math.Max(n, v)
+			}
+		}
+	}
+	return n
 }
 
 // doubling reports {% set x = x ~ x %} (or +, *) inside a loop: the value

@@ -8,7 +8,8 @@ variable leaked into the output; a case's "context" holds the render
 variables a publisher sets, such as the tokenizer's special tokens), "INTERNAL" (a Python internal was
 reached and printed), "SecurityError", "DOS" (killed by the time or memory
 limit), "included" (a loader read another file), or the error.
-Run with Debian's python3-jinja2: /usr/bin/python3 testdata/prove_live2.py"""
+Run with Debian's python3-jinja2: /usr/bin/python3 testdata/prove_live2.py
+(prove_live2.out holds its output with Jinja2 3.1.2)."""
 import json
 import os
 import resource
