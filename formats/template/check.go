@@ -268,6 +268,11 @@ func boundNames(tags []tag) map[string]bool {
 				}
 			}
 		case "macro", "call":
+			if ts[0].text == "macro" && len(ts) > 1 && ts[1].kind == tName {
+				// {% macro __render_tool(tool) %} (GigaChat 3): the name
+				// is the template's own macro wherever it is used.
+				b[ts[1].text] = true
+			}
 			for k := 2; k < len(ts); k++ {
 				if ts[k].kind == tName && k+1 < len(ts) && (ts[k+1].text == "," || ts[k+1].text == ")" || ts[k+1].text == "=") {
 					b[ts[k].text] = true

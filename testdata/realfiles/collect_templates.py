@@ -28,7 +28,8 @@ Sources (owner+name, what is taken):
   openvinotoolkit+model_server, abetlen+llama-cpp-python: *.jinja and the
       chat_template of every tokenizer_config.json / chat_template.json
   axolotl-ai-cloud+axolotl, huggingface+trl, ikawrakow+ik_llama.cpp
-      (models/templates: llama.cpp's test templates), theroyallab+llm-prompt-templates,
+      (models/templates and the template_str literals of
+      tests/test-chat-template.cpp: llama.cpp's test templates), theroyallab+llm-prompt-templates,
       unslothai+unsloth: *.jinja; unsloth/chat_templates.py and
       llama-cpp-python's llama_chat_format.py: string constants that are
       chat templates (read with ast, never run)
@@ -167,6 +168,49 @@ def js_values(repo, path, key, label):
         save(label, names[-1] if names else key, v)
 
 
+C_ESC = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "?": "?"}
+
+
+def c_strings(label, text):
+    """The /* .template_str= */ "..." literals of llama.cpp's
+    test-chat-template.cpp (C escapes; adjacent literals are joined)."""
+    for m in re.finditer(r"/\* \.template_str= \*/\s*", text):
+        i = m.end()
+        parts = []
+        while True:
+            while i < len(text) and text[i] in " \t\r\n":
+                i += 1
+            if text.startswith("u8", i):
+                i += 2
+            if i >= len(text) or text[i] != '"':
+                break
+            i += 1
+            out = []
+            while i < len(text) and text[i] != '"':
+                if text[i] == "\\" and i + 1 < len(text):
+                    n = text[i + 1]
+                    if n == "u":
+                        out.append(chr(int(text[i + 2:i + 6], 16)))
+                        i += 6
+                        continue
+                    if n == "x":
+                        j = i + 2
+                        while j < len(text) and text[j] in "0123456789abcdefABCDEF":
+                            j += 1
+                        out.append(chr(int(text[i + 2:j], 16)))
+                        i = j
+                        continue
+                    out.append(C_ESC.get(n, n))
+                    i += 2
+                    continue
+                out.append(text[i])
+                i += 1
+            parts.append("".join(out))
+            i += 1
+        if parts:
+            save(label, "test-chat-template", "".join(parts))
+
+
 def json_templates(label, name, text):
     try:
         d = json.loads(text)
@@ -248,6 +292,9 @@ def main():
             t = blob(repo, p)
             if t is not None:
                 json_templates(repo, p, t)
+    t = blob("ikawrakow+ik_llama.cpp", "tests/test-chat-template.cpp")
+    if t:
+        c_strings("ikawrakow+ik_llama.cpp-tests", t)
     # xinference's model registry: the chat_template of every model family.
     t = blob("xorbitsai+inference", "xinference/model/llm/llm_family.json")
     if t:
