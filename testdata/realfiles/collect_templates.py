@@ -33,6 +33,9 @@ Sources (owner+name, what is taken):
       unslothai+unsloth: *.jinja; unsloth/chat_templates.py and
       llama-cpp-python's llama_chat_format.py: string constants that are
       chat templates (read with ast, never run)
+  openvinotoolkit+openvino.genai  tests/python_tests/data/tokenizer_configs.py:
+      the chat_template of ~150 Hub models (a dict literal read with
+      ast.literal_eval); microsoft+onnxruntime-genai: test model folders
   xorbitsai+inference         xinference/model/llm/llm_family.json: the
       chat_template of every model family
   EXTRA: files listed in extra_templates.txt beside this script (path of a
@@ -258,8 +261,32 @@ def py_strings(label, path, text):
                 save(label, names[0], v)
 
 
+def py_dicts(label, text):
+    import ast
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            try:
+                d = ast.literal_eval(node)
+            except ValueError:
+                continue
+            for k, v in d.items():
+                if isinstance(k, str) and isinstance(v, dict):
+                    walk_json(label, k, v, 0)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # start from an empty cache: a template a source no longer holds, or
+    # one now credited to another source, must not linger
+    for d in os.listdir(OUT):
+        if os.path.isdir(os.path.join(OUT, d)):
+            for f in os.listdir(os.path.join(OUT, d)):
+                if f.endswith(".jinja"):
+                    os.remove(os.path.join(OUT, d, f))
     js_values("huggingface+huggingface.js", "packages/jinja/test/e2e.test.js", "chat_template", "huggingface.js-e2e")
     js_values("huggingface+huggingface.js", "packages/ollama-utils/src/chat-template-automap.ts", "gguf", "huggingface.js-ollama-automap")
     idx = blob("ollama+ollama", "template/index.json")
@@ -287,7 +314,8 @@ def main():
                 save(repo, p, t)
     for repo in ["microsoft+onnxruntime-extensions", "openvinotoolkit+openvino.genai", "openvinotoolkit+model_server",
                  "abetlen+llama-cpp-python", "Evilcarbon+DeepSeek-R1-Distill-Qwen-32B", "HakunaMatata888+gemma2-poem",
-                 "HwwwwwwwH+MiniCPM-V-2", "Avent-IQ+pythia-410m", "Decentralised-AI+falcon-40b"]:
+                 "HwwwwwwwH+MiniCPM-V-2", "Avent-IQ+pythia-410m", "Decentralised-AI+falcon-40b",
+                 "microsoft+onnxruntime-genai"]:
         for p in files(repo, r"(tokenizer_config|chat_template)\.json$"):
             t = blob(repo, p)
             if t is not None:
@@ -295,6 +323,11 @@ def main():
     t = blob("ikawrakow+ik_llama.cpp", "tests/test-chat-template.cpp")
     if t:
         c_strings("ikawrakow+ik_llama.cpp-tests", t)
+    # openvino.genai's test tokenizer configs: one Python dict literal of
+    # ~150 Hub models' tokenizer_config.json (read with ast.literal_eval).
+    t = blob("openvinotoolkit+openvino.genai", "tests/python_tests/data/tokenizer_configs.py")
+    if t:
+        py_dicts("openvinotoolkit+openvino.genai-configs", t)
     # xinference's model registry: the chat_template of every model family.
     t = blob("xorbitsai+inference", "xinference/model/llm/llm_family.json")
     if t:
