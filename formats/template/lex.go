@@ -26,7 +26,7 @@
 //     the sandbox raises SecurityError today: it runs code under every
 //     plain-Jinja2 loader, the sandbox itself has been escaped repeatedly
 //     (CVE-2016-10745, CVE-2019-10906, CVE-2024-56326, CVE-2025-27516:
-//     all str.format), and no real template needs one (0 of 520);
+//     all str.format), and no real template needs one (0 of 536);
 //   - what cannot be shown not to reach one (a name computed from template
 //     or publisher text, Jinja's cycler/joiner/lipsum, loaders) is High;
 //   - render-time bombs are High for every engine, the sandbox included

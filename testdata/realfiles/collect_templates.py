@@ -36,6 +36,16 @@ Sources (owner+name, what is taken):
   openvinotoolkit+openvino.genai  tests/python_tests/data/tokenizer_configs.py:
       the chat_template of ~150 Hub models (a dict literal read with
       ast.literal_eval); microsoft+onnxruntime-genai: test model folders
+  allenai+open-instruct, NousResearch+Hermes-Function-Calling: *.jinja, *.j2;
+  mistralai+mistral-common: its chat_templates.py string constants;
+  axolotl-ai-cloud+axolotl, huggingface+alignment-handbook: inline
+      templates of training recipes (YAML, yaml.safe_load)
+  EchoCog+gpt-oss-20b, RkFeeder+LG-AI-Research (EXAONE),
+  pgadet-wq+granite-docling-258M, forcepusher+gemma4_jinja,
+  shiroko98+RWKV-LM-V7, Vedika-advanced-AI+Vedika-4.1-flash,
+  kpratik41+gpt-oss-ckpt, masidyai+model, BigBIueWhale+qwen_38_agent_setup,
+  agentica-project+R2E-Gym, ml-jku+EVA: model folders and template fixes
+      mirrored on GitHub (chat_template*.jinja, tokenizer_config.json)
   xorbitsai+inference         xinference/model/llm/llm_family.json: the
       chat_template of every model family
   EXTRA: files listed in extra_templates.txt beside this script (path of a
@@ -307,6 +317,8 @@ def main():
         ("ikawrakow+ik_llama.cpp", r"^models/templates/.*\.jinja$"),
         ("theroyallab+llm-prompt-templates", r"\.jinja$"),
         ("unslothai+unsloth", r"chat_templates/.*\.jinja$"),
+        ("allenai+open-instruct", r"\.jinja$"),
+        ("NousResearch+Hermes-Function-Calling", r"^chat_templates/.*\.j2$"),
     ]:
         for p in files(repo, rx):
             t = blob(repo, p)
@@ -315,7 +327,7 @@ def main():
     for repo in ["microsoft+onnxruntime-extensions", "openvinotoolkit+openvino.genai", "openvinotoolkit+model_server",
                  "abetlen+llama-cpp-python", "Evilcarbon+DeepSeek-R1-Distill-Qwen-32B", "HakunaMatata888+gemma2-poem",
                  "HwwwwwwwH+MiniCPM-V-2", "Avent-IQ+pythia-410m", "Decentralised-AI+falcon-40b",
-                 "microsoft+onnxruntime-genai"]:
+                 "microsoft+onnxruntime-genai", "allenai+open-instruct"]:
         for p in files(repo, r"(tokenizer_config|chat_template)\.json$"):
             t = blob(repo, p)
             if t is not None:
@@ -323,6 +335,21 @@ def main():
     t = blob("ikawrakow+ik_llama.cpp", "tests/test-chat-template.cpp")
     if t:
         c_strings("ikawrakow+ik_llama.cpp-tests", t)
+    # Hugging Face model folders and template fixes mirrored on GitHub:
+    # their chat_template*.jinja and tokenizer_config.json /
+    # chat_template.json, wherever they sit.
+    for repo in ["EchoCog+gpt-oss-20b", "RkFeeder+LG-AI-Research", "pgadet-wq+granite-docling-258M",
+                 "forcepusher+gemma4_jinja", "shiroko98+RWKV-LM-V7", "Vedika-advanced-AI+Vedika-4.1-flash",
+                 "kpratik41+gpt-oss-ckpt", "masidyai+model", "BigBIueWhale+qwen_38_agent_setup",
+                 "agentica-project+R2E-Gym", "ml-jku+EVA"]:
+        for p in files(repo, r"(^|/)[^/]*chat_template[^/]*\.jinja2?$"):
+            t = blob(repo, p)
+            if t is not None:
+                save(repo, p, t)
+        for p in files(repo, r"(^|/)(tokenizer_config|chat_template)\.json$"):
+            t = blob(repo, p)
+            if t is not None:
+                json_templates(repo, p, t)
     # openvino.genai's test tokenizer configs: one Python dict literal of
     # ~150 Hub models' tokenizer_config.json (read with ast.literal_eval).
     t = blob("openvinotoolkit+openvino.genai", "tests/python_tests/data/tokenizer_configs.py")
@@ -335,10 +362,29 @@ def main():
     # Python sources that hold templates as string literals: read with ast
     # (parsed, never run).
     for repo, path in [("unslothai+unsloth", "unsloth/chat_templates.py"),
-                       ("abetlen+llama-cpp-python", "llama_cpp/llama_chat_format.py")]:
+                       ("abetlen+llama-cpp-python", "llama_cpp/llama_chat_format.py"),
+                       ("mistralai+mistral-common", "src/mistral_common/integrations/chat_templates/chat_templates.py")]:
         t = blob(repo, path)
         if t:
             py_strings(repo, path, t)
+    # Training recipes that carry a chat template inline (axolotl's
+    # chat_template_jinja, the alignment handbook's chat_template), read
+    # with yaml.safe_load (plain data, no tags run) when PyYAML is there.
+    try:
+        import yaml
+    except ImportError:
+        yaml = None
+    if yaml:
+        for repo in ["axolotl-ai-cloud+axolotl", "huggingface+alignment-handbook"]:
+            for p in files(repo, r"\.ya?ml$"):
+                t = blob(repo, p)
+                if not t or "chat_template" not in t:
+                    continue
+                try:
+                    d = yaml.safe_load(t)
+                except yaml.YAMLError:
+                    continue
+                walk_json(repo, p, d, 0)
     extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extra_templates.txt")
     if os.path.exists(extra):
         for line in open(extra, encoding="utf-8"):
