@@ -198,8 +198,8 @@ func check(src string, bare bool) []formats.Finding {
 	bound := boundNames(lr.tags)
 	vals := boundValues(src, lr.tags)
 	c.blockText(src, lr.tags, vals)
-	c.analyzeFlow(src, lr.tags)
 	c.bombs(lr.tags)
+	c.analyzeFlow(src, lr.tags)
 	if !bare {
 		c.promptInjection(src)
 	}
