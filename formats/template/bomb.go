@@ -3,6 +3,7 @@ package template
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,11 +58,13 @@ var (
 func (c *checker) bombs(tags []tag) {
 	c.constVars(tags)
 	var loops []float64
+	var recursive []bool // per open loop: {% for ... recursive %}
 	work := 1.0
 	var macro string
 	var macroCalls int
-	var macroCounter bool
-	macroOff := 0
+	var macroCounter, macroInLoop bool
+	macroOff, macroLoops := 0, 0
+	var macroParams map[string]bool
 	for _, t := range tags {
 		ts := t.toks
 		if t.stmt && len(ts) > 0 && ts[0].kind == tName {
@@ -69,6 +72,7 @@ func (c *checker) bombs(tags []tag) {
 			case "for":
 				n := c.loopLen(ts)
 				loops = append(loops, n)
+				recursive = append(recursive, ts[len(ts)-1].kind == tName && ts[len(ts)-1].text == "recursive")
 				work *= n
 				if work > maxLoopWork {
 					c.add(RuleBomb, formats.High, ts[0].off, "nested loops over ranges the template fixes itself run about %.3g times; rendering never ends in practice", work)
@@ -77,14 +81,22 @@ func (c *checker) bombs(tags []tag) {
 				if len(loops) > 0 {
 					work /= loops[len(loops)-1]
 					loops = loops[:len(loops)-1]
+					recursive = recursive[:len(recursive)-1]
 				}
 			case "macro":
 				if len(ts) > 1 {
 					macro, macroCalls, macroCounter, macroOff = ts[1].text, 0, false, ts[0].off
+					macroInLoop, macroLoops = false, len(loops)
+					macroParams = map[string]bool{}
+					for j := 3; j < len(ts); j++ {
+						if ts[j].kind == tName && j+1 < len(ts) && (ts[j+1].text == "," || ts[j+1].text == ")" || ts[j+1].text == "=") {
+							macroParams[ts[j].text] = true
+						}
+					}
 				}
 			case "endmacro":
-				if macroCalls >= 2 && macroCounter {
-					c.add(RuleBomb, formats.High, macroOff, "the macro %q calls itself %d times per level with a counter argument: 2^n calls, a render-time bomb", macro, macroCalls)
+				if (macroCalls >= 2 || macroInLoop) && macroCounter {
+					c.add(RuleBomb, formats.High, macroOff, "the macro %q calls itself more than once per level (%d call sites, or inside a loop) with a counter argument: 2^n or n! calls, a render-time bomb", macro, macroCalls)
 				}
 				macro = ""
 			case "set":
@@ -98,11 +110,15 @@ func (c *checker) bombs(tags []tag) {
 			switch {
 			case macro != "" && tk.kind == tName && tk.text == macro && k+1 < len(ts) && ts[k+1].text == "(" && !(t.stmt && k == 1 && ts[0].text == "macro"):
 				macroCalls++
-				for j := k + 2; j+1 < len(ts) && j < k+maxConstTokens && ts[j].text != ")"; j++ {
-					if (ts[j].text == "-" || ts[j].text == "+" || ts[j].text == "//") && ts[j+1].kind == tNumber {
-						macroCounter = true
-					}
+				macroInLoop = macroInLoop || len(loops) > macroLoops
+				if counterCall(ts, k+1, macroParams) {
+					macroCounter = true
 				}
+			case tk.kind == tName && tk.text == "loop" && k+1 < len(ts) && ts[k+1].text == "(" && slices.Contains(recursive, true) && templateArgs(ts, k+1):
+				// {% for x in range(40) recursive %}{{ loop(range(x)) }}:
+				// the recursion walks lists the template makes, not the
+				// request's data (loop(item.children)), so nothing bounds it
+				c.add(RuleBomb, formats.High, tk.off, "a recursive loop recurses into sequences the template builds itself (range, list literals, numbers): the call tree grows exponentially")
 			case tk.kind == tName && tk.text == "range" && k+1 < len(ts) && ts[k+1].text == "(":
 				if n := c.rangeLen(ts, k+1); n > maxRange {
 					c.add(RuleBomb, formats.High, tk.off, "range() over about %.3g numbers (the sandbox refuses more than %d; plain Jinja2 builds them all)", n, maxRange)
@@ -232,6 +248,64 @@ func (c *checker) loopLen(ts []token) float64 {
 		}
 	}
 	return n
+}
+
+// counterCall says whether the recursive call whose '(' is at ts[k]
+// is driven by a counter rather than by the request's data: it counts a
+// parameter down (f(n - 1)), or every argument is arithmetic on the
+// macro's parameters and constants (f(n + 1) under {% if n < 40 %}). A
+// call that hands down part of the data (render(v, depth + 1), v from
+// the schema it walks) ends where the data ends.
+func counterCall(ts []token, k int, params map[string]bool) bool {
+	depth := 0
+	down, dataArg := false, false
+	for j := k; j < len(ts) && j < k+maxConstTokens; j++ {
+		t := ts[j]
+		switch {
+		case t.kind == tOp && (t.text == "(" || t.text == "["):
+			if j > k && (t.text == "[" || ts[j-1].kind == tName) {
+				dataArg = true // a subscript or a call: not plain arithmetic
+			}
+			depth++
+		case t.kind == tOp && (t.text == ")" || t.text == "]"):
+			depth--
+			if depth == 0 {
+				return down || !dataArg
+			}
+		case t.kind == tOp && t.text == ".":
+			dataArg = true
+		case t.kind == tOp && t.text == "-" && j+1 < len(ts) && ts[j+1].kind == tNumber && j > k && ts[j-1].kind == tName && params[ts[j-1].text]:
+			down = true
+		case t.kind == tName && !params[t.text] && t.text != "true" && t.text != "false" && t.text != "none":
+			dataArg = true
+		}
+	}
+	return false
+}
+
+// templateArgs says whether the call whose '(' is at ts[k] passes
+// something the template builds: range(...), a list or tuple literal, or a
+// number.
+func templateArgs(ts []token, k int) bool {
+	depth := 0
+	for j := k; j < len(ts) && j < k+maxConstTokens; j++ {
+		t := ts[j]
+		switch {
+		case t.kind == tOp && (t.text == "(" || t.text == "[" || t.text == "{"):
+			if j > k && t.text != "(" && !(ts[j-1].kind == tName || ts[j-1].text == "]" || ts[j-1].text == ")") {
+				return true // a list or dict literal, not a subscript
+			}
+			depth++
+		case t.kind == tOp && (t.text == ")" || t.text == "]" || t.text == "}"):
+			depth--
+			if depth == 0 {
+				return false
+			}
+		case t.kind == tNumber, t.kind == tName && t.text == "range":
+			return true
+		}
+	}
+	return false
 }
 
 // doubling reports {% set x = x ~ x %} (or +, *) inside a loop: the value

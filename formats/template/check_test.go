@@ -157,6 +157,9 @@ func TestBenignShapes(t *testing.T) {
 		// llama-cpp-python's Llava 1.5 template: self.NAME is a block
 		// of the template (or undefined), not a way out.
 		"self block reference": `{{ self.DEFAULT_SYSTEM_MESSAGE }}{{ self['header'] }}`,
+		// recursion that walks the request's data is bounded by it
+		"recursive loop over data":      `{% for item in tools recursive %}{{ item.name }}{% if item.children %}{{ loop(item.children) }}{% endif %}{% endfor %}`,
+		"macro recursing into a schema": `{% macro render(s, depth) %}{% for k, v in s.properties|items %}{{ k }}{{ render(v, depth + 1) }}{% endfor %}{% endmacro %}{{ render(tools[0].parameters, 0) }}`,
 		// a loop and counts a real template could hold: bounded work
 		"modest constants": `{% for i in range(100) %}{{ '-' * 80 }}{{ 'x'|center(40) }}{{ 2 ** 10 }}{{ '%05d'|format(i) }}{% endfor %}{{ tools|tojson(indent=4) }}`,
 	} {
