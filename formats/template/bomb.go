@@ -58,7 +58,8 @@ var (
 func (c *checker) bombs(tags []tag) {
 	c.constVars(tags)
 	var loops []float64
-	var recursive []bool // per open loop: {% for ... recursive %}
+	var recursive []bool   // per open loop: {% for ... recursive %}
+	var loopSets [][]token // {% set %} tags inside the current outermost loop
 	work := 1.0
 	var macro string
 	var macroCalls int
@@ -101,8 +102,12 @@ func (c *checker) bombs(tags []tag) {
 				macro = ""
 			case "set":
 				if len(loops) > 0 {
-					c.doubling(ts)
+					loopSets = append(loopSets, ts)
 				}
+			}
+			if ts[0].text == "endfor" && len(loops) == 0 && len(loopSets) > 0 {
+				c.loopGrowth(loopSets)
+				loopSets = nil
 			}
 		}
 		for k := 0; k < len(ts); k++ {
@@ -308,9 +313,51 @@ func templateArgs(ts []token, k int) bool {
 	return false
 }
 
-// doubling reports {% set x = x ~ x %} (or +, *) inside a loop: the value
-// doubles on every iteration, 2^n after n.
-func (c *checker) doubling(ts []token) {
+// loopGrowth judges the {% set %} statements of one outermost loop. A
+// plain alias ({% set ns.b = ns.a %}) is a full copy of what it names,
+// so {% set ns.a = ns.a ~ ns.b %} beside it doubles ns.a on every
+// iteration just as ns.a ~ ns.a does.
+func (c *checker) loopGrowth(sets [][]token) {
+	alias := map[string]string{}
+	for _, ts := range sets {
+		if eq := indexOp(ts, "="); eq > 1 && eq+1 < len(ts) {
+			end := eq + 2
+			for end+1 < len(ts) && ts[end].text == "." && ts[end+1].kind == tName {
+				end += 2
+			}
+			if ts[eq+1].kind == tName && end == len(ts) {
+				alias[joinToks(ts[1:eq])] = joinToks(ts[eq+1 : end])
+			}
+		}
+	}
+	resolve := func(p string) string {
+		for i := 0; i < 8; i++ {
+			a, ok := alias[p]
+			if !ok {
+				break
+			}
+			p = a
+		}
+		return p
+	}
+	for _, ts := range sets {
+		c.doubling(ts, resolve)
+	}
+}
+
+func indexOp(ts []token, op string) int {
+	for k := range ts {
+		if ts[k].kind == tOp && ts[k].text == op {
+			return k
+		}
+	}
+	return -1
+}
+
+// doubling reports {% set x = x ~ x %} (or +, *) inside a loop, x also
+// reached through an alias: the value doubles on every iteration, 2^n
+// after n.
+func (c *checker) doubling(ts []token, resolve func(string) string) {
 	eq := -1
 	for k := 1; k < len(ts); k++ {
 		if ts[k].text == "=" {
@@ -332,7 +379,7 @@ func (c *checker) doubling(ts []token) {
 		for end+1 < len(ts) && ts[end].text == "." && ts[end+1].kind == tName {
 			end += 2
 		}
-		if joinToks(ts[k:end]) == target {
+		if p := joinToks(ts[k:end]); p == target || (resolve(p) == target && p != resolve(target)) {
 			occ = append(occ, [2]int{k, end})
 		}
 	}
