@@ -410,4 +410,3 @@ func joinToks(ts []token) string {
 	}
 	return b.String()
 }
-
