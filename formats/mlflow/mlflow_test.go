@@ -111,6 +111,7 @@ func TestMissingArtifactOnDisk(t *testing.T) {
 func FuzzMLmodel(f *testing.F) {
 	f.Add([]byte(sklearnMLmodel))
 	f.Add([]byte(pyfuncMLmodel))
+	f.Add([]byte("base: &b\n  loader_module: evil\nflavors:\n  python_function:\n    <<: *b\n"))
 	f.Add([]byte("a: &a [*a, *a]\nflavors: {python_function: {loader_module: *a}}\n"))
 	o := formats.DefaultOptions()
 	o.Hash = false

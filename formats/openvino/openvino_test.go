@@ -107,6 +107,7 @@ func TestSniffRoot(t *testing.T) {
 
 func FuzzOpenVINO(f *testing.F) {
 	f.Add([]byte(ir("opset1", "opset1", "Add", 0, 16)))
+	f.Add([]byte(strings.Replace(ir("opset1", "opset8", "StealCredentials", 0, 16), `type="Const"`, `type="Const" type="X"`, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "model.xml", data)
 	})

@@ -57,6 +57,7 @@ func TestPMML(t *testing.T) {
 
 func FuzzPMML(f *testing.F) {
 	f.Add([]byte(realPMML))
+	f.Add([]byte(`<PMML><Apply function="com.example.Evil"><Apply function="a..b"/></Apply></PMML>`))
 	f.Add([]byte(`<!DOCTYPE PMML [<!ENTITY x SYSTEM "file:///etc/passwd">]><PMML>&x;</PMML>`))
 	o := formats.DefaultOptions()
 	f.Fuzz(func(t *testing.T, data []byte) {

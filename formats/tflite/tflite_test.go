@@ -71,6 +71,7 @@ func TestTFLite(t *testing.T) {
 
 func FuzzTFLite(f *testing.F) {
 	f.Add(model([]T{opCode(32, "FlexReadFile"), opCode(0, nil)}, nil))
+	f.Add(model([]T{{int8(-1), "FlexWriteFile", uint32(1), uint32(32)}}, nil))
 	f.Add(model([]T{opCode(32, "FlexCSVDatasetV2"), opCode(32, "FlexPrintV2")}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "m.tflite", data)

@@ -145,6 +145,7 @@ func FuzzFields(f *testing.F) {
 	f.Add(msg(varintField(1, 7), lenField(2, msg(lenField(1, []byte("Conv")), varintField(2, 3)))))
 	f.Add(msg(lenField(7, msg(lenField(1, msg(lenField(1, []byte("x")))))), varintField(1, 9)))
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{0x82, 0x80, 0x80, 0x80, 0x10, 0x01, 0x78}) // field number 2^29: past the limit
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w := NewWindow(bytes.NewReader(data), int64(len(data)))
 		n := 0
