@@ -56,7 +56,7 @@ var families = map[string]family{
 		"Re-convert the model with OpenVINO's model conversion using only built-in opsets, and keep its .bin beside it; load extensions only from trusted sources."},
 	"ort": {"ONNX Runtime's own format (.ort) is the ONNX graph stored as a FlatBuffer that onnxruntime reads in place; a broken buffer makes it read outside the file. Its operator domains are judged by the onnx rules.",
 		"Re-convert the model from ONNX with onnxruntime's convert_onnx_models_to_ort, or obtain it from its publisher again."},
-	"paddle": {"PaddlePaddle models (ProgramDesc protobuf plus LoDTensor parameter files) are read without loading them; structures and parameter sizes that do not add up make a loader trusting them read out of bounds.",
+	"paddle": {"PaddlePaddle models (ProgramDesc protobuf or Paddle 3 PIR JSON, plus LoDTensor parameter files) are read without loading them; structures and parameter sizes that do not add up make a loader trusting them read out of bounds, and operators that read or write files, call Python, serve the network or come from custom operator libraries reach outside the model.",
 		"Re-save the model with paddle.jit.save / paddle.static.save_inference_model, or obtain it from its publisher again."},
 	"skops": {"skops files are zips whose schema.json names every type to construct; skops.io.load builds only trusted types. A schema that cannot be read or is inconsistent leaves the object tree, and so the types it would construct, unchecked.",
 		"Re-save the model with skops.io.dump from a trusted object, or obtain it from its publisher again."},

@@ -304,3 +304,26 @@ w("mlflow/duplicate-loader-module/MLmodel", "flavors:\n  python_function:\n    l
 # NeMo's restore_from imports cfg.target (import_class_by_path): the same
 # "import and call a name from the config" class as hydra's _target_.
 w("nemo/target-key/model_config.yaml", "target: os.system\nsample_rate: 16000\n")
+
+# ---------------------------------------------------------------- Paddle
+# ProgramDesc (framework.proto): blocks(1){idx 1, parent_idx 2, ops 4{type 3, attrs 4{name 1, type 2, s 5}}}.
+def pd_op(typ, attrs=()):
+    return ld(4, ld(3, typ) + b"".join(ld(4, ld(1, k) + vf(2, 2) + ld(5, v)) for k, v in attrs))
+
+
+def pd_program(*ops):
+    return ld(1, vf(1, 0) + tag(2, 0) + b"\xff" * 9 + b"\x01" + b"".join(ops))
+
+
+# read_file reads the file its "filename" attribute names into a tensor.
+w("paddle/pdmodel-read-file.pdmodel", pd_program(pd_op("feed"), pd_op("read_file", [("filename", "/home/u/.ssh/id_rsa")]), pd_op("fetch")))
+w("paddle/pdmodel-listen-and-serv.pdmodel", pd_program(pd_op("listen_and_serv", [("endpoint", "0.0.0.0:6174")])))
+# Paddle 3 PIR JSON: the same operators under compressed dialect names.
+pir_head = ('{"base_code":{"magic":"pir","trainable":false,"version":1},"program":{"regions":[{"#":"region_0",'
+            '"blocks":[{"#":"block_0","args":[],"ops":[')
+w("paddle/pir-read-file/model.json", pir_head + '{"#":"1.data","A":[{"AT":{"#":"0.a_str","D":"x"},"N":"name"}],"I":[],"O":[{"%":1}]},'
+  '{"#":"1.read_file","A":[{"N":"filename","AT":{"#":"0.a_str","D":"/home/u/.ssh/id_rsa"}}],"I":[],"O":[{"%":2}]},'
+  '{"#":"1.fetch","A":[{"AT":{"#":"0.a_str","D":"out"},"N":"name"}],"I":[{"%":2}],"O":[{"%":3}]}]}]}]}}')
+w("paddle/pir-custom-op/model.json", pir_head + '{"#":"3.steal_credentials","A":[],"I":[],"O":[{"%":1}]}]}]}]}}')
+w("paddle/pir-save-in-if/model.json", pir_head + '{"#":"1.if","I":[],"O":[],"regions":[{"#":"region_1","blocks":[{"#":"block_1","args":[],'
+  '"ops":[{"#":"1.save_combine","A":[{"N":"file_path","AT":{"#":"0.a_str","D":"/etc/cron.d/x"}}]}]}]}]}]}]}]}}')
