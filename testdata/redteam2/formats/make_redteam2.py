@@ -327,3 +327,25 @@ w("paddle/pir-read-file/model.json", pir_head + '{"#":"1.data","A":[{"AT":{"#":"
 w("paddle/pir-custom-op/model.json", pir_head + '{"#":"3.steal_credentials","A":[],"I":[],"O":[{"%":1}]}]}]}]}}')
 w("paddle/pir-save-in-if/model.json", pir_head + '{"#":"1.if","I":[],"O":[],"regions":[{"#":"region_1","blocks":[{"#":"block_1","args":[],'
   '"ops":[{"#":"1.save_combine","A":[{"N":"file_path","AT":{"#":"0.a_str","D":"/etc/cron.d/x"}}]}]}]}]}]}]}]}}')
+
+# ---------------------------------------------------------------- Core ML
+# Manifest.json item paths are joined to Data/ by std::filesystem's
+# operator/ (modelpackage/src/ModelPackage.cpp findItem): ".." and
+# absolute paths leave the package, so the root model is another file.
+def mlpackage(path, root_path):
+    w(path + "/Manifest.json", json.dumps({"fileFormatVersion": "1.0.0", "itemInfoEntries": {
+        "A1": {"author": "com.apple.CoreML", "description": "CoreML Model Specification", "name": "model.mlmodel", "path": root_path},
+        "B2": {"author": "com.apple.CoreML", "description": "CoreML Model Weights", "name": "weights", "path": "com.apple.CoreML/weights"}},
+        "rootModelIdentifier": "A1"}, indent=4))
+    spec = vf(1, 4) + ld(2, b"") + ld(500, ld(1, ld(1, "dense")))
+    w(path + "/Data/com.apple.CoreML/model.mlmodel", spec)
+    w(path + "/Data/com.apple.CoreML/weights/weight.bin", b"\0" * 64)
+
+
+mlpackage("coreml/manifest-root-outside.mlpackage", "../../../Downloads/unscanned.mlmodel")
+mlpackage("coreml/manifest-root-absolute.mlpackage", "/tmp/unscanned.mlmodel")
+# A custom layer inside the else network of a branch layer (605) and the
+# body of a loop layer (615).
+custom = ld(1, "evil") + ld(500, ld(10, "HiddenNativeLayer"))
+w("coreml/custom-layer-in-branch.mlmodel", vf(1, 4) + ld(500, ld(1, ld(1, "if") + ld(605, ld(1, ld(1, ld(1, "a"))) + ld(2, ld(1, custom))))))
+w("coreml/custom-layer-in-loop.mlmodel", vf(1, 4) + ld(500, ld(1, ld(1, "loop") + ld(615, vf(1, 3) + ld(4, ld(1, custom))))))
