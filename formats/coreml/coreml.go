@@ -136,6 +136,7 @@ type walker struct {
 	dir    string // the model's folder, "" when not on disk
 	capped *formats.PerRule
 	layers int
+	blobs  map[string]bool // ML Program weight files already judged
 }
 
 func (w *walker) report(rule string, sev formats.Severity, off int64, format string, args ...any) {
@@ -144,7 +145,7 @@ func (w *walker) report(rule string, sev formats.Severity, off int64, format str
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("coreml")
-	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}}
+	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}, blobs: map[string]bool{}}
 	if s.OnDisk() {
 		w.dir = filepath.Dir(s.Path())
 	}
@@ -190,6 +191,11 @@ func (w *walker) model(start, end int64, depth int) error {
 				return err
 			}
 			return w.network(f.Start, f.End, depth+1)
+		case fMLProgram:
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.milProgram(f.Start, f.End)
 		case fCustomModel:
 			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err

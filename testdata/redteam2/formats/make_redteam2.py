@@ -349,3 +349,18 @@ mlpackage("coreml/manifest-root-absolute.mlpackage", "/tmp/unscanned.mlmodel")
 custom = ld(1, "evil") + ld(500, ld(10, "HiddenNativeLayer"))
 w("coreml/custom-layer-in-branch.mlmodel", vf(1, 4) + ld(500, ld(1, ld(1, "if") + ld(605, ld(1, ld(1, ld(1, "a"))) + ld(2, ld(1, custom))))))
 w("coreml/custom-layer-in-loop.mlmodel", vf(1, 4) + ld(500, ld(1, ld(1, "loop") + ld(615, vf(1, 3) + ld(4, ld(1, custom))))))
+# ML Program (MIL.proto) weights: a const op's blobFileValue names the file
+# Core ML reads the tensor from, relative to @model_path.
+def mil_model(file_name, nested=False):
+    blob = ld(5, ld(1, file_name) + vf(2, 64))
+    op = ld(1, "const") + ld(5, ld(1, "val") + ld(2, blob))
+    if nested:
+        op = ld(1, "cond") + ld(4, ld(3, op))
+    block = ld(2, "out") + ld(3, op)
+    fn = ld(2, "CoreML5") + ld(3, ld(1, "CoreML5") + ld(2, block))
+    return vf(1, 7) + ld(502, vf(1, 1) + ld(2, ld(1, "main") + ld(2, fn)))
+
+
+w("coreml/mil-blob-climbs.mlmodel", mil_model("@model_path/../../../../home/u/.ssh/id_rsa"))
+w("coreml/mil-blob-absolute.mlmodel", mil_model("/etc/passwd"))
+w("coreml/mil-blob-in-cond-block.mlmodel", mil_model("@model_path/../../secret.bin", nested=True))
