@@ -364,3 +364,18 @@ def mil_model(file_name, nested=False):
 w("coreml/mil-blob-climbs.mlmodel", mil_model("@model_path/../../../../home/u/.ssh/id_rsa"))
 w("coreml/mil-blob-absolute.mlmodel", mil_model("/etc/passwd"))
 w("coreml/mil-blob-in-cond-block.mlmodel", mil_model("@model_path/../../secret.bin", nested=True))
+
+# ---------------------------------------------------------------- Hugging Face folders
+# sentence-transformers: import_from_string resolves the last component as
+# an attribute, so a module re-exported by a sentence_transformers module
+# passes a prefix check; and load_dir_path joins "path" with os.path.join.
+w("hf/st-reexported-torch/modules.json", json.dumps([{"idx": 0, "name": "0", "path": "w.pt", "type": "sentence_transformers.util.torch"}]))
+w("hf/st-module-path-escape/modules.json", json.dumps([
+    {"idx": 0, "name": "0", "path": "../../../../tmp/unscanned-model", "type": "sentence_transformers.models.Transformer"},
+    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+w("hf/st-module-path-escape/1_Pooling/config.json", json.dumps({"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True}))
+w("hf/st-real-layout/modules.json", json.dumps([
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+w("hf/st-real-layout/1_Pooling/config.json", json.dumps({"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True}))
