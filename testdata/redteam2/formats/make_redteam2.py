@@ -379,3 +379,12 @@ w("hf/st-real-layout/modules.json", json.dumps([
     {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
     {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
 w("hf/st-real-layout/1_Pooling/config.json", json.dumps({"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True}))
+
+# MLflow flavors that keep a module name in a text file beside the data:
+# mlflow.pytorch imports data/pickle_module_info.txt as torch.load's
+# pickle_module; the Keras flavor imports data/keras_module.txt.
+w("mlflow/pytorch-pickle-module/MLmodel", "flavors:\n  pytorch:\n    model_data: data\n    pytorch_version: 2.3.0\n"
+  "  python_function:\n    loader_module: mlflow.pytorch\n    data: data\n    python_version: 3.10.12\n")
+w("mlflow/pytorch-pickle-module/data/pickle_module_info.txt", "dill")
+w("mlflow/keras-module-file/MLmodel", "flavors:\n  keras:\n    data: data\n    keras_module: tensorflow.keras\n    save_format: tf\n")
+w("mlflow/keras-module-file/data/keras_module.txt", "my_keras_shim")
