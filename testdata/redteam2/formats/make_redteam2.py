@@ -388,3 +388,12 @@ w("mlflow/pytorch-pickle-module/MLmodel", "flavors:\n  pytorch:\n    model_data:
 w("mlflow/pytorch-pickle-module/data/pickle_module_info.txt", "dill")
 w("mlflow/keras-module-file/MLmodel", "flavors:\n  keras:\n    data: data\n    keras_module: tensorflow.keras\n    save_format: tf\n")
 w("mlflow/keras-module-file/data/keras_module.txt", "my_keras_shim")
+
+# TF.js graph model ops outside TF.js's op list run only with tf.registerOp
+# (JavaScript the application supplies); the converter hands TF ops such as
+# WriteFile back to TensorFlow when it rebuilds a SavedModel.
+w("tfjs/graph-custom-op/model.json", json.dumps({"format": "graph-model", "generatedBy": "2.15.0", "convertedBy": "TensorFlow.js Converter v4.17.0",
+  "modelTopology": {"node": [{"name": "x", "op": "Placeholder"}, {"name": "c", "op": "f1", "input": ["x"]}],
+                    "library": {"function": [{"signature": {"name": "f1"}, "nodeDef": [{"name": "w", "op": "WriteFile"}]}]}},
+  "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]}))
+w("tfjs/graph-custom-op/group1-shard1of1.bin", b"\0" * 4)
