@@ -397,3 +397,19 @@ w("tfjs/graph-custom-op/model.json", json.dumps({"format": "graph-model", "gener
                     "library": {"function": [{"signature": {"name": "f1"}, "nodeDef": [{"name": "w", "op": "WriteFile"}]}]}},
   "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]}))
 w("tfjs/graph-custom-op/group1-shard1of1.bin", b"\0" * 4)
+
+# ---------------------------------------------------------------- LightGBM
+# Tree::GetLeaf (include/LightGBM/tree.h) follows child indices without a
+# bounds check; StringToArrayFast reads a fixed count without checking it.
+def lgbm(tree):
+    return ("tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=3\n"
+            "objective=binary sigmoid:1\nfeature_names=a b c d\nfeature_infos=[0:1] [0:1] [0:1] [0:1]\ntree_sizes=300\n\n"
+            "Tree=0\n" + tree + "\n\n\nend of trees\n\nfeature_importances:\na=1\n\nparameters:\n[boosting: gbdt]\nend of parameters\n\npandas_categorical:null\n")
+
+
+good = ("num_leaves=4\nnum_cat=0\nsplit_feature=2 0 3\nsplit_gain=5 2 1\nthreshold=0.5 1.5 -0.25\ndecision_type=2 2 2\n"
+        "left_child=1 -1 -3\nright_child=2 -2 -4\nleaf_value=0.1 -0.1 0.2 -0.2\nshrinkage=1")
+w("lightgbm/child-out-of-tree.txt", lgbm(good.replace("right_child=2 -2 -4", "right_child=1000000 -2 -4")))
+w("lightgbm/cycle.txt", lgbm(good.replace("left_child=1 -1 -3", "left_child=1 0 -3")))
+w("lightgbm/feature-past-row.txt", lgbm(good.replace("split_feature=2 0 3", "split_feature=2 0 4000000")))
+w("lightgbm/real-shaped.txt", lgbm(good))
