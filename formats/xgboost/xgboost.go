@@ -86,6 +86,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		var doc *jsonx.Value
 		doc, _, err = jsonx.Parse(b, jsonx.Limits{MaxDepth: maxDepth, MaxNodes: 1 << 26})
 		if err == nil {
+			checkTrees(s, doc)
 			learner, version = doc.Get("learner") != nil, doc.Get("version") != nil
 			if v := doc.Get("version"); v != nil && v.Kind == jsonx.Array {
 				var parts []string

@@ -413,3 +413,13 @@ w("lightgbm/child-out-of-tree.txt", lgbm(good.replace("right_child=2 -2 -4", "ri
 w("lightgbm/cycle.txt", lgbm(good.replace("left_child=1 -1 -3", "left_child=1 0 -3")))
 w("lightgbm/feature-past-row.txt", lgbm(good.replace("split_feature=2 0 3", "split_feature=2 0 4000000")))
 w("lightgbm/real-shaped.txt", lgbm(good))
+
+# ---------------------------------------------------------------- XGBoost
+# RegTree::LoadModel (src/tree/tree_model.cc) reads self[parent] for every
+# node unchecked; the predictor follows children unchecked. The real model
+# of formats/xgboost/testdata, tampered.
+HERE = os.path.dirname(os.path.abspath(__file__))
+real_xgb = open(os.path.join(HERE, "../../../formats/xgboost/testdata/model.json")).read()
+w("xgboost/child-out-of-tree.json", real_xgb.replace('"left_children":[1,3,5,', '"left_children":[1,3,5000000,', 1))
+w("xgboost/parent-out-of-tree.json", real_xgb.replace('"parents":[2147483647,0,0,1,1,2,2]', '"parents":[2147483647,0,0,1,1,2,-900000]', 1))
+w("xgboost/cycle.json", real_xgb.replace('"left_children":[1,3,5,', '"left_children":[1,0,5,', 1))
