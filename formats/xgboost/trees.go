@@ -16,12 +16,12 @@ import (
 //
 // Attack class: a tree whose indices send the C++ loader or predictor
 // outside its node array (or the caller's feature row), or round a cycle.
-// Every single-target tree of a JSON model is proven safe here: every
-// parent index is a node, and the walk from the root reaches each node at
-// most once through children that exist and splits on features that
-// exist. (UBJSON models are read by a validating skipper, not decoded;
-// their trees are not proven. Multi-target trees have another layout and
-// are not proven either.)
+// Every single-target tree of a JSON or UBJSON model (decode.go) is proven
+// safe here: every parent index is a node, and the walk from the root
+// reaches each node at most once through children that exist and splits
+// on features that exist. Not proven: multi-target trees (another layout),
+// categorical split sets, and UBJSON models past maxDecoded values
+// (xgboost/trees-unproven, low).
 
 const kInvalidNode = -1
 

@@ -1,6 +1,8 @@
 package xgboost
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"strings"
 	"testing"
@@ -37,6 +39,42 @@ func TestTreeProofs(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res := formatstest.ScanBytes(t, "model.json", c.data, nil)
+			got := formatstest.Rules(res, formats.High)
+			if c.rule == "" && len(got) > 0 || c.rule != "" && (len(got) == 0 || got[0] != c.rule) {
+				t.Errorf("want %q: %s", c.rule, formatstest.Describe(res))
+			}
+		})
+	}
+}
+
+// TestTreeProofsUBJ: the same proofs on the UBJSON encoding (the real
+// model.ubj of testdata, its first left_children array tampered with).
+func TestTreeProofsUBJ(t *testing.T) {
+	real, err := os.ReadFile("testdata/model.ubj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "left_children" [$l#L <count u64> then int32 big-endian values.
+	i := bytes.Index(real, []byte("left_children[$l#L"))
+	if i < 0 {
+		t.Fatal("testdata/model.ubj has no typed left_children array")
+	}
+	third := i + len("left_children[$l#L") + 8 + 2*4
+	tampered := bytes.Clone(real)
+	binary.BigEndian.PutUint32(tampered[third:], 5000000)
+	cycle := bytes.Clone(real)
+	binary.BigEndian.PutUint32(cycle[third-4:], 0) // node 1's left child is the root
+	for _, c := range []struct {
+		name string
+		data []byte
+		rule string
+	}{
+		{"real model", real, ""},
+		{"child past the node array", tampered, "xgboost/bad-tree"},
+		{"child back to the root", cycle, "xgboost/bad-tree"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := formatstest.ScanBytes(t, "model.ubj", c.data, nil)
 			got := formatstest.Rules(res, formats.High)
 			if c.rule == "" && len(got) > 0 || c.rule != "" && (len(got) == 0 || got[0] != c.rule) {
 				t.Errorf("want %q: %s", c.rule, formatstest.Describe(res))
