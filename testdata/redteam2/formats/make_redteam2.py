@@ -423,3 +423,7 @@ real_xgb = open(os.path.join(HERE, "../../../formats/xgboost/testdata/model.json
 w("xgboost/child-out-of-tree.json", real_xgb.replace('"left_children":[1,3,5,', '"left_children":[1,3,5000000,', 1))
 w("xgboost/parent-out-of-tree.json", real_xgb.replace('"parents":[2147483647,0,0,1,1,2,2]', '"parents":[2147483647,0,0,1,1,2,-900000]', 1))
 w("xgboost/cycle.json", real_xgb.replace('"left_children":[1,3,5,', '"left_children":[1,0,5,', 1))
+real_ubj = bytearray(open(os.path.join(HERE, "../../../formats/xgboost/testdata/model.ubj"), "rb").read())
+i = real_ubj.find(b"left_children[$l#L") + len(b"left_children[$l#L") + 8 + 2 * 4
+real_ubj[i:i + 4] = struct.pack(">i", 5000000)
+w("xgboost/ubj-child-out-of-tree.ubj", bytes(real_ubj))
