@@ -84,7 +84,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 				return
 			}
 			if t.Name.Local == "Apply" {
-				if fn := attr(t, "function"); javaClassName(fn) && javaFuncs < maxJavaFuncs {
+				if fn := attr(t, "function"); javaClassName(fn) && !jpmmlFunction(fn) && javaFuncs < maxJavaFuncs {
 					javaFuncs++
 					// pmml/java-function. Attack class: code named by the
 					// model. JPMML-Evaluator resolves an Apply function that
@@ -144,4 +144,13 @@ func javaClassName(name string) bool {
 		}
 	}
 	return true
+}
+
+// jpmmlFunction reports a function of JPMML-Evaluator's own UDF package
+// (org.jpmml.evaluator.functions: MeanFunction, StandardDeviationFunction,
+// SplitFunction...), which ships with the evaluator and which JPMML's
+// documentation has models call; it is code of the loader, not of the model.
+func jpmmlFunction(name string) bool {
+	rest, ok := strings.CutPrefix(name, "org.jpmml.evaluator.functions.")
+	return ok && !strings.Contains(rest, ".")
 }
