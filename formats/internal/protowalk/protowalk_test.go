@@ -63,6 +63,12 @@ func TestFields(t *testing.T) {
 		// Groups are not written by ONNX or TensorFlow: bytes that parse as
 		// one are not what the loader expects.
 		{"start group", protowire.AppendTag(nil, 6, protowire.StartGroupType), nil, 0, "groups"},
+		// Parser differential: C++ and upb read a tag as 32 bits and refuse
+		// field numbers past 2^29-1, which protowire would decode.
+		{"field number past 2^29-1", msg(varintField(1, 1), protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber+1)<<3|uint64(protowire.BytesType)), []byte{1, 'x'}),
+			[]seen{{1, protowire.VarintType, 1, 0}}, 2, "past protobuf's limit"},
+		{"largest valid field number", msg(protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber)<<3|uint64(protowire.VarintType)), []byte{5}),
+			[]seen{{protowire.MaxValidNumber, protowire.VarintType, 5, 0}}, -1, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
