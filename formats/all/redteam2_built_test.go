@@ -12,8 +12,8 @@ import (
 // TestRedTeam2Built holds the second-wave attacks git cannot store as
 // files: external data that reads a clone's version-control metadata
 // (git refuses a .git folder, in any case, inside the repository). The
-// model is copied from the committed ext-value-repeated attack's
-// generator shape: one initializer whose location the test writes.
+// model is built field by field: one external initializer whose location
+// the test writes, beside the file it names.
 func TestRedTeam2Built(t *testing.T) {
 	cases := []struct {
 		name, vcs string
