@@ -66,6 +66,7 @@ func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.ScanMember("<data before the zip>", io.NewSectionReader(r, 0, a.Prepended), a.Prepended)
 	}
 	Dispatch(s, a)
+	scanViews(s, a)
 }
 
 // Dispatch hands an opened archive to the flavor it matches or, when none

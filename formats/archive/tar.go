@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -40,6 +41,7 @@ func OpenTar(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 		}
 		dataOff, _ := sr.Seek(0, io.SeekCurrent)
 		m := &Member{Name: h.Name, Size: h.Size, CompressedSize: h.Size, Method: "store", DataOffset: -1}
+		sparse := checkRawHeader(s, r, dataOff, h)
 		switch h.Typeflag {
 		case tar.TypeReg, '\x00', tar.TypeCont:
 			if h.Size < 0 || dataOff > size || h.Size > size-dataOff {
@@ -48,7 +50,9 @@ func OpenTar(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 				members = append(members, m)
 				goto done
 			}
-			m.DataOffset = dataOff
+			if !sparse { // listed for the name checks, never opened
+				m.DataOffset = dataOff
+			}
 		case tar.TypeDir:
 			m.IsDir = true
 		case tar.TypeSymlink, tar.TypeLink:
@@ -73,6 +77,101 @@ done:
 		return io.NewSectionReader(r, m.DataOffset, m.Size), m.Size, nil
 	}
 	return New("tar", members, open)
+}
+
+// checkRawHeader compares what Go's reader (and Python's, GNU tar) made of
+// a member's headers with the member's own ustar header block, which sits
+// right before its data. Attack class: one member, two names or sizes. A
+// PAX record or GNU long-name block overrides the block's name and size
+// for readers that honour it, while ustar-only readers (busybox, old
+// tools, hand-written loaders) keep the block's: an honest writer puts the
+// same name there (truncated to 100 bytes, or with '?' for what ASCII
+// cannot spell) and the same size (or 0 when only PAX can hold it). It
+// also reports PAX-described sparse members (GNU.sparse.*), whose data a
+// sparse-aware reader reassembles while a plain reader sees the map and
+// fragments; it returns true for them, their content cannot be shown.
+func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			s.Report(formats.Finding{Rule: "archive/unsupported-method", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff,
+				Message: fmt.Sprintf("the member is a PAX-described sparse file (%s): sparse-aware readers reassemble its data from fragments that a plain reader sees as a map and raw bytes; modelvet does not reassemble it, so it cannot be shown safe", k)})
+			return true
+		}
+	}
+	if dataOff < 512 {
+		return false
+	}
+	var blk [512]byte
+	if _, err := r.ReadAt(blk[:], dataOff-512); err != nil {
+		return false
+	}
+	raw := string(bytes.TrimRight(blk[:100], "\x00"))
+	if string(blk[257:262]) == "ustar" && blk[262] == 0 { // POSIX ustar: a prefix field joins the name
+		if p := string(bytes.TrimRight(blk[345:500], "\x00")); p != "" {
+			raw = p + "/" + raw
+		}
+	}
+	if raw != h.Name && !nameStandsFor(raw, h.Name) && !(h.Typeflag == tar.TypeDir && raw == h.Name+"/") {
+		s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+			Message: fmt.Sprintf("the member's header block names it %s but a PAX or GNU long-name record renames it %s: readers that honour the record and ustar-only readers extract different files", quote(raw), quote(h.Name))})
+	}
+	size, ok := rawSize(blk[124:136])
+	_, paxSize := h.PAXRecords["size"]
+	if ok && size != h.Size && !(size == 0 && paxSize) {
+		s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+			Message: fmt.Sprintf("the member's header block says %d bytes but a PAX record says %d: readers that honour the record and ustar-only readers split the archive into different members", size, h.Size)})
+	}
+	return false
+}
+
+// nameStandsFor reports whether a header block's name is what an honest
+// writer puts there for the long name: a leading part of it (GNU tar, and
+// Python truncating to the field), where '?' may stand for any character
+// the block's ASCII cannot hold (Python's errors="replace").
+func nameStandsFor(raw, long string) bool {
+	if raw == "" {
+		return true
+	}
+	lr := []rune(long)
+	i := 0
+	for _, c := range raw {
+		if i >= len(lr) {
+			return false
+		}
+		if c != lr[i] && !(c == '?' && lr[i] >= 0x80) {
+			return false
+		}
+		i++
+	}
+	return true
+}
+
+// rawSize parses a ustar size field: octal digits, or base-256 when the
+// top bit of the first byte is set. ok is false for a field that does not
+// parse or that is saturated (a size only PAX can hold).
+func rawSize(f []byte) (int64, bool) {
+	if f[0]&0x80 != 0 {
+		var v int64
+		for i, c := range f {
+			if i == 0 {
+				c &= 0x7f
+			}
+			if v > 1<<54 {
+				return 0, false
+			}
+			v = v<<8 | int64(c)
+		}
+		return v, true
+	}
+	t := strings.Trim(string(f), " \x00")
+	if t == "" {
+		return 0, true
+	}
+	if strings.Trim(t, "7") == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(t, 8, 64)
+	return v, err == nil
 }
 
 // checkAfterEnd reports anything but zero padding after the two zero

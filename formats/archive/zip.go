@@ -86,6 +86,15 @@ type zipReader struct {
 	entries  []*zipEntry
 	byM      map[*Member]*zipEntry
 	temps    *tempFiles
+	// endAt, when >= 0, is the end record this reader must use (a view
+	// of another reader, see views.go) instead of searching for one.
+	endAt int64
+	// base0 makes the reader take offsets as they are, not corrected for
+	// prepended bytes (miniz; Go when a directory sits at the raw offset).
+	base0 bool
+	// lastSig is where the last end-record signature with a whole record
+	// after it sits (Python's and miniz's choice), -1 if none.
+	lastSig int64
 }
 
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
@@ -109,7 +118,30 @@ func (z *zipReader) readAt(n int, off int64) ([]byte, bool) {
 // inconsistent headers) are listed but Open on them fails. Call Close on
 // the archive to remove temporary files.
 func OpenZip(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
-	z := &zipReader{s: s, r: r, size: size, byM: map[*Member]*zipEntry{}, temps: &tempFiles{}}
+	z := newZipReader(s, r, size)
+	a := z.archive()
+	views := otherViews(s, r, size, z, a)
+	if a == nil {
+		if len(views) == 0 {
+			return nil
+		}
+		// No end record every reader accepts, but some reader opens one:
+		// its view is all there is to scan.
+		a = New("zip", nil, z.open)
+		a.closers = z.temps
+	}
+	a.views = views
+	return a
+}
+
+func newZipReader(s *formats.Scope, r io.ReaderAt, size int64) *zipReader {
+	return &zipReader{s: s, r: r, size: size, byM: map[*Member]*zipEntry{}, temps: &tempFiles{}, endAt: -1, lastSig: -1}
+}
+
+// archive reads the indexes from the end record on; nil when there is no
+// usable central directory.
+func (z *zipReader) archive() *Archive {
+	s := z.s
 	if !z.readEnd() {
 		return nil
 	}
@@ -145,10 +177,19 @@ func (z *zipReader) readEnd() bool {
 	at := -1
 	for i := len(buf) - eocdLen; i >= 0; i-- {
 		if le32(buf[i:]) == sigEnd {
+			if z.lastSig < 0 {
+				z.lastSig = z.size - tail + int64(i)
+			}
 			if clen := int(le16(buf[i+20:])); i+eocdLen+clen <= len(buf) {
 				at = i
 				break
 			}
+		}
+	}
+	if z.endAt >= 0 {
+		at = int(z.endAt - (z.size - tail))
+		if at < 0 || at+eocdLen > len(buf) || le32(buf[at:]) != sigEnd {
+			return false
 		}
 	}
 	if at < 0 {
@@ -157,7 +198,7 @@ func (z *zipReader) readEnd() bool {
 	}
 	e := buf[at:]
 	z.eocdOff = z.size - tail + int64(at)
-	clen := int64(le16(e[20:]))
+	clen := min(int64(le16(e[20:])), z.size-z.eocdOff-eocdLen) // a view's record may claim more comment than the file holds
 	if trailing := z.size - (z.eocdOff + eocdLen + clen); trailing > 0 {
 		// Another end record whose comment ends exactly at the end of the
 		// file: readers that search for the last signature (Python) and
@@ -223,6 +264,9 @@ func (z *zipReader) readEnd() bool {
 		return false
 	}
 	z.base = endPos - int64(cdSize) - int64(cdOff)
+	if z.base0 {
+		z.base = 0
+	}
 	if z.base < 0 {
 		s.Reportf("archive/malformed", formats.High, z.eocdOff, "the central directory (%d bytes at offset %d) runs past the end record at %d", cdSize, cdOff, endPos)
 		return false
@@ -395,6 +439,14 @@ func (z *zipReader) readLocals() {
 		z.byM[m] = e
 		if e.bad {
 			continue
+		}
+		if m.IsDir && (e.usize > 0 || e.csize > 0) {
+			// Attack class: bytes behind a directory entry. Extractors
+			// make a folder and scanners skip directories, but
+			// zipfile.open("x/") returns the data: a loader that reads
+			// members by listing gets content nothing checked.
+			z.s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: name, Offset: e.cdOff,
+				Message: fmt.Sprintf("the directory entry carries %d bytes of data (%d compressed): extractors create a folder, but readers that open it by name (Python's zipfile) return the bytes", e.usize, e.csize)})
 		}
 		z.readLocal(e)
 		if m.Encrypted {
