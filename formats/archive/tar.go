@@ -126,24 +126,22 @@ func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Heade
 
 // nameStandsFor reports whether a header block's name is what an honest
 // writer puts there for the long name: a leading part of it (GNU tar, and
-// Python truncating to the field), where '?' may stand for any character
-// the block's ASCII cannot hold (Python's errors="replace").
+// Python truncating to the field), with each character ASCII cannot spell
+// replaced by '?' (Python's errors="replace") or left out (Go's writer).
 func nameStandsFor(raw, long string) bool {
-	if raw == "" {
+	if raw == "" || strings.HasPrefix(long, raw) {
 		return true
 	}
-	lr := []rune(long)
-	i := 0
-	for _, c := range raw {
-		if i >= len(lr) {
-			return false
+	var q, drop strings.Builder
+	for _, c := range long {
+		if c >= 0x80 {
+			q.WriteByte('?')
+			continue
 		}
-		if c != lr[i] && !(c == '?' && lr[i] >= 0x80) {
-			return false
-		}
-		i++
+		q.WriteRune(c)
+		drop.WriteRune(c)
 	}
-	return true
+	return strings.HasPrefix(q.String(), raw) || strings.HasPrefix(drop.String(), raw)
 }
 
 // rawSize parses a ustar size field: octal digits, or base-256 when the
