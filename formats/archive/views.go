@@ -79,6 +79,9 @@ func otherViews(s *formats.Scope, r io.ReaderAt, size int64, z *zipReader, prima
 		if c == primaryChoice || len(open) >= 3 {
 			continue
 		}
+		if primary != nil && c.end == goEnd && primary.Prepended == 0 {
+			continue // nothing prepended: unshifted offsets are the primary's
+		}
 		quiet := formats.NewScope(s.Path(), s.Options(), &formats.FileResult{})
 		vz := newZipReader(quiet, r, size)
 		vz.endAt, vz.base0 = c.end, c.base0

@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/archive"
 )
 
 // zipAt writes a zip whose offsets count from base (Go's Writer.SetOffset):
@@ -80,6 +83,15 @@ func TestZipReaderViews(t *testing.T) {
 	binary.LittleEndian.PutUint16(commentOnly[len(commentOnly)-36:], 34)
 	overlong := zipAt(t, 0, evil...)
 	binary.LittleEndian.PutUint16(overlong[len(overlong)-2:], 0xffff)
+	// A member only local headers show: spliced in before the directory,
+	// which keeps its own offsets (the visible members come first).
+	vis := zipAt(t, 0, benign...)
+	ve := vis[len(vis)-22:]
+	cdOff := int(binary.LittleEndian.Uint32(ve[16:]))
+	hidden := zipAt(t, 0, evil[:1]...)
+	hidden = hidden[:binary.LittleEndian.Uint32(hidden[len(hidden)-6:])] // its local header and data only
+	stream := append(append(bytes.Clone(vis[:cdOff]), hidden...), vis[cdOff:]...)
+	binary.LittleEndian.PutUint32(stream[len(stream)-6:], uint32(cdOff+len(hidden)))
 	cases := []struct {
 		name      string
 		data      []byte
@@ -90,6 +102,7 @@ func TestZipReaderViews(t *testing.T) {
 		{name: "hidden archive behind an end record whose comment overruns by a little", data: hiddenInComment(t, benign, evil, 0x200), ambiguous: true, evil: true},
 		{name: "second central directory at the unshifted offset (miniz and Go view)", data: second, ambiguous: true, evil: true},
 		{name: "only end record's comment overruns the file: Go refuses, Python opens it", data: overlong, ambiguous: true, evil: true},
+		{name: "member only streaming readers see (a local header no directory entry names)", data: stream, evil: true},
 		{name: "honest archive with a comment", data: commentOnly},
 		{name: "honest archive", data: zipAt(t, 0, benign...)},
 		{name: "honest archive behind a stub (no second directory)", data: append(bytes.Repeat([]byte{'#'}, 100), zipAt(t, 100, benign...)...)},
@@ -114,6 +127,35 @@ func TestZipReaderViews(t *testing.T) {
 			}
 			t.Fatalf("the other view's pickle was not scanned:\n%v", res.Findings)
 		})
+	}
+}
+
+// BenchmarkOpenZip: the zip reader with every reader's view modelled, over
+// the container red-team zips (small, many views) and real PyTorch zips.
+func BenchmarkOpenZip(b *testing.B) {
+	var data [][]byte
+	var total int64
+	for _, g := range []string{"../../testdata/redteam2/containers/zip/*", "../pytorch/testdata/*.pt"} {
+		files, _ := filepath.Glob(g)
+		for _, p := range files {
+			d, err := os.ReadFile(p)
+			if err != nil || !bytes.HasPrefix(d, []byte("PK")) && !bytes.Contains(d[max(0, len(d)-1024):], []byte("PK\x05\x06")) {
+				continue
+			}
+			data = append(data, d)
+			total += int64(len(d))
+		}
+	}
+	o := formats.DefaultOptions()
+	b.SetBytes(total)
+	b.ReportAllocs()
+	for range b.N {
+		for _, d := range data {
+			s := formats.NewScope("b.zip", &o, &formats.FileResult{})
+			if a := archive.OpenZip(s, bytes.NewReader(d), int64(len(d))); a != nil {
+				a.Close()
+			}
+		}
 	}
 }
 

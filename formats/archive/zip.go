@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -92,6 +93,9 @@ type zipReader struct {
 	// base0 makes the reader take offsets as they are, not corrected for
 	// prepended bytes (miniz; Go when a directory sits at the raw offset).
 	base0 bool
+	// hidden are members whose local headers no directory entry points
+	// to (streamOnly): what streaming readers extract besides the rest.
+	hidden []*Member
 	// lastSig is where the last end-record signature with a whole record
 	// after it sits (Python's and miniz's choice), -1 if none.
 	lastSig int64
@@ -129,6 +133,11 @@ func OpenZip(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 		// its view is all there is to scan.
 		a = New("zip", nil, z.open)
 		a.closers = z.temps
+	}
+	if len(z.hidden) > 0 {
+		// The streaming readers' view: the same reader, its own scope.
+		hz := *z
+		views = append(views, &view{readers: "streaming readers (local headers only)", a: New("zip", z.hidden, hz.open), z: &hz})
 	}
 	a.views = views
 	return a
@@ -641,8 +650,50 @@ func (z *zipReader) gap(from, to int64) {
 		sev, what = formats.High, "no member accounts for them, and there is room to hide a member"
 	} else if b, ok := z.readAt(int(n), from); ok && bytes.Contains(b, []byte("PK\x03\x04")) {
 		sev, what = formats.High, "they hold a local header no central directory entry points to: a member only streaming readers see"
+		z.streamOnly(b, from)
 	}
 	z.s.Reportf("archive/unaccounted-data", sev, from, "%d bytes between members at offset %d: %s", n, from, what)
+}
+
+// streamOnly lists the members whose local headers lie in a gap no
+// directory entry covers. Attack class: a member only streaming readers
+// see. Readers that walk local headers from the start (Java's
+// ZipInputStream, stream-unzip, `unzip -` style tools) extract it; the
+// directory hides it from Python, Go and torch. Those members are scanned
+// as that view (scanViews); one whose size its header does not give (a
+// data descriptor) stays only the gap finding.
+func (z *zipReader) streamOnly(b []byte, from int64) {
+	for i := 0; len(z.hidden) < 64; {
+		j := bytes.Index(b[i:], []byte("PK\x03\x04"))
+		if j < 0 {
+			return
+		}
+		i += j
+		h := b[i:]
+		if len(h) < localLen {
+			return
+		}
+		flags, method := le16(h[6:]), le16(h[8:])
+		csize, usize := uint64(le32(h[18:])), uint64(le32(h[22:]))
+		nl, xl := int(le16(h[26:])), int(le16(h[28:]))
+		dataAt := i + localLen + nl + xl
+		if flags&flagDescriptor != 0 || dataAt > len(b) || uint64(len(b)-dataAt) < csize || csize == 0xffffffff {
+			i += 4
+			continue
+		}
+		name := string(h[localLen : localLen+nl])
+		e := &zipEntry{name: []byte(name), flags: flags, method: method, crc: le32(h[14:]), csize: csize, usize: usize,
+			start: from + int64(i), dataOff: from + int64(dataAt), end: from + int64(dataAt) + int64(csize), ok: true,
+			bad: flags&(flagEncrypted|flagStrongEnc) != 0 || !supportedMethod(method) || method == 0 && csize != usize}
+		e.m = &Member{Name: name, Size: int64(usize), CompressedSize: int64(csize), Method: methodName(method), DataOffset: -1, CRC32: e.crc}
+		e.m.IsDir = strings.HasSuffix(name, "/")
+		if method == 0 {
+			e.m.DataOffset = e.dataOff
+		}
+		z.byM[e.m] = e
+		z.hidden = append(z.hidden, e.m)
+		i = dataAt + int(csize)
+	}
 }
 
 const noOff = formats.NoOffset
