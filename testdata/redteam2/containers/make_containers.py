@@ -257,6 +257,22 @@ def eocd_attacks():
     z = z[:e] + z[e:e + 8] + struct.pack("<HH", 2, 2) + z[e + 12:]
     case("zip/eocd-count-short.pt", "archive/inconsistent-header", "high", z, Z, G, T, U)
 
+    # 6b. A Keras 3 archive whose hidden twin (in the end record's
+    # comment) names a layer from the os module: Keras opens .keras files
+    # with Python's zipfile, so it reads the twin.
+    def keras_zip(layer_module, layer_class):
+        cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [
+            {"module": layer_module, "class_name": layer_class, "config": {"name": "l"}, "registered_name": None}]}}
+        return [("metadata.json", json.dumps({"keras_version": "3.3.3"}).encode()), ("config.json", json.dumps(cfg).encode()),
+                ("model.weights.h5", b"")]
+    good = simple_zip(keras_zip("keras.layers", "Dense"))
+    cut = good.rfind(b"PK\x05\x06")
+    hid = simple_zip(keras_zip("os", "system"), base=len(good))
+    e2 = hid.rfind(b"PK\x05\x06")
+    comment = hid[:e2] + hid[e2:e2 + 20] + struct.pack("<H", 0xffff)
+    case("zip/eocd-fake-in-comment.keras", "archive/ambiguous-archive", "high", good[:cut] + good[cut:cut + 20] + struct.pack("<H", len(comment)) + comment,
+         lambda p: py_zip(p) + " config.json: " + run([PY, "-c", "import zipfile,sys;print(zipfile.ZipFile(sys.argv[1]).read('config.json')[:160].decode())", p]), G, U)
+
     # 7. Pickle glued in front of a torch zip: torch.load checks the zip
     # magic at byte 0, finds none and unpickles the front (legacy path);
     # Python zipfile and numpy see only the zip.
@@ -369,6 +385,11 @@ def bomb_attacks():
     l1 = local("w.npy", b"", method=12, raw=bz, crc=0, usize=50 << 20)
     cd = central("w.npy", b"", 0, method=12, raw=bz, crc=0, usize=50 << 20)
     case("zip/bzip2-ratio-bomb.npz", "archive/compression-ratio", "high", l1 + cd + eocd(1, len(cd), len(l1)), Z, G, U)
+    # 23b. zstd member (method 93) declaring a bomb ratio.
+    zs = subprocess.run(["zstd", "-19", "-q", "-c"], input=b"\0" * (50 << 20), capture_output=True).stdout
+    l1 = local("w.npy", b"", method=93, raw=zs, crc=0, usize=50 << 20)
+    cd = central("w.npy", b"", 0, method=93, raw=zs, crc=0, usize=50 << 20)
+    case("zip/zstd-ratio-bomb.npz", "archive/compression-ratio", "high", l1 + cd + eocd(1, len(cd), len(l1)), Z, G, U)
     # 24. Nested zips past the depth limit.
     inner = simple_zip([("w.npy", b"\x93NUMPY")])
     for i in range(10):
@@ -388,6 +409,9 @@ def bomb_attacks():
     case("wrap/gzip-ratio-bomb.pkl.gz", "compressed/ratio-exceeded", "high", gzip.compress(z, 9, mtime=0), lambda p: wrapper(p, "gzip"))
     case("wrap/bzip2-ratio-bomb.pkl.bz2", "compressed/ratio-exceeded", "high", bz2.compress(z), lambda p: wrapper(p, "bz2"))
     case("wrap/xz-ratio-bomb.pkl.xz", "compressed/ratio-exceeded", "high", lzma.compress(z), lambda p: wrapper(p, "lzma"))
+    case("wrap/lzma-alone-ratio-bomb.pkl.lzma", "compressed/ratio-exceeded", "high", lzma.compress(z, format=lzma.FORMAT_ALONE), lambda p: wrapper(p, "lzma"))
+    case("wrap/zlib-ratio-bomb.pkl.z", "compressed/ratio-exceeded", "high", zlib.compress(z, 9),
+         lambda p: "python zlib: " + run([PY, "-c", "import zlib,sys;print('inflates to', len(zlib.decompress(open(sys.argv[1],'rb').read())), 'bytes')", p]))
     zst = subprocess.run(["zstd", "-19", "-q", "-c"], input=z, capture_output=True).stdout
     case("wrap/zstd-ratio-bomb.pkl.zst", "compressed/ratio-exceeded", "high", zst, lambda p: "zstd -l: " + run(["zstd", "-lv", p]))
 
