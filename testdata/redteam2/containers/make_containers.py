@@ -532,7 +532,8 @@ def main():
     with open(os.path.join(OUT, "labels.tsv"), "w") as f:
         f.write("# path\texpect (rule at or above severity)\tseverity\tlive proof (what each real reader saw)\n")
         for rel, rule, sev, proofs in CASES:
-            f.write("%s\t%s\t%s\t%s\n" % (rel, rule, sev, " | ".join(p for p in proofs if p).replace("\t", " ")))
+            proof = " | ".join(p for p in proofs if p).replace("\t", " ").replace(OUT + "/", "")
+            f.write("%s\t%s\t%s\t%s\n" % (rel, rule, sev, proof))
     print(len(CASES), "cases")
 
 
