@@ -99,7 +99,7 @@ def run(args, stdin=None, timeout=60):
         out = (p.stdout + p.stderr).decode("utf8", "replace")
     except subprocess.TimeoutExpired:
         out = "TIMEOUT"
-    return " ".join(out.split())[:300]
+    return " ".join(out.replace(OUT + "/", "").split())[:300]
 
 
 def py_zip(path):
