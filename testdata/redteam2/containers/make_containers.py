@@ -416,6 +416,27 @@ def bomb_attacks():
     case("wrap/zstd-ratio-bomb.pkl.zst", "compressed/ratio-exceeded", "high", zst, lambda p: "zstd -l: " + run(["zstd", "-lv", p]))
 
 
+def sevenzip_attacks():
+    # 7z packs members together in solid blocks and does not say how
+    # many packed bytes each takes: a few KB can declare gigabytes.
+    import shutil
+    import tempfile
+    if not shutil.which("7zz"):
+        print("skip 7z: no 7zz (Debian package 7zip)")
+        return
+    d = tempfile.mkdtemp()
+    try:
+        with open(os.path.join(d, "weights.bin"), "wb") as f:
+            f.write(b"\0" * (60 << 20))
+        out = os.path.join(d, "a.7z")
+        subprocess.run(["7zz", "a", "-bso0", "-bsp0", "-mx=9", out, os.path.join(d, "weights.bin")], check=True)
+        with open(out, "rb") as f:
+            data = f.read()
+    finally:
+        shutil.rmtree(d)
+    case("7z/lzma2-ratio-bomb.7z", "archive/compression-ratio", "high", data, lambda p: "7zz l: " + run(["7zz", "l", p])[-160:])
+
+
 def tarinfo(name, data=b"", **kw):
     ti = tarfile.TarInfo(name)
     ti.size = len(data)
@@ -527,6 +548,7 @@ def main():
     header_attacks()
     name_attacks()
     bomb_attacks()
+    sevenzip_attacks()
     tar_attacks()
     h5_attacks()
     with open(os.path.join(OUT, "labels.tsv"), "w") as f:
