@@ -98,16 +98,23 @@ func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Heade
 			return true
 		}
 	}
-	if dataOff < 512 {
+	if dataOff < 512 || h.Typeflag == tar.TypeXGlobalHeader || h.Typeflag == tar.TypeGNUSparse {
+		// A global PAX header is no member; an old GNU sparse member's
+		// block is followed by extension blocks (it is refused anyway).
 		return false
 	}
 	var blk [512]byte
 	if _, err := r.ReadAt(blk[:], dataOff-512); err != nil {
 		return false
 	}
-	raw := string(bytes.TrimRight(blk[:100], "\x00"))
-	if string(blk[257:262]) == "ustar" && blk[262] == 0 { // POSIX ustar: a prefix field joins the name
-		if p := string(bytes.TrimRight(blk[345:500], "\x00")); p != "" {
+	// Names are C strings: a ustar reader stops at the first NUL.
+	raw := cstring(blk[:100])
+	if string(blk[257:263]) == "ustar\x00" { // POSIX ustar (and star): a prefix field joins the name
+		pre := blk[345:500]
+		if string(blk[508:512]) == "tar\x00" { // star keeps times after a shorter prefix
+			pre = blk[345:476]
+		}
+		if p := cstring(pre); p != "" {
 			raw = p + "/" + raw
 		}
 	}
@@ -125,23 +132,58 @@ func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Heade
 }
 
 // nameStandsFor reports whether a header block's name is what an honest
-// writer puts there for the long name: a leading part of it (GNU tar, and
-// Python truncating to the field), with each character ASCII cannot spell
-// replaced by '?' (Python's errors="replace") or left out (Go's writer).
+// writer puts there for the long name: a part of it (writers keep the
+// beginning, the end, or like the one that made CPython's testtar.tar a
+// middle chunk; the content is scanned under the long name whatever the
+// block says), where characters ASCII cannot spell may be '?'
+// (Python's errors="replace"), left out (Go's writer) or bytes of another
+// encoding (Latin-1 from older writers): each run of them in the block
+// stands for a run of non-ASCII characters in the long name.
 func nameStandsFor(raw, long string) bool {
-	if raw == "" || strings.HasPrefix(long, raw) {
+	if raw == "" {
 		return true
 	}
-	var q, drop strings.Builder
+	if strings.Contains(long, raw) {
+		return true
+	}
+	var drop strings.Builder
 	for _, c := range long {
-		if c >= 0x80 {
-			q.WriteByte('?')
+		if c < 0x80 {
+			drop.WriteRune(c)
+		}
+	}
+	if strings.Contains(drop.String(), raw) {
+		return true
+	}
+	return strings.Contains(shape(long, false), shape(raw, true))
+}
+
+// shape maps a name to its ASCII characters with every run of other
+// characters (and, in a header block, '?') folded to one 0x80 byte.
+func shape(name string, block bool) string {
+	var b strings.Builder
+	run := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 || block && c == '?' {
+			if !run {
+				b.WriteByte(0x80)
+			}
+			run = true
 			continue
 		}
-		q.WriteRune(c)
-		drop.WriteRune(c)
+		run = false
+		b.WriteByte(c)
 	}
-	return strings.HasPrefix(q.String(), raw) || strings.HasPrefix(drop.String(), raw)
+	return b.String()
+}
+
+// cstring is a header field up to its first NUL.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 // rawSize parses a ustar size field: octal digits, or base-256 when the
