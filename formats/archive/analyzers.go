@@ -66,13 +66,17 @@ func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 		s.ScanMember("<data before the zip>", io.NewSectionReader(r, 0, a.Prepended), a.Prepended)
 	}
 	Dispatch(s, a)
-	scanViews(s, a)
 }
 
 // Dispatch hands an opened archive to the flavor it matches or, when none
 // does, scans every file member on its own.
+//
+// The archives other zip readers see in the same bytes (views.go) are
+// dispatched too, each under a member path naming those readers, so every
+// caller of OpenZip scans what every reader would load.
 func Dispatch(s *formats.Scope, a *Archive) {
 	s.Detail("members", strconv.Itoa(len(a.Members)))
+	defer scanViews(s, a)
 	if f := FlavorOf(a); f != nil {
 		s.SetFormat(f.Name)
 		f.Analyze(s, a)

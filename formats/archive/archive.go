@@ -43,7 +43,7 @@ type Archive struct {
 	Prepended int64
 	closers   *tempFiles
 	// views are the archives other zip readers see in the same bytes
-	// (views.go); the reader has reported them, analyzeZip scans them.
+	// (views.go); the reader has reported them, Dispatch scans them.
 	views []*view
 }
 
