@@ -32,7 +32,9 @@ func init() {
 		Priority:   containerPriority,
 		Sniff:      func(p *formats.Probe) bool { return isTar(p.Head) },
 		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			if a := OpenTar(s, r, size); a != nil {
+			a := OpenTar(s, r, size)
+			checkPolyglot(s, "tar", r, size, a)
+			if a != nil {
 				Dispatch(s, a)
 			}
 		},
@@ -57,6 +59,7 @@ func init() {
 // data in front of it as its own member and dispatches the archive.
 func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 	a := OpenZip(s, r, size)
+	checkPolyglot(s, "zip", r, size, a)
 	if a == nil {
 		return
 	}

@@ -11,11 +11,13 @@ Run from anywhere: /usr/bin/python3 make_containers.py [path-to-golist]
 without it the Go column is left out). formats/all TestRedTeamContainers
 checks every row.
 """
+import base64
 import bz2
 import gzip
 import io
 import json
 import lzma
+import marshal
 import os
 import pickle
 import struct
@@ -535,6 +537,33 @@ def h5_attacks():
             data = f.read()
         CASES.append((rel, "keras/h5-external-reference", "high", [h5_walk(path)]))
         return data
+    # A zip (or tar) in the HDF5 user block: h5py finds the superblock at
+    # 4096 and loads the Lambda config; zip readers see notes.txt only
+    # (the end record's comment covers the HDF5 part), tar readers the
+    # tar. The sniffer sees "PK" (or a tar header) at byte 0.
+    lam = {"class_name": "Lambda", "config": {"name": "lambda", "function": [
+        base64.b64encode(marshal.dumps((lambda x: x * 2).__code__)).decode(), None, None],
+        "function_type": "lambda", "module": "__main__", "output_shape": None, "arguments": {}}}
+    lcfg = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": [lam]}}).encode()
+
+    def userblock(rel, front, fix_comment):
+        path = os.path.join(OUT, rel)
+        with h5py.File(path, "w", userblock_size=4096) as f:
+            f.attrs["model_config"] = lcfg
+            f.attrs["keras_version"] = b"2.15.0"
+        data = bytearray(open(path, "rb").read())
+        front = bytearray(front)
+        if fix_comment:
+            front[-2:] = struct.pack("<H", len(data) - len(front))
+        data[:len(front)] = front
+        case(rel, "keras/lambda-code", "critical", bytes(data), Z if fix_comment else PT,
+             lambda p: "h5py: " + run([PY, "-c", "import h5py,sys;print('model_config', h5py.File(sys.argv[1],'r').attrs['model_config'][:90])", p]))
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("notes.txt", "hello")
+    userblock("h5/zip-in-hdf5-userblock.h5", b.getvalue(), True)
+    userblock("h5/tar-in-hdf5-userblock.h5", mktar([(tarinfo("notes.txt", b"hello"), b"hello")], fmt=tarfile.USTAR_FORMAT)[:2048], False)
+
     # 39. An external link in a group with more than 8 links: the group's
     # links live in a fractal heap (dense storage), not a symbol table.
     write("h5/dense-links-external-link.h5", 0)
