@@ -122,6 +122,20 @@ func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Heade
 		s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
 			Message: fmt.Sprintf("the member's header block names it %s but a PAX or GNU long-name record renames it %s: readers that honour the record and ustar-only readers extract different files", quote(raw), quote(h.Name))})
 	}
+	if h.Typeflag == tar.TypeLink || h.Typeflag == tar.TypeSymlink {
+		// The link target too: a PAX linkpath can show the scanner a
+		// harmless target while ustar-only extractors link where the
+		// block says.
+		rawLink := cstring(blk[157:257])
+		if rawLink != h.Linkname && !nameStandsFor(rawLink, h.Linkname) {
+			s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+				Message: fmt.Sprintf("the member's header block links it to %s but a PAX or GNU long-link record says %s: readers that honour the record and ustar-only readers create different links", quote(rawLink), quote(h.Linkname))})
+		}
+		if p := linkEscapes(h.Name, rawLink, h.Typeflag == tar.TypeSymlink); rawLink != h.Linkname && p != "" {
+			s.Report(formats.Finding{Rule: "archive/path-escape", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+				Message: "for ustar-only readers the member is a link and " + p + "; extracting or following it reads or writes outside the target folder"})
+		}
+	}
 	size, ok := rawSize(blk[124:136])
 	_, paxSize := h.PAXRecords["size"]
 	if ok && size != h.Size && !(size == 0 && paxSize) {

@@ -502,6 +502,21 @@ def tar_attacks():
              (tarinfo("storages", pickle.dumps(0, protocol=2)), pickle.dumps(0, protocol=2)),
              (tarinfo("tensors", pickle.dumps(0, protocol=2)), pickle.dumps(0, protocol=2))]
     case("tar/hardlink-alias-to-pickle.tar", "pickle/dangerous-import", "high", mktar(items), PT, GT)
+    # 35b. A symlink whose PAX linkpath is harmless while the ustar
+    # block's link field climbs out: ustar-only extractors link to
+    # ../../../etc/passwd, PAX readers to weights.bin.
+    ti = tarinfo("tokenizer.model", type=tarfile.SYMTYPE, linkname="weights.bin")
+    raw = bytearray(mktar([(ti, b"")], fmt=tarfile.PAX_FORMAT))
+    # force a PAX linkpath record and rewrite the block's link field
+    ti = tarinfo("tokenizer.model", type=tarfile.SYMTYPE, linkname="weights.bin", pax_headers={"linkpath": "weights.bin"})
+    raw = bytearray(mktar([(ti, b"")], fmt=tarfile.PAX_FORMAT))
+    blocks = [i for i in range(0, len(raw), 512) if raw[i:i + 15] == b"tokenizer.model"]
+    hb = blocks[-1]
+    link = b"../../../etc/passwd"
+    raw[hb + 157:hb + 257] = link + b"\0" * (100 - len(link))
+    raw[hb + 148:hb + 156] = b"        "
+    raw[hb + 148:hb + 156] = b"%06o\0 " % sum(raw[hb:hb + 512])
+    case("tar/pax-linkpath-hides-escape.tar", "archive/path-escape", "high", bytes(raw), PT, GT)
     # 36. Hard link out of the archive root.
     items = [(tarinfo("w.npy", type=tarfile.LNKTYPE, linkname="../../etc/passwd"), b"")]
     case("tar/hardlink-outside.tar", "archive/path-escape", "high", mktar(items), PT, GT)
