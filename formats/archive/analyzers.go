@@ -79,13 +79,13 @@ func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 // caller of OpenZip scans what every reader would load.
 func Dispatch(s *formats.Scope, a *Archive) {
 	s.Detail("members", strconv.Itoa(len(a.Members)))
-	defer scanViews(s, a)
 	if f := FlavorOf(a); f != nil {
 		s.SetFormat(f.Name)
 		f.Analyze(s, a)
-		return
+	} else {
+		ScanMembers(s, a)
 	}
-	ScanMembers(s, a)
+	scanViews(s, a)
 }
 
 // ScanMembers sniffs and scans every file member in a child scope; nested
