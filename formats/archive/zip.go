@@ -648,12 +648,16 @@ func (z *zipReader) gap(from, to int64) {
 	// A hidden local header is a member only some readers see.
 	if n > 64<<10 {
 		sev, what = formats.High, "no member accounts for them, and there is room to hide a member"
+		z.streamOnly(from, to)
 	} else if b, ok := z.readAt(int(n), from); ok && bytes.Contains(b, []byte("PK\x03\x04")) {
 		sev, what = formats.High, "they hold a local header no central directory entry points to: a member only streaming readers see"
-		z.streamOnly(b, from)
+		z.streamOnly(from, to)
 	}
 	z.s.Reportf("archive/unaccounted-data", sev, from, "%d bytes between members at offset %d: %s", n, from, what)
 }
+
+// maxGapSearch bounds how much of one gap is searched for local headers.
+const maxGapSearch = 64 << 20
 
 // streamOnly lists the members whose local headers lie in a gap no
 // directory entry covers. Attack class: a member only streaming readers
@@ -661,29 +665,45 @@ func (z *zipReader) gap(from, to int64) {
 // ZipInputStream, stream-unzip, `unzip -` style tools) extract it; the
 // directory hides it from Python, Go and torch. Those members are scanned
 // as that view (scanViews); one whose size its header does not give (a
-// data descriptor) stays only the gap finding.
-func (z *zipReader) streamOnly(b []byte, from int64) {
-	for i := 0; len(z.hidden) < 64; {
-		j := bytes.Index(b[i:], []byte("PK\x03\x04"))
-		if j < 0 {
+// data descriptor) stays only the gap finding. The gap is read in 64 KiB
+// windows, its first 64 MiB at most, at most 64 members.
+func (z *zipReader) streamOnly(from, to int64) {
+	const win = 64 << 10
+	sig := []byte("PK\x03\x04")
+	end := min(to, from+maxGapSearch)
+	for pos := from; pos < end && len(z.hidden) < 64; {
+		b, ok := z.readAt(int(min(win+3, end-pos)), pos)
+		if !ok {
 			return
 		}
-		i += j
-		h := b[i:]
-		if len(h) < localLen {
+		j := bytes.Index(b, sig)
+		if j < 0 {
+			if int64(len(b)) <= 3 {
+				return
+			}
+			pos += int64(len(b)) - 3 // a signature may straddle windows
+			continue
+		}
+		at := pos + int64(j)
+		pos = at + 4
+		h, ok := z.readAt(localLen, at)
+		if !ok {
 			return
 		}
 		flags, method := le16(h[6:]), le16(h[8:])
 		csize, usize := uint64(le32(h[18:])), uint64(le32(h[22:]))
-		nl, xl := int(le16(h[26:])), int(le16(h[28:]))
-		dataAt := i + localLen + nl + xl
-		if flags&flagDescriptor != 0 || dataAt > len(b) || uint64(len(b)-dataAt) < csize || csize == 0xffffffff {
-			i += 4
+		nl, xl := int64(le16(h[26:])), int64(le16(h[28:]))
+		dataAt := at + localLen + nl + xl
+		if flags&flagDescriptor != 0 || csize == 0xffffffff || dataAt > to || uint64(to-dataAt) < csize {
 			continue
 		}
-		name := string(h[localLen : localLen+nl])
-		e := &zipEntry{name: []byte(name), flags: flags, method: method, crc: le32(h[14:]), csize: csize, usize: usize,
-			start: from + int64(i), dataOff: from + int64(dataAt), end: from + int64(dataAt) + int64(csize), ok: true,
+		nb, ok := z.readAt(int(nl), at+localLen)
+		if !ok {
+			continue
+		}
+		name := string(nb)
+		e := &zipEntry{name: nb, flags: flags, method: method, crc: le32(h[14:]), csize: csize, usize: usize,
+			start: at, dataOff: dataAt, end: dataAt + int64(csize), ok: true,
 			bad: flags&(flagEncrypted|flagStrongEnc) != 0 || !supportedMethod(method) || method == 0 && csize != usize}
 		e.m = &Member{Name: name, Size: int64(usize), CompressedSize: int64(csize), Method: methodName(method), DataOffset: -1, CRC32: e.crc}
 		e.m.IsDir = strings.HasSuffix(name, "/")
@@ -692,7 +712,7 @@ func (z *zipReader) streamOnly(b []byte, from int64) {
 		}
 		z.byM[e.m] = e
 		z.hidden = append(z.hidden, e.m)
-		i = dataAt + int(csize)
+		pos = e.end
 	}
 }
 

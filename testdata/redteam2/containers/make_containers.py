@@ -324,7 +324,14 @@ def header_attacks():
     cdsize = struct.unpack("<I", vis[e + 12:e + 16])[0]
     cd = vis[cdoff:e]
     z = vis[:cdoff] + hidden + cd + eocd(2, cdsize, cdoff + len(hidden))
-    case("zip/stream-only-member.pt", "archive/unaccounted-data", "high", z, Z, G, T, U)
+    case("zip/stream-only-member.pt", "pickle/dangerous-import", "critical", z, Z, G, T, U)
+
+    # 13b. The same with a 100 KB hidden member: a gap too large to read
+    # at once is searched window by window.
+    big = pickle.dumps((Evil("stream-only-big"), b"\x00" * 100000), protocol=2)
+    hidden = local("archive/data.pkl", big)
+    z = vis[:cdoff] + hidden + cd + eocd(2, cdsize, cdoff + len(hidden))
+    case("zip/stream-only-member-large.pt", "pickle/dangerous-import", "critical", z, Z, G, T, U)
 
     # 14. A directory entry ("x/") that carries data: nothing scans a
     # directory's bytes, but zipfile.open("archive/data.pkl/") returns them.
