@@ -27,6 +27,15 @@ func TestRedTeam2(t *testing.T) {
 	runLabels(t, filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam2", "formats"), 40)
 }
 
+// TestRedTeamContainers is the same check over the container attacks
+// (testdata/redteam2/containers, made and shown to the real readers by
+// make_containers.py there): two readers seeing two archives, header
+// disagreements, duplicate names, tar PAX/GNU tricks, HDF5 dense links,
+// bombs in every codec.
+func TestRedTeamContainers(t *testing.T) {
+	runLabels(t, filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam2", "containers"), 35)
+}
+
 // runLabels checks every attack labels.tsv in root lists, and that it
 // lists at least atLeast of them.
 func runLabels(t *testing.T, root string, atLeast int) {
