@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -40,8 +41,11 @@ var DefaultIgnores = []string{".git", ".gitattributes", ".github", ".gitignore"}
 
 // HashOptions say how a model is turned into a manifest.
 type HashOptions struct {
-	Method    string // MethodFiles (default) or MethodShards
-	ShardSize int64  // shards only; DefaultShardSize when 0
+	Method string // MethodFiles (default) or MethodShards
+	// HashType hashes each file or shard: HashSHA256 (default),
+	// HashBLAKE2b or HashBLAKE3. The root digest is SHA-256 whatever it is.
+	HashType  string
+	ShardSize int64 // shards only; DefaultShardSize when 0
 	// IgnorePaths are relative to the model root ("/" or the OS separator);
 	// a folder ignores everything under it. DefaultIgnores are added
 	// unless NoDefaultIgnores.
@@ -139,6 +143,15 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	if o.Method != MethodFiles && o.Method != MethodShards {
 		return nil, fmt.Errorf("unknown serialization method %q (want files or shards)", o.Method)
 	}
+	hashName, ht, err := lookupHashType(o.HashType)
+	if err != nil {
+		return nil, err
+	}
+	if o.Digests != nil && hashName != HashSHA256 {
+		// The one pass computes SHA-256 only; hashing these files again
+		// outside it would check bytes other than the ones scanned.
+		return nil, fmt.Errorf("the files were read once and hashed with sha256, but this manifest needs %s; hash the model with modelvet hash or verify it with modelvet verify", hashName)
+	}
 	if o.Method == MethodShards {
 		if o.ShardSize == 0 {
 			o.ShardSize = DefaultShardSize
@@ -189,7 +202,7 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 			return nil, err
 		}
 	} else {
-		if err := hashUnits(units, total, o); err != nil {
+		if err := hashUnits(units, total, ht.new, o); err != nil {
 			return nil, err
 		}
 		if afterHashHook != nil {
@@ -202,7 +215,7 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	m := &Manifest{
 		ModelName:     filepath.Base(abs),
 		Method:        o.Method,
-		HashType:      "sha256",
+		HashType:      hashName,
 		AllowSymlinks: o.AllowSymlinks,
 		IgnorePaths:   ignores,
 		Bytes:         total,
@@ -212,10 +225,14 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		m.ShardSize = o.ShardSize
 	}
 	sort.Slice(units, func(i, j int) bool { return lessKey(units[i], units[j]) })
-	// Shard resources are named "sha256" as OMS v1.0 (6.3.2) and its
-	// schema require; model_signing writes "sha256-sharded-<size>", which
-	// ParseStatement also reads.
-	alg := "sha256"
+	// Shard resources are named as model_signing names them
+	// ("sha256-sharded-<size>"): its verifier compares each digest with
+	// its algorithm name, so a shard named plain "sha256" (OMS v1.0 6.3.2
+	// and its schema) fails there. ParseStatement reads both.
+	alg := hashName
+	if o.Method == MethodShards {
+		alg = ShardAlgorithm(hashName, o.ShardSize)
+	}
 	for _, u := range units {
 		name := u.rel
 		if o.Method == MethodShards {
@@ -519,7 +536,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, hashBuf); return &b 
 
 // hashUnits hashes every unit with a pool of workers, largest first so
 // the long ones start early.
-func hashUnits(units []*work, total int64, o HashOptions) error {
+func hashUnits(units []*work, total int64, newHash func() hash.Hash, o HashOptions) error {
 	n := o.Workers
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -559,7 +576,7 @@ func hashUnits(units []*work, total int64, o HashOptions) error {
 		go func() {
 			defer wg.Done()
 			for u := range ch {
-				u.digest, u.err = hashRange(u.path, u.start, u.end, u.size, &done)
+				u.digest, u.err = hashRange(u.path, u.start, u.end, u.size, newHash(), &done)
 			}
 		}()
 	}
@@ -584,7 +601,7 @@ func hashUnits(units []*work, total int64, o HashOptions) error {
 // nothing follows, or bytes appended while hashing would pass unhashed
 // (attack: a writer racing the verifier appends a new zip central
 // directory to a signed checkpoint).
-func hashRange(path string, start, end, size int64, done *atomic.Int64) (string, error) {
+func hashRange(path string, start, end, size int64, h hash.Hash, done *atomic.Int64) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -593,7 +610,6 @@ func hashRange(path string, start, end, size int64, done *atomic.Int64) (string,
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	h := sha256.New()
 	for off := start; off < end; {
 		n := int(min(int64(len(buf)), end-off))
 		k, err := f.ReadAt(buf[:n], off)

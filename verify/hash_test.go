@@ -19,12 +19,14 @@ func TestShardsManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-	// OMS v1.0 6.3.2: a shard's algorithm is the hash_type.
+	// A shard's algorithm is named as model_signing names it: its
+	// verifier compares algorithm names, so the OMS v1.0 6.3.2 spelling
+	// (plain "sha256") fails there; ParseStatement reads both.
 	want := []Resource{
-		{"big:0:1000", "sha256", sum(strings.Repeat("a", 1000))},
-		{"big:1000:2000", "sha256", sum(strings.Repeat("a", 1000))},
-		{"big:2000:2500", "sha256", sum(strings.Repeat("a", 500))},
-		{"small:0:1", "sha256", sum("s")},
+		{"big:0:1000", "sha256-sharded-1000", sum(strings.Repeat("a", 1000))},
+		{"big:1000:2000", "sha256-sharded-1000", sum(strings.Repeat("a", 1000))},
+		{"big:2000:2500", "sha256-sharded-1000", sum(strings.Repeat("a", 500))},
+		{"small:0:1", "sha256-sharded-1000", sum("s")},
 	} // empty files have no shards, as in the reference tool
 	if fmt.Sprint(m.Resources) != fmt.Sprint(want) {
 		t.Errorf("resources\n got %v\nwant %v", m.Resources, want)

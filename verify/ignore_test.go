@@ -2,6 +2,7 @@ package verify
 
 import (
 	"crypto/elliptic"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,14 +101,14 @@ func TestHashRangeRefusesFileThatGrew(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "model.pt")
 	writeFile(t, p, []byte("0123456789"))
 	var done atomic.Int64
-	if _, err := hashRange(p, 0, 10, 10, &done); err != nil {
+	if _, err := hashRange(p, 0, 10, 10, sha256.New(), &done); err != nil {
 		t.Fatalf("unchanged file: %v", err)
 	}
-	if _, err := hashRange(p, 0, 5, 10, &done); err != nil {
+	if _, err := hashRange(p, 0, 5, 10, sha256.New(), &done); err != nil {
 		t.Fatalf("first shard of an unchanged file: %v", err)
 	}
 	writeFile(t, p, []byte("0123456789 appended"))
-	if _, err := hashRange(p, 0, 10, 10, &done); err == nil || !strings.Contains(err.Error(), "grew") {
+	if _, err := hashRange(p, 0, 10, 10, sha256.New(), &done); err == nil || !strings.Contains(err.Error(), "grew") {
 		t.Fatalf("grown file: got %v, want a 'grew' error", err)
 	}
 }

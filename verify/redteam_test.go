@@ -267,7 +267,7 @@ func TestRedTeamModelSignatures(t *testing.T) {
 		{name: "statement/hash-type-unknown", files: base, bundle: signed(rtStatement(good, map[string]any{"method": "files", "hash_type": "sha3-256", "allow_symlinks": false}, nil)), want: "hash type"},
 		{name: "statement/hash-type-uppercase", files: base, bundle: signed(rtStatement(good, map[string]any{"method": "files", "hash_type": "SHA256", "allow_symlinks": false}, nil)), want: "hash type"},
 		{name: "statement/resource-algorithm-differs", files: base, bundle: signed([]byte(strings.Replace(string(goodStmt), `"algorithm":"sha256"`, `"algorithm":"md5"`, 1))), want: "algorithm"},
-		{name: "statement/digest-short", files: base, bundle: signed(rtStatement([][2]string{{"w.bin", W[:62]}}, rtFiles(), nil)), want: "not a hex SHA-256"},
+		{name: "statement/digest-short", files: base, bundle: signed(rtStatement([][2]string{{"w.bin", W[:62]}}, rtFiles(), nil)), want: "not a hex sha256 digest"},
 		{name: "statement/method-unknown", files: base, bundle: signed(rtStatement(good, map[string]any{"method": "tensors", "hash_type": "sha256", "allow_symlinks": false}, nil)), want: "unknown serialization"},
 
 		// Shards.

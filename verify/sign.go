@@ -117,6 +117,9 @@ func signedStatement(model string, o *SignOptions) (*Manifest, []byte, error) {
 		o.SignaturePath = DefaultSignaturePath(model)
 	}
 	ho := o.Hash
+	if err := CheckHashType(ho.HashType, ho.Method); err != nil {
+		return nil, nil, err
+	}
 	if rel, ok := relInside(model, o.SignaturePath); ok {
 		ho.IgnorePaths = append(append([]string{}, ho.IgnorePaths...), rel)
 	}

@@ -114,8 +114,11 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 		return nil, errors.New("serialization does not say whether symlinks were allowed (allow_symlinks)")
 	}
 	s.AllowSymlinks = *ser.AllowSymlinks
-	if ser.HashType != "sha256" {
-		return nil, fmt.Errorf("serialization hash type %q is not supported (want sha256)", ser.HashType)
+	// The resources' hash type decides each digest's size; the subject
+	// digest is SHA-256 whatever it is (model_signing _signing/signing.py).
+	_, ht, err := lookupHashType(ser.HashType)
+	if ser.HashType == "" || err != nil {
+		return nil, fmt.Errorf("serialization: %v", errOr(err, "no hash_type"))
 	}
 	switch ser.Method {
 	case MethodFiles:
@@ -151,8 +154,8 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 			return nil, fmt.Errorf("resource %q: algorithm %q is not the serialization's %s", name, r.Algorithm, want)
 		}
 		d := strings.ToLower(r.Digest)
-		if !isHexDigest(d, 32) {
-			return nil, fmt.Errorf("resource %q: digest %q is not a hex SHA-256", name, r.Digest)
+		if !isHexDigest(d, ht.size) {
+			return nil, fmt.Errorf("resource %q: digest %q is not a hex %s digest (%d bytes)", name, r.Digest, ser.HashType, ht.size)
 		}
 		if err := checkResourceName(name, s.Method, s.ShardSize, len(p.Resources)); err != nil {
 			return nil, err
@@ -205,6 +208,13 @@ func ShardAlgorithm(hashType string, shardSize int64) string {
 		return ""
 	}
 	return hashType + "-sharded-" + strconv.FormatInt(shardSize, 10)
+}
+
+func errOr(err error, msg string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(msg)
 }
 
 func isHexDigest(s string, n int) bool {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/modelvet/modelvet/verify"
 )
@@ -16,9 +17,10 @@ func init() {
 func runHash(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("hash", stderr)
 	ho := hashFlags(fs)
+	ho.addHashType(fs)
 	format := fs.String("format", "text", "output format: text or json")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet hash MODEL [--method files|shards] [--shard-size N] [--ignore-paths P ...]\n\nPrints each file's (or shard's) SHA-256 and the root digest, exactly as OpenSSF model signing computes them.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet hash MODEL [--method files|shards] [--shard-size N] [--hash-type sha256|blake2b|blake3] [--ignore-paths P ...]\n\nPrints each file's (or shard's) digest (SHA-256 by default) and the root digest, exactly as OpenSSF model signing computes them.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	pos, code, ok := parseOneArg(fs, args)
@@ -57,7 +59,7 @@ func runHash(args []string, stdout, stderr io.Writer) int {
 		for _, r := range m.Resources {
 			fmt.Fprintf(stdout, "%s  %s\n", r.Digest, r.Name)
 		}
-		fmt.Fprintf(stdout, "root sha256:%s  %s (%s, %s, %d bytes)\n", m.RootDigest(), m.ModelName, m.Method, plural(len(m.Resources), "resource"), m.Bytes)
+		fmt.Fprintf(stdout, "root sha256:%s  %s (%s%s, %s, %d bytes)\n", m.RootDigest(), m.ModelName, m.Method, hashTypeNote(m.HashType), plural(len(m.Resources), "resource"), m.Bytes)
 	default:
 		fmt.Fprintf(stderr, "modelvet hash: --format %q: want text or json\n", *format)
 		return exitUsage
@@ -72,6 +74,13 @@ type hashSettings struct {
 	shardSize     *int64
 	ignore        listFlag
 	allowSymlinks *bool
+	hashType      *string // nil where the command always hashes with sha256 (attest)
+}
+
+// addHashType adds --hash-type (hash and sign; an attestation's subject
+// and its verifier use sha256 throughout).
+func (h *hashSettings) addHashType(fs *flag.FlagSet) {
+	h.hashType = fs.String("hash-type", verify.HashSHA256, "hash each file or shard with: "+strings.Join(verify.HashTypes(), ", ")+" (as model_signing writes them; the root digest is sha256 in every case)")
 }
 
 func hashFlags(fs *flag.FlagSet) *hashSettings {
@@ -85,6 +94,12 @@ func hashFlags(fs *flag.FlagSet) *hashSettings {
 
 func (h *hashSettings) options() (verify.HashOptions, error) {
 	o := verify.HashOptions{Method: *h.method, IgnorePaths: h.ignore, AllowSymlinks: *h.allowSymlinks}
+	if h.hashType != nil {
+		o.HashType = *h.hashType
+		if err := verify.CheckHashType(o.HashType, o.Method); err != nil {
+			return o, fmt.Errorf("--hash-type: %v", err)
+		}
+	}
 	switch *h.method {
 	case verify.MethodFiles:
 	case verify.MethodShards:
@@ -96,4 +111,13 @@ func (h *hashSettings) options() (verify.HashOptions, error) {
 		return o, fmt.Errorf("--method %q: want files or shards", *h.method)
 	}
 	return o, nil
+}
+
+// hashTypeNote names a hash type other than the default in a summary
+// line (", blake2b"), so a digest is never read as the wrong algorithm's.
+func hashTypeNote(t string) string {
+	if t == "" || t == verify.HashSHA256 {
+		return ""
+	}
+	return ", " + t
 }

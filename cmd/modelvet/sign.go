@@ -15,6 +15,7 @@ func init() {
 func runSign(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sign", stderr)
 	ho := hashFlags(fs)
+	ho.addHashType(fs)
 	sigPath := fs.String("signature", "", "where to write the signature (default MODEL/model.sig; left out of its own manifest)")
 	key := fs.String("key", "", "PEM private key (ECDSA P-256/384/521 or Ed25519; PKCS#8, encrypted or not, or SEC 1), or cosign's encrypted cosign.key")
 	pwEnv := keyPasswordFlag(fs)
@@ -104,6 +105,6 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modelvet sign:", err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "signed %s: %s, root sha256:%s -> %s\n", pos[0], plural(len(m.Resources), "resource"), m.RootDigest(), sigFile)
+	fmt.Fprintf(stdout, "signed %s: %s%s, root sha256:%s -> %s\n", pos[0], plural(len(m.Resources), "resource"), hashTypeNote(m.HashType), m.RootDigest(), sigFile)
 	return noteReplaced(exitOK)
 }
