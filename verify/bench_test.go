@@ -64,6 +64,26 @@ func BenchmarkHashModel(b *testing.B) {
 	}
 }
 
+// BenchmarkHashTypes hashes the same 64 MB with each hash type (one
+// worker per CPU, from the page cache).
+func BenchmarkHashTypes(b *testing.B) {
+	dir := makeBenchModel(b, 8, 8<<20)
+	for _, ht := range HashTypes() {
+		b.Run(ht, func(b *testing.B) {
+			if _, err := HashModel(dir, HashOptions{HashType: ht}); err != nil { // warm the cache
+				b.Fatal(err)
+			}
+			b.SetBytes(64 << 20)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := HashModel(dir, HashOptions{HashType: ht}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkHash4GB hashes 4 GB in 8 files from the page cache and
 // reports the speed against cores x single-core SHA-256. It writes 4 GB,
 // so it only runs when MODELVET_BENCH_4GB=1.

@@ -21,6 +21,18 @@ func FuzzLoadBundle(f *testing.F) {
 	}
 	st, _ := StatementJSON(m)
 	f.Add(signedBundle(f, k, InTotoPayloadType, st), st)
+	for _, ht := range []string{HashBLAKE2b, HashBLAKE3} {
+		if hm, err := HashModel(dir, HashOptions{HashType: ht}); err == nil {
+			hs, _ := StatementJSON(hm)
+			f.Add(signedBundle(f, k, InTotoPayloadType, hs), hs)
+		}
+	}
+	refs, _ := filepath.Glob(filepath.Join("testdata", "refhashtypes", "*", "model.sig"))
+	for _, s := range refs {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b, bundlePayloadOrNil(b))
+		}
+	}
 	if peers, err := os.Stat(filepath.Join("..", "..", "shared", "peers", "model-transparency")); err == nil && peers.IsDir() {
 		sigs, _ := filepath.Glob(filepath.Join("..", "..", "shared", "peers", "model-transparency", "*", "model.sig"))
 		for _, s := range sigs {

@@ -25,7 +25,7 @@ func runSign(args []string, stdout, stderr io.Writer) int {
 	keyless := fs.Bool("keyless", false, "sign with Sigstore keyless (OIDC token, Fulcio, Rekor): the only sign mode that uses the network")
 	kf := keylessFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--ignore-paths P ...]\n       modelvet sign MODEL --keyless [--identity-token TOKEN] [--trusted-root trusted_root.json] [--fulcio-url URL] [--rekor-url URL]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
+		fmt.Fprintln(stderr, "usage: modelvet sign MODEL --key KEY.pem [--certificate LEAF.pem [--certificate-chain INT.pem ...]] [--signature model.sig] [--hash-type sha256|blake2b|blake3] [--ignore-paths P ...]\n       modelvet sign MODEL --keyless [--identity-token TOKEN] [--trusted-root trusted_root.json] [--fulcio-url URL] [--rekor-url URL]\n\nWrites an OpenSSF model signature (OMS v1.0, as model_signing v1.1 writes it).\n\nflags:")
 		fs.PrintDefaults()
 	}
 	pos, code, ok := parseOneArg(fs, args)
