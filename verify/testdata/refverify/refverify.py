@@ -56,10 +56,12 @@ args = expected.serialization_type
 # (verifying.Config._guess_hashing_config) and passes hash_type as the
 # hashing_algorithm; that option spells blake2b "blake2", so its guess
 # fails for blake2b signatures ("Unsupported hashing method blake2b",
-# v1.1.1 and main): map it, as a caller setting the config would.
+# v1.1.1 and main): map it, as a caller setting the config would. Its
+# signer writes shard_size as a float (protobuf Struct: 1024.0), which its
+# guess passes to range() (TypeError): made an int here likewise.
 alg = {"blake2b": "blake2"}.get(args["hash_type"], args["hash_type"])
 if args["method"] == "shards":
-    cfg.use_shard_serialization(hashing_algorithm=alg, shard_size=args["shard_size"],
+    cfg.use_shard_serialization(hashing_algorithm=alg, shard_size=int(args["shard_size"]),
                                 allow_symlinks=args["allow_symlinks"], ignore_paths=args.get("ignore_paths", frozenset()))
 else:
     cfg.use_file_serialization(hashing_algorithm=alg, allow_symlinks=args["allow_symlinks"],
