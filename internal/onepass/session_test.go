@@ -468,3 +468,64 @@ func FuzzSpansDetect(f *testing.F) {
 		}
 	})
 }
+
+// FuzzShardsDetect is FuzzSpansDetect for the shards-only pass, which
+// hashes shards side by side and splits the recorded reads among them:
+// reads anywhere (across shard ends too), any shard size; untouched, the
+// shard digests are right; with one byte the scan read rewritten before
+// the pass (mtime put back), the pass notices.
+func FuzzShardsDetect(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 20, 200, 255}, uint16(3), uint16(500), false)
+	f.Add([]byte{1, 1, 2, 2, 3, 3, 100, 100}, uint16(0), uint16(0), true)
+	f.Add([]byte{127, 255, 128, 255}, uint16(1), uint16(9000), true)
+	f.Fuzz(func(t *testing.T, ops []byte, pick, shardK uint16, mutate bool) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f")
+		size := formats.HashBufSize + 5000
+		data := content(size, 7)
+		os.WriteFile(p, data, 0o644)
+		shard := int64(shardK)*97 + 4096
+		var read []int64
+		s := New(Options{Root: dir, ShardSize: shard, ShardsOnly: true, BeforeHash: func(string) {
+			if !mutate || len(read) == 0 {
+				return
+			}
+			off := read[int(pick)%len(read)]
+			fi, _ := os.Stat(p)
+			w, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			w.WriteAt([]byte{data[off] ^ 0xff}, off)
+			w.Close()
+			os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		}})
+		s.minShardWorkers = 3
+		h, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(ops) && i < 100; i += 2 {
+			off, n := int64(ops[i])*int64(size/256), int(ops[i+1])*40
+			k, _ := h.ReadAt(make([]byte, n), off)
+			for j := 0; j < k; j++ {
+				read = append(read, off+int64(j))
+			}
+		}
+		h.Close()
+		got, _ := s.Lookup(p)
+		if mutate {
+			if len(read) > 0 && got.Changed == nil {
+				t.Fatalf("a byte the scan read was rewritten and the pass did not notice (%d bytes read)", len(read))
+			}
+			return
+		}
+		if got.Changed != nil || got.Err != nil {
+			t.Fatalf("untouched file: changed %v, error %v", got.Changed, got.Err)
+		}
+		var want []string
+		for off := int64(0); off < int64(size); off += shard {
+			want = append(want, sum(data[off:min(off+shard, int64(size))]))
+		}
+		if !slices.Equal(got.Shards, want) {
+			t.Fatalf("%d shard digests, want %d (or they differ)", len(got.Shards), len(want))
+		}
+	})
+}

@@ -75,10 +75,6 @@ func (s *Session) hashShards(e *entry, f *File, spans []span, workers int) {
 	if f.Err != nil || f.Changed != nil {
 		return
 	}
-	if err := s.ctxErr(e); err != nil {
-		f.Err = err
-		return
-	}
 	f.Shards = make([]string, n)
 	for i := range res {
 		f.Shards[i] = res[i].sum
