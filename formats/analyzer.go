@@ -48,6 +48,12 @@ type Analyzer struct {
 	// Analyze reports findings to s. It must not panic on any input; a
 	// panic is caught and reported as an analyzer failure.
 	Analyze func(s *Scope, r io.ReaderAt, size int64)
+	// Strict are extensions (of Extensions) whose loaders check this
+	// format's distinctive magic number first and refuse anything else
+	// (gzip.open raises BadGzipFile): such a name on other content makes
+	// that loader fail, not read it differently, so it is no
+	// formats/extension-mismatch.
+	Strict []string
 }
 
 var (

@@ -3,6 +3,7 @@ package formats
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -198,7 +199,7 @@ func (s *Scope) analyze(name string, r io.ReaderAt, size int64) *Analyzer {
 		}
 		return nil
 	}
-	if owner := extensionOwner(p.Ext()); owner != nil && owner != a && !claims(a, p.Ext()) {
+	if owner := extensionOwner(p.Ext()); owner != nil && owner != a && !claims(a, p.Ext()) && !slices.Contains(owner.Strict, p.Ext()) {
 		s.Reportf("formats/extension-mismatch", Medium, 0,
 			"the content is %s but the name %q suggests %s; a loader choosing by name would read it differently", a.Name, name, owner.Name)
 	}

@@ -31,8 +31,8 @@ var trueFindings = []trueFinding{
 		"!apply: calls it while the config loads: it downloads another model from the Hub and loads it (from_hparams runs that model's own hparams), none of which was scanned"},
 	{"hydra/dangerous-target", `^speechbrain\+speechbrain/recipes/.*/quantization/`, `MiniBatchKMeansSklearn\.(load|save)`,
 		"registered as the checkpoint's load/save hooks: speechbrain/integrations/audio_tokenizers/kmeans.py calls joblib.load(path), unpickling the checkpoint file"},
-	{"formats/unrecognized", `^openvinotoolkit\+model_server/src/test/audio/speaker\.bin$`, `\(\.bin\)`,
-		"fail closed: raw float32 speaker-embedding values under a name PyTorch checkpoints use; no loader runs it (torch.load refuses its first byte), but its content cannot be told from a damaged model"},
+	{"formats/unrecognized", `^(openvinotoolkit\+model_server/src/test/audio/speaker|google-ai-edge\+mediapipe/mediapipe/calculators/tensor/testdata/face_landmark_tflite_[a-z_]*tensor[0-9])\.bin$`, `\(\.bin\)`,
+		"fail closed: raw float32 values (a speaker embedding; MediaPipe's expected input/output tensors) under a name PyTorch checkpoints use; no loader runs them (torch.load refuses the first byte), but such content cannot be told from a damaged model"},
 	{"pickle/unknown-import", `^speechbrain\+speechbrain/tests/samples/PLDA/`, "StatObject_SB",
 		"a class pickle: unpickling builds speechbrain.processing.PLDA_LDA.StatObject_SB, which torch.load(weights_only=True) refuses and the strict profile does not know"},
 }

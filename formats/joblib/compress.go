@@ -31,6 +31,12 @@ type compressor struct {
 	sniff func(h []byte) bool
 	open  func(r io.Reader) (io.Reader, error)
 	skip  int64 // header bytes before the compressed stream (joblib's "ZF")
+	// strict: a reader that picks this format by name (gzip.open,
+	// bz2.open, lzma.open, lz4.frame.open) checks a multi-byte magic and
+	// refuses other content. joblib itself picks by magic, never by name
+	// (_detect_compressor in joblib/numpy_pickle_utils.py), which is why
+	// its tests keep zlib and "ZF" files named .gz.
+	strict bool
 }
 
 // maxDict caps the LZMA dictionary a header may ask for: the decoder
@@ -41,17 +47,17 @@ const maxDict = 64 << 20
 var compressors = []compressor{
 	{name: "zlib", exts: []string{".z", ".zlib"}, sniff: isZlibStream,
 		open: func(r io.Reader) (io.Reader, error) { return zlib.NewReader(r) }},
-	{name: "gzip", exts: []string{".gz", ".gzip"}, sniff: func(h []byte) bool { return len(h) >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8 },
+	{name: "gzip", strict: true, exts: []string{".gz", ".gzip"}, sniff: func(h []byte) bool { return len(h) >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 8 },
 		open: func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
-	{name: "bz2", exts: []string{".bz2"}, sniff: func(h []byte) bool {
+	{name: "bz2", strict: true, exts: []string{".bz2"}, sniff: func(h []byte) bool {
 		return len(h) >= 10 && string(h[:3]) == "BZh" && h[3] >= '1' && h[3] <= '9' &&
 			(bytes.Equal(h[4:10], []byte{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}) || bytes.Equal(h[4:10], []byte{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}))
 	}, open: func(r io.Reader) (io.Reader, error) { return bzip2.NewReader(r), nil }},
-	{name: "xz", exts: []string{".xz"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) },
+	{name: "xz", strict: true, exts: []string{".xz"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) },
 		open: func(r io.Reader) (io.Reader, error) { return xz.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
 	{name: "lzma", exts: []string{".lzma"}, sniff: isLzmaStream,
 		open: func(r io.Reader) (io.Reader, error) { return lzma.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
-	{name: "lz4", exts: []string{".lz4"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
+	{name: "lz4", strict: true, exts: []string{".lz4"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
 		open: func(r io.Reader) (io.Reader, error) { return lz4.NewReader(r), nil }},
 	// joblib < 0.9.3: "ZF" + the length in hex padded to 19 characters
 	// (an extra space with Python 2 joblib <= 0.8.4), then zlib.
@@ -209,8 +215,18 @@ func init() {
 			Priority:   15,
 			Sniff:      func(p *formats.Probe) bool { return c.sniff(p.Head) },
 			Analyze:    func(s *formats.Scope, r io.ReaderAt, size int64) { inflate(s, &c, r, size) },
+			Strict:     strictExts(&c),
 		})
 	}
+}
+
+// strictExts are the compressor's own suffixes when its magic is strict;
+// ".joblib" and ".pkl" stay ambiguous names.
+func strictExts(c *compressor) []string {
+	if !c.strict {
+		return nil
+	}
+	return c.exts
 }
 
 // memLimit is the most inflated bytes held in memory; more spills to a
@@ -329,6 +345,20 @@ func inflate(s *formats.Scope, c *compressor, r io.ReaderAt, size int64) {
 	var content io.ReaderAt = bytes.NewReader(mem.Bytes())
 	if tmp != nil {
 		content = tmp
+	}
+	if c.name == "joblib-zfile" && total > 0 {
+		// What reads a zfile's inflated bytes: joblib.load unpickles them
+		// (load_compatibility), and ZNDArrayWrapper.read takes them as an
+		// array's raw buffer; nothing reads them as the file its name
+		// names (a side file "a.pkl_01.npy.z" is no .npy inside). Bytes
+		// that do not start with a pickle opcode stop every unpickler at
+		// the first byte, so raw array data is not a model to fail closed
+		// on; anything else is scanned as before.
+		var first [1]byte
+		if _, err := content.ReadAt(first[:], 0); err == nil && !pickle.IsOpcode(first[0]) {
+			s.Detail("inflated.content", fmt.Sprintf("raw data (starts with 0x%02x, no pickle opcode: joblib.load stops there; a ZNDArrayWrapper reads it as an array buffer)", first[0]))
+			return
+		}
 	}
 	s.ScanMember(innerName(s, c), content, total)
 }

@@ -165,3 +165,41 @@ func TestLegacySideFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestOldJoblibNames: the names joblib's own test data gives old files.
+// joblib picks a decompressor by magic, never by name, and a reader that
+// picks by name (gzip.open) refuses content without its magic: a ".gz"
+// holding zlib or "ZF" content is no ambiguity. A ZNDArrayWrapper's
+// "_01.npy.z" holds raw array bytes, which no unpickler gets past the
+// first byte of. A zfile that does hold a pickle is still scanned as one.
+func TestOldJoblibNames(t *testing.T) {
+	evil := []byte("\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.")
+	benign := []byte("\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.")
+	var zl bytes.Buffer
+	w := zlib.NewWriter(&zl)
+	w.Write(benign)
+	w.Close()
+	for _, c := range []struct {
+		name, file string
+		data       []byte
+		want       string // "" = nothing at Low or above
+	}{
+		{"joblib_0.9.4.dev0_compressed_cache_size_pickle_py35_np19.gz_01.npy.z: raw zeros", "x.gz_01.npy.z", zfile(make([]byte, 800)), ""},
+		{"joblib_0.9.2_compressed_pickle_py27_np17.gz: a ZF file named .gz", "x.gz", zfile(benign), ""},
+		{"joblib_0.10.0_compressed_pickle_py27_np17.gz: zlib named .gz", "x.gz", zl.Bytes(), ""},
+		// Attack: a pickle behind the same names is scanned all the same.
+		{"ZF file of a pickle named like a side file", "x.gz_01.npy.z", zfile(evil), "pickle/dangerous-import"},
+		{"ZF file of a pickle named .gz", "x.gz", zfile(evil), "pickle/dangerous-import"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := scan(t, c.file, c.data, formats.Strict)
+			got := formatstest.Rules(res, formats.Low)
+			if c.want == "" && len(got) > 0 {
+				t.Fatalf("real-shaped file flagged: %s", formatstest.Describe(res))
+			}
+			if c.want != "" && !has(res, c.want, formats.Critical, "") {
+				t.Fatalf("want %s: %s", c.want, formatstest.Describe(res))
+			}
+		})
+	}
+}

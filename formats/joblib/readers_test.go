@@ -133,6 +133,12 @@ func TestSideFilesOnDisk(t *testing.T) {
 	mk := func(name string) []byte {
 		return []byte("\x80\x02cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}(" + u("filename") + u(name) + u("subclass") + "cnumpy\nndarray\nub.")
 	}
+	// joblib 0.9.x compress=True: a ZNDArrayWrapper whose side file is a
+	// "ZF" zlib file of the array's raw buffer (numpy_pickle_compat.py:
+	// read_zfile, then ndarray.__setstate__).
+	mkZ := func(name string) []byte {
+		return []byte("\x80\x02cjoblib.numpy_pickle\nZNDArrayWrapper\n)\x81}(" + u("filename") + u(name) + u("init_args") + "(cnumpy\nndarray\nK\x00\x85U\x01bt" + u("state") + ")ub.")
+	}
 	npy := func(descr, data string) []byte {
 		h := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (1,), }"
 		h += strings.Repeat(" ", 63-len(h)) + "\n"
@@ -145,22 +151,28 @@ func TestSideFilesOnDisk(t *testing.T) {
 		want  string
 		min   formats.Severity
 		zf    bool // the pickle itself is an old "ZF" zlib file (joblib < 0.9.3 compress=)
+		z     bool // a ZNDArrayWrapper, not an NDArrayWrapper
 	}{
-		{"benign: f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, false},
+		{"benign: ZNDArrayWrapper zlib side file of raw float zeros (joblib 0.9.4 compressed_cache_size test data)", "m.pkl_01.npy.z",
+			map[string][]byte{"m.pkl_01.npy.z": zfile(make([]byte, 80))}, "", 0, true, true},
+		{"benign: f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, false, false},
 		{"object-array side file unpickled by numpy.load(allow_pickle=True)", "m.pkl_01.npy",
-			map[string][]byte{"m.pkl_01.npy": npy("|O", "\x80\x02"+payload+"N.")}, "pickle/dangerous-import", formats.Critical, false},
+			map[string][]byte{"m.pkl_01.npy": npy("|O", "\x80\x02"+payload+"N.")}, "pickle/dangerous-import", formats.Critical, false, false},
 		{"side file that is a plain pickle: numpy.load falls back to pickle.load", "m.pkl_01.npy",
-			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, false},
-		{"missing side file", "m.pkl_02.npy", nil, "joblib/side-file-missing", formats.High, false},
+			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, false, false},
+		{"missing side file", "m.pkl_02.npy", nil, "joblib/side-file-missing", formats.High, false, false},
 		{"compressed legacy pickle: side file looked up beside the compressed file", "m.pkl_01.npy",
-			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, true},
-		{"benign: compressed legacy pickle with its f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, true},
-		{"network path: numpy.load unpickles remote content", `\\evil\share\x.npy`, nil, "joblib/side-file-escape", formats.Critical, false},
-		{"path climbing out of the folder", "../x.npy", nil, "joblib/side-file-escape", formats.High, false},
+			map[string][]byte{"m.pkl_01.npy": []byte("\x80\x02" + payload + "N.")}, "pickle/dangerous-import", formats.Critical, true, false},
+		{"benign: compressed legacy pickle with its f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, true, false},
+		{"network path: numpy.load unpickles remote content", `\\evil\share\x.npy`, nil, "joblib/side-file-escape", formats.Critical, false, false},
+		{"path climbing out of the folder", "../x.npy", nil, "joblib/side-file-escape", formats.High, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			pk := mk(c.side)
+			if c.z {
+				pk = mkZ(c.side)
+			}
 			if c.zf {
 				pk = zfile(pk)
 			}

@@ -86,7 +86,12 @@ func sniffValue(p *formats.Probe) bool {
 				return p.Ext() == ".pb" && len(b) < 10 && int64(len(p.Head)) < p.Size && sawType
 			}
 			if num == 2 {
-				if v == 0 || v > maxValueType {
+				// 0 is UNDEFINED, which onnx.numpy_helper.from_optional
+				// writes for an empty optional (the backend test
+				// test_optional_has_element_empty_optional_input holds
+				// one); it is still a varint field 2, which no TensorFlow
+				// message has.
+				if v > maxValueType {
 					return false
 				}
 				sawType = true

@@ -42,6 +42,9 @@ func TestValueFiles(t *testing.T) {
 		{"string tensor", cat(varintField(1, 2), varintField(2, 8), lenField(6, []byte("a")), lenField(6, []byte("b")), lenField(8, []byte("s"))), ""},
 		{"sequence of tensors (test_sequence_* outputs)", cat(lenField(1, []byte("seq")), varintField(2, 1), lenField(3, realTensor("a")), lenField(3, realTensor("b"))), ""},
 		{"optional tensor", cat(lenField(1, []byte("opt")), varintField(2, 1), lenField(3, realTensor("a"))), ""},
+		// An empty optional: elem_type UNDEFINED (0), no value, as
+		// onnx.numpy_helper.from_optional(None) writes it.
+		{"empty optional (backend test_optional_has_element_empty_optional_input)", cat(lenField(1, []byte("optional_input")), varintField(2, 0)), ""},
 		{"map of int64 keys", cat(lenField(1, []byte("m")), varintField(2, 7), lenField(3, []byte{1, 2}), lenField(5, cat(varintField(2, 1), lenField(3, realTensor("v"))))), ""},
 		// Attack: a tensor file whose data a loader reads from outside.
 		{"tensor with external data escaping the folder", escape, "onnx/external-data-escape"},

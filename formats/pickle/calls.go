@@ -147,7 +147,7 @@ func init() {
 	}
 	// Tensor subclass and ndarray subclass constructors.
 	callSpecs["torch._utils._rebuild_wrapper_subclass"] = spec(func(s *callSpec) { s.classArgs = []int{0} })
-	for _, n := range []string{"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct"} {
+	for _, n := range []string{"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.core._internal._reconstruct"} {
 		callSpecs[n] = spec(func(s *callSpec) { s.classArgs = []int{0} })
 	}
 	callSpecs["numpy.ma.core._mareconstruct"] = spec(func(s *callSpec) { s.classArgs = []int{0, 1} })

@@ -55,7 +55,7 @@
 //	pickle/joblib-ambiguous   critical/high  what pickle.load/torch.load/numpy.load run and joblib.load skips, anywhere in the stream
 //	joblib/bad-wrapper        high      a joblib array wrapper whose data size is unknowable
 //	joblib/size-ambiguous     high      the file's size claim (dtype state, shape) differs from numpy's computation
-//	joblib/side-file          medium (scanned) / high (cannot be checked here)  old joblib arrays in side files
+//	joblib/side-file          medium (scanned) / high (cannot be checked here) / info (a ZNDArrayWrapper zlib file of raw bytes)  old joblib arrays in side files
 //	joblib/side-file-missing  high      the side file is not there: whatever appears later is unpickled
 //	joblib/side-file-escape   high / critical (network path)  a side file outside the model's folder
 //

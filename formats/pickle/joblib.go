@@ -29,13 +29,25 @@ var wrapperClasses = map[string]bool{
 // NumpyUnpickler.load_build hooks any instance of NDArrayWrapper and its
 // subclass, which now live in numpy_pickle_compat.
 var legacyWrapperClasses = map[string]bool{
-	"joblib.numpy_pickle.NDArrayWrapper":                          true,
-	"sklearn.externals.joblib.numpy_pickle.NDArrayWrapper":        true,
-	"joblib.numpy_pickle_compat.NDArrayWrapper":                   true,
-	"joblib.numpy_pickle.ZNDArrayWrapper":                         true,
-	"joblib.numpy_pickle_compat.ZNDArrayWrapper":                  true,
-	"sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper":       true,
-	"sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper": true,
+	"joblib.numpy_pickle.NDArrayWrapper":                           true,
+	"sklearn.externals.joblib.numpy_pickle.NDArrayWrapper":         true,
+	"joblib.numpy_pickle_compat.NDArrayWrapper":                    true,
+	"joblib.numpy_pickle.ZNDArrayWrapper":                          true,
+	"joblib.numpy_pickle_compat.ZNDArrayWrapper":                   true,
+	"sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper":        true,
+	"sklearn.externals.joblib.numpy_pickle_compat.NDArrayWrapper":  true,
+	"sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper": true,
+}
+
+// zWrapperClasses are the legacy wrappers whose side file is a zlib "zfile"
+// of raw array bytes: ZNDArrayWrapper.read (joblib/numpy_pickle_compat.py)
+// decompresses it with read_zfile and hands the bytes to
+// ndarray.__setstate__, never to numpy.load or pickle.
+var zWrapperClasses = map[string]bool{
+	"joblib.numpy_pickle.ZNDArrayWrapper":                          true,
+	"joblib.numpy_pickle_compat.ZNDArrayWrapper":                   true,
+	"sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper":        true,
+	"sklearn.externals.joblib.numpy_pickle_compat.ZNDArrayWrapper": true,
 }
 
 // hookable reports whether BUILD on an instance of cls is joblib's array

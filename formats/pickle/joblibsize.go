@@ -34,7 +34,7 @@ func (m *machine) joblibArray(inst *value, state *value) error {
 	}
 	sc.joblib = true
 	if legacyWrapperClasses[inst.callee()] {
-		return m.sideFile(state)
+		return m.sideFile(state, zWrapperClasses[inst.callee()])
 	}
 	// The wrapper's data starts after the frame the BUILD closes; pure
 	// Python's _Unframer (which joblib uses) reads the file handle there.

@@ -553,3 +553,11 @@ func (m *machine) callTop(op string) error {
 	*fn = m.call(*fn, tupleArgs(&args), op)
 	return nil
 }
+
+// IsOpcode reports whether b is a pickle opcode of any protocol. Content
+// whose first byte is not one makes every unpickler (CPython's C and pure
+// Python ones alike) raise before it does anything else.
+func IsOpcode(b byte) bool {
+	_, ok := opNames[b]
+	return ok
+}

@@ -272,6 +272,8 @@ func TestClassify(t *testing.T) {
 		{"torch", "bfloat16", pickle.Safe},
 		{"collections", "OrderedDict", pickle.Safe},
 		{"numpy.core.multiarray", "_reconstruct", pickle.Safe},
+		// the pre-1.0 name in NumPy's own py2-np0-objarr.npy test file
+		{"numpy.core._internal", "_reconstruct", pickle.Safe},
 		{"_codecs", "encode", pickle.Safe},
 		{"copy_reg", "_reconstructor", pickle.Safe}, // Python 2 name of copyreg._reconstructor
 		{"__builtin__", "set", pickle.Safe},

@@ -69,6 +69,10 @@ func init() {
 		"builtins.bool", "builtins.tuple", "builtins.list", "builtins.dict", "builtins.object",
 		// NumPy array, dtype and scalar reconstruction.
 		"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+		// The name ndarrays pickled before NumPy 1.0 carry (numpy/core/
+		// _internal.py keeps it for them): ndarray.__new__(subtype, shape,
+		// dtype), the same call as multiarray._reconstruct.
+		"numpy.core._internal._reconstruct",
 		"numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
 		"numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
 		"numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct",
@@ -86,6 +90,9 @@ func init() {
 		// joblib's array wrappers (the array bytes follow inline; see joblib.go).
 		"joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
 		"joblib.numpy_pickle.NDArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NDArrayWrapper",
+		// joblib < 0.10 compressed arrays: the bytes come from a zlib side
+		// file (sidefile.go); the wrapper itself only holds their names.
+		"joblib.numpy_pickle.ZNDArrayWrapper", "sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper",
 		// copyreg reconstructors: the class they instantiate is a global of
 		// its own on the stack and is judged where it is imported.
 		"copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__",

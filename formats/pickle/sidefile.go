@@ -23,7 +23,12 @@ import (
 
 const maxSideFiles = 256
 
-func (m *machine) sideFile(state *value) error {
+// A ZNDArrayWrapper's side file is different: read_zfile decompresses it and
+// the raw bytes become the array's buffer through ndarray.__setstate__ (an
+// object dtype there demands a list, so bytes cannot rebuild objects). Its
+// content runs nothing and is not scanned as a model; where it is and
+// whether it is there are judged as for any side file.
+func (m *machine) sideFile(state *value, zfile bool) error {
 	sc := m.sc
 	fn, ok, sure := wrapperField(state, "filename")
 	if !sure || !ok {
@@ -91,6 +96,12 @@ func (m *machine) sideFile(state *value) error {
 	ofi, err := f.Stat()
 	if err != nil {
 		sc.add("joblib/side-file-missing", High, m.opStart, "", fmt.Sprintf("the side file %q cannot be examined: %v", name, err))
+		return nil
+	}
+	if zfile {
+		// joblib/side-file (info): raw zlib-compressed array bytes.
+		sc.add("joblib/side-file", Info, m.opStart, "",
+			fmt.Sprintf("the array at offset %d is read from the zlib side file %q (old joblib ZNDArrayWrapper): joblib.load decompresses it into the array's raw buffer, which runs nothing", m.opStart, name))
 		return nil
 	}
 	sc.add("joblib/side-file", Medium, m.opStart, "",

@@ -147,8 +147,14 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 			continue
 		}
 		// tflite/flex-op: Flex operators run full TensorFlow kernels (the
-		// Flex delegate), a much larger surface than the TFLite builtins.
-		s.Reportf("tflite/flex-op", formats.Medium, formats.NoOffset,
+		// Flex delegate), a larger surface than the TFLite builtins. Low:
+		// the kernels are TensorFlow's own, linked into the delegate, and
+		// the ones that reach files, Python or the network are
+		// flex-risky-op above, the same table a SavedModel is judged by
+		// (where such ops get no finding at all); a model needing the
+		// delegate is worth knowing, not blocking (TFLite Support ships
+		// tokenizers that need FlexMul, FlexCumsum, FlexRaggedRange...).
+		s.Reportf("tflite/flex-op", formats.Low, formats.NoOffset,
 			"the model uses the Flex operator %q: it needs the Flex delegate, which runs the TensorFlow op %q", "Flex"+op, op)
 	}
 	buffers := 0

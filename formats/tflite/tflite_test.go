@@ -39,7 +39,10 @@ func TestTFLite(t *testing.T) {
 		// Code outside the file.
 		{"custom op", model([]T{opCode(32, "MyCompanyNMS")}, nil), "tflite/custom-op", formats.Medium},
 		{"SSD post-processing op (shipped with TFLite)", model([]T{opCode(32, "TFLite_Detection_PostProcess")}, nil), "", 0},
-		{"Flex op", model([]T{opCode(32, "FlexRFFT")}, nil), "tflite/flex-op", formats.Medium},
+		// TFLite Support's whitespace_tokenizer_flex_delegate.tflite: plain
+		// TensorFlow math and string kernels through the Flex delegate.
+		{"Flex ops of a real tokenizer (FlexMul, FlexCumsum, FlexRaggedRange)", model([]T{opCode(32, "FlexMul"), opCode(32, "FlexCumsum"), opCode(32, "FlexRaggedRange")}, nil), "tflite/flex-op", formats.Low},
+		{"Flex op", model([]T{opCode(32, "FlexRFFT")}, nil), "tflite/flex-op", formats.Low},
 		{"Flex op reading files", model([]T{opCode(32, "FlexReadFile")}, nil), "tflite/flex-risky-op", formats.High},
 		{"Flex op calling Python", model([]T{opCode(32, "FlexEagerPyFunc")}, nil), "tflite/flex-risky-op", formats.High},
 		// The TensorFlow op table shared with SavedModel (formats/internal/tfops).

@@ -28,6 +28,9 @@ snakers4+silero-vad      ^src/silero_vad/data/.*\\.(onnx|jit)$
 tensorflow+tfjs          (model\.json|model_new\.json|bundle_model_test\.json|\.bin|\.tflite)$
 apple+coremltools        \.(mlmodel|mlmodelc/.*)$
 ggml-org+llama.cpp       ^models/ggml-vocab-.*\.gguf$ standalone
+# (the same vocab files under the former owner name, whose snapshot is
+# small enough to fetch) and the chat templates llama.cpp tests with.
+ggerganov+llama.cpp      ^models/(ggml-vocab-.*\.gguf|templates/.*\.jinja)$ standalone
 dmlc+xgboost             (\.ubj|/model/data/XGBoost.*Model)$
 microsoft+LightGBM       ^examples/.*model.*\.txt$
 huggingface+safetensors  \.safetensors$
@@ -80,6 +83,43 @@ mudler+LocalAI                 ^(gallery|tests/e2e-aio/models|tests/fixtures)/.*
 # mixed-precision tests; sklearn-onnx: tree classifiers converted to ONNX.
 keras-team+tf-keras            ^tf_keras/.*/testdata/
 onnx+sklearn-onnx              ^tests/datasets/.*\.onnx$ standalone
+# libonnx (a C runtime) vendors the ONNX backend test data of an older
+# ONNX release (opsets 7-13): node tests, pytorch-converted and
+# pytorch-operator, simple and "light" model tests, each a model.onnx with
+# test_data_set_*/input_*.pb and output_*.pb tensors. onnx2c adds its own
+# generated op tests (QLinear*, LSTM/GRU, Gemm...), benchmark convolutions,
+# old backend tests and a TFLite-converted hello-world.
+xboot+libonnx                  ^tests/.*\.(onnx|pb)$
+kraiskil+onnx2c                ^(test|examples)/.*\.(onnx|pb)$
+# onnxruntime_go: the test models of the Go binding (float16, strings,
+# complex numbers, 0-dim outputs, LoRA, training artifacts, a model that
+# needs onnxruntime-extensions, a converted sklearn random forest).
+yalue+onnxruntime_go           \.onnx$ standalone
+# tract: its ONNX and NNEF test models and the .npz inputs/outputs of them.
+sonos+tract                    \.(onnx|npz)$ standalone
+# TF.js test data of the tfjs-models packages (pose and hand detection).
+# (The web apps Human and face-api.js commit many models, but their
+# snapshots here lack most shards, so every folder came out incomplete.)
+tensorflow+tfjs-models         /test_data/
+# TFLite: the Coral Edge TPU compiled models (edgetpu-custom-op) and their
+# CPU twins; the task-library and metadata test models of TFLite Support
+# (metadata with associated label files); the MediaPipe TFLite, SavedModel
+# and TF Hub module test data.
+google-coral+test_data         \.tflite$ standalone
+tensorflow+tflite-support      \.tflite$ standalone
+google-ai-edge+mediapipe       (testdata/|examples/coral/models/).*\.(tflite|pb|pbtxt|index|data-[0-9]+-of-[0-9]+|safetensors|pt|bin)$
+# tf2onnx: the frozen graphs, SavedModels, checkpoints and TFLite models of
+# its tests.
+onnx+tensorflow-onnx           ^tests/models/
+# tch-rs: tensors written by torch.save / numpy for its Rust tests.
+LaurentMazare+tch-rs           ^tests/.*\.(pt|npy|npz|ot|safetensors)$ standalone
+# joblib: the pickles its tests load, written by many joblib, NumPy and
+# Python versions (plain, compressed .gz/.bz2/.xz/.lzma/.z, and the
+# NumPy arrays kept beside them); gopickle: the pickles and torch.save
+# files its Go tests read; NumPy: its own .npy/.npz test data.
+joblib+joblib                  ^joblib/test/data/joblib_ standalone
+nlpodyssey+gopickle            /testdata/.*\.pt$ standalone
+numpy+numpy                    /tests/data/.*\.(npy|npz|pkl|pkl\.gz)$ standalone
 # GitHub Actions workflows of every mirror (a model repository has them;
 # their ${{ ... }} expressions are not Jinja).
 *                        ^\.github/workflows/.*\.ya?ml$ standalone
