@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/modelvet/modelvet/verify"
@@ -36,6 +37,33 @@ func TestPolicyRegexpsMatchTheWholeValue(t *testing.T) {
 			got := mustMatch(t, p.Signature.IdentityPattern(), c.identity) && mustMatch(t, p.Signature.IssuerPattern(), c.issuer)
 			if got != c.want {
 				t.Errorf("identity %q issuer %q: accepted %v, want %v (patterns %s, %s)", c.identity, c.issuer, got, c.want, p.Signature.IdentityPattern(), p.Signature.IssuerPattern())
+			}
+		})
+	}
+}
+
+// TestPolicyWarnsIdentityIssuerCrossProduct: identities and issuers are
+// matched independently, so with several of each a listed identity is
+// accepted from any listed issuer (a lax issuer could mint another
+// issuer's identity). The policy stays valid (fail-open changes would
+// break deployments) but says so, naming its line; one issuer, or one
+// identity, gives no warning.
+func TestPolicyWarnsIdentityIssuerCrossProduct(t *testing.T) {
+	cases := []struct {
+		name, body string
+		warn       bool
+	}{
+		{"two identities, two issuers", "  identities: [a@example.com, https://github.com/o/r/.github/workflows/w.yml@refs/heads/main]\n  issuers: [https://accounts.google.com, https://token.actions.githubusercontent.com]\n", true},
+		{"identity and regexp, issuer and regexp", "  identities: [a@example.com]\n  identity_regexps: ['.*@example\\.org']\n  issuers: [https://accounts.google.com]\n  issuer_regexps: ['https://oidc\\.example\\.org']\n", true},
+		{"two identities, one issuer", "  identities: [a@example.com, b@example.com]\n  issuers: [https://accounts.google.com]\n", false},
+		{"one identity, two issuers", "  identities: [a@example.com]\n  issuers: [https://accounts.google.com, https://oidc.example.org]\n", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := mustParse(t, "signature:\n  required: true\n  trusted_root: root.json\n"+c.body)
+			got := strings.Join(p.Warnings, "\n")
+			if c.warn != strings.Contains(got, "matched independently") {
+				t.Errorf("warnings %q, want a cross-product warning: %v", got, c.warn)
 			}
 		})
 	}

@@ -529,6 +529,14 @@ func (ps *parser) validateSignature(where string, sig Signature) []string {
 		if sig.TrustedRoot == "" {
 			ps.errf(l, "%s: keyless trust needs trusted_root (a trusted_root.json file); modelvet never fetches trust material", where)
 		}
+		// Identities and issuers are two independent lists: with several
+		// of each, any listed identity is accepted from any listed issuer.
+		// An issuer that lets its users claim identities of another
+		// issuer's kind (a self-hosted OIDC provider issuing any e-mail)
+		// could then stand in for the other's signers.
+		if ni, ns := len(sig.Identities)+len(sig.IdentityRegexps), len(sig.Issuers)+len(sig.IssuerRegexps); ni > 1 && ns > 1 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s:%d: %s lists %d identities and %d issuers, matched independently: a certificate for any of the identities from any of the issuers is accepted; if an identity belongs to one issuer only, check such models with a policy per issuer", ps.file, l, where, ni, ns))
+		}
 	}
 	return methods
 }

@@ -21,6 +21,11 @@ var bundleMediaTypes = map[string]bool{
 	"application/vnd.dev.sigstore.bundle.v0.3+json":        true,
 }
 
+var v03MediaTypes = map[string]bool{
+	"application/vnd.dev.sigstore.bundle+json;version=0.3": true,
+	"application/vnd.dev.sigstore.bundle.v0.3+json":        true,
+}
+
 // rawBundle is a lenient reading of the bundle JSON: it accepts every form
 // the reference tool wrote (publicKey.rawBytes and keyDetails from v0.3.x
 // to v1.0.1, publicKey.hint from v1.1.0, an x509CertificateChain in a
@@ -78,6 +83,12 @@ func parseBundle(data []byte) (*rawBundle, error) {
 		}
 		return nil, errors.New("bundle holds no DSSE envelope")
 	}
+	if len(b.MessageSignature) > 0 && string(b.MessageSignature) != "null" {
+		// The bundle's content is a oneof: a reader that takes the message
+		// signature (protobuf keeps the last member it reads) would see
+		// another signed thing than this one; ambiguous, so refused.
+		return nil, errors.New("bundle holds both a DSSE envelope and a message signature; a Sigstore bundle carries exactly one")
+	}
 	if err := b.DsseEnvelope.check(); err != nil {
 		return nil, err
 	}
@@ -94,6 +105,13 @@ func parseBundle(data []byte) (*rawBundle, error) {
 	}
 	if vm.Certificate != nil {
 		kinds++
+		if !v03MediaTypes[b.MediaType] {
+			// verificationMaterial.certificate exists from bundle v0.3
+			// on; an older media type on it means the bundle was
+			// relabelled, e.g. to be judged under v0.1's rules (an
+			// inclusion promise without proof suffices there).
+			return nil, fmt.Errorf("bundle says it is %q but carries verificationMaterial.certificate, which bundles have only from v0.3: the media type was changed", b.MediaType)
+		}
 	}
 	if kinds != 1 {
 		return nil, fmt.Errorf("bundle must carry exactly one of publicKey, x509CertificateChain or certificate (found %d)", kinds)

@@ -167,9 +167,9 @@ func TestTrustOptionsMethod(t *testing.T) {
 }
 
 // TestCertificateValidityAtSigningTime follows the reference tool: the
-// chain is checked at the leaf's NotBefore, so an expired leaf still
-// verifies (with a note), a leaf not yet valid does not, and a leaf that
-// may not sign is refused.
+// chain is checked at the leaf's NotBefore; a leaf expired or not yet
+// valid now is refused (OMS v1.0 8.2), and a leaf that may not sign is
+// refused.
 func TestCertificateValidityAtSigningTime(t *testing.T) {
 	dir := makeModel(t, "m", map[string]string{"w": "x"})
 	cases := []struct {
@@ -181,7 +181,9 @@ func TestCertificateValidityAtSigningTime(t *testing.T) {
 		wantInMsg string
 	}{
 		{"valid-now", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), x509.KeyUsageDigitalSignature, nil, true, ""},
-		{"expired-leaf", time.Now().Add(-48 * time.Hour), time.Now().Add(-24 * time.Hour), x509.KeyUsageDigitalSignature, nil, true, "expired"},
+		// OMS v1.0 8.2: the leaf MUST be within its validity period
+		// (model_signing, checking at NotBefore, would accept it).
+		{"expired-leaf", time.Now().Add(-48 * time.Hour), time.Now().Add(-24 * time.Hour), x509.KeyUsageDigitalSignature, nil, false, "expired on"},
 		{"not-yet-valid", time.Now().Add(24 * time.Hour), time.Now().Add(48 * time.Hour), x509.KeyUsageDigitalSignature, nil, false, "not valid before"},
 		{"code-signing-eku-only", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), x509.KeyUsageKeyEncipherment, []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, true, ""},
 		{"tls-server-cert", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), x509.KeyUsageKeyEncipherment, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, false, "may not be used for signing"},

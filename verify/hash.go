@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Serialization methods of OMS v1.0.
@@ -187,8 +188,16 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		if err := fromDigests(units, o); err != nil {
 			return nil, err
 		}
-	} else if err := hashUnits(units, total, o); err != nil {
-		return nil, err
+	} else {
+		if err := hashUnits(units, total, o); err != nil {
+			return nil, err
+		}
+		if afterHashHook != nil {
+			afterHashHook()
+		}
+		if err := unchanged(files); err != nil {
+			return nil, err
+		}
 	}
 	m := &Manifest{
 		ModelName:     filepath.Base(abs),
@@ -203,12 +212,16 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		m.ShardSize = o.ShardSize
 	}
 	sort.Slice(units, func(i, j int) bool { return lessKey(units[i], units[j]) })
+	// Shard resources are named "sha256" as OMS v1.0 (6.3.2) and its
+	// schema require; model_signing writes "sha256-sharded-<size>", which
+	// ParseStatement also reads.
+	alg := "sha256"
 	for _, u := range units {
 		name := u.rel
 		if o.Method == MethodShards {
 			name = u.rel + ":" + strconv.FormatInt(u.start, 10) + ":" + strconv.FormatInt(u.end, 10)
 		}
-		m.Resources = append(m.Resources, Resource{Name: name, Algorithm: "sha256", Digest: u.digest})
+		m.Resources = append(m.Resources, Resource{Name: name, Algorithm: alg, Digest: u.digest})
 	}
 	return m, nil
 }
@@ -289,6 +302,7 @@ func ignored(rel string, ignores []string) bool {
 type fileEntry struct {
 	rel, path string
 	size      int64
+	info      os.FileInfo // as listed (os.Stat of path), to see a change while hashing
 }
 
 // listFiles walks the model. Rules, each against a class of attack:
@@ -318,7 +332,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 		}
 	}
 	if fi.Mode().IsRegular() {
-		return []fileEntry{{rel: ".", path: abs, size: fi.Size()}}, nil, nil
+		return []fileEntry{{rel: ".", path: abs, size: fi.Size(), info: fi}}, nil, nil
 	}
 	if !fi.IsDir() {
 		return nil, nil, fmt.Errorf("%s is neither a file nor a folder", abs)
@@ -349,6 +363,12 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 				skipped = append(skipped, rel)
 				continue
 			}
+			if !utf8.ValidString(name) {
+				// OMS v1.0 6.1: the name could not be written losslessly in
+				// the JSON manifest (Go would write U+FFFD, Python a lone
+				// surrogate), so no signature can name this file.
+				return fmt.Errorf("%q: file name is not valid UTF-8, so a signature cannot name it; rename it", filepath.Join(dir, name))
+			}
 			p := filepath.Join(dir, name)
 			mode := e.Type()
 			if mode&fs.ModeSymlink != 0 {
@@ -367,12 +387,20 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 					return err
 				}
 				if st.IsDir() {
-					if visited[target] {
-						return fmt.Errorf("%s: symbolic link cycle or second path to %s, which is already hashed; a model must reach each folder once", p, target)
-					}
-					visited[target] = true
-					if err := walk(target, rel); err != nil {
+					// model_signing does not descend into a linked folder
+					// (pathlib's "**" does not follow links): its files
+					// are signed under their real paths, inside the model,
+					// and the link itself is no resource. Descending
+					// would list each file twice and fail every reference
+					// signature of such a model. Unless the real folder
+					// is left out: then nothing signs what the link shows.
+					trel, err := filepath.Rel(realRoot, target)
+					if err != nil {
 						return err
+					}
+					trel = filepath.ToSlash(trel)
+					if trel != "." && ignored(trel, ignores) {
+						return fmt.Errorf("%s links to the folder %s, which is left out of the signature (ignored): the files seen through the link would not be signed", p, trel)
 					}
 					continue
 				}
@@ -380,7 +408,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 					return fmt.Errorf("%s links to a special file; only regular files and folders can be signed", p)
 				}
 				if o.Only == nil || o.Only[rel] {
-					out = append(out, fileEntry{rel: rel, path: target, size: st.Size()})
+					out = append(out, fileEntry{rel: rel, path: target, size: st.Size(), info: st})
 				}
 				continue
 			}
@@ -403,11 +431,14 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 			if o.Only != nil && !o.Only[rel] {
 				continue
 			}
-			st, err := e.Info()
+			st, err := os.Lstat(p)
 			if err != nil {
 				return err
 			}
-			out = append(out, fileEntry{rel: rel, path: p, size: st.Size()})
+			if !st.Mode().IsRegular() {
+				return fmt.Errorf("%s was replaced by a link or special file while the folder was listed; list it again when nothing writes to the model", p)
+			}
+			out = append(out, fileEntry{rel: rel, path: p, size: st.Size(), info: st})
 		}
 		return nil
 	}
@@ -450,6 +481,33 @@ func fromDigests(units []*work, o HashOptions) error {
 			return fmt.Errorf("%s: shard at %d was not hashed", u.path, u.start)
 		}
 		u.digest = shards[i]
+	}
+	return nil
+}
+
+// afterHashHook, set only by tests, runs between hashing and the check
+// that nothing changed: it plays the writer racing the hash.
+var afterHashHook func()
+
+// unchanged checks, after hashing, that every file is still the one that
+// was listed, with the same size and modification time. Each shard opens
+// its file anew, so a file rewritten in place (same size) or renamed over
+// while it was hashed would otherwise give a manifest that mixes two
+// versions, or describes bytes that never existed together: signing it
+// would vouch for a model nobody has, and a verifier racing a writer
+// could pass bytes other than the ones a loader then reads.
+func unchanged(files []fileEntry) error {
+	for _, f := range files {
+		st, err := os.Stat(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %v (the file went away while the model was hashed)", f.path, err)
+		}
+		if f.info == nil {
+			continue
+		}
+		if !os.SameFile(f.info, st) || st.Size() != f.info.Size() || !st.ModTime().Equal(f.info.ModTime()) {
+			return fmt.Errorf("%s changed while the model was hashed (replaced, rewritten or resized); hash it again when nothing writes to the model", f.path)
+		}
 	}
 	return nil
 }

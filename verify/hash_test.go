@@ -19,6 +19,7 @@ func TestShardsManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	// OMS v1.0 6.3.2: a shard's algorithm is the hash_type.
 	want := []Resource{
 		{"big:0:1000", "sha256", sum(strings.Repeat("a", 1000))},
 		{"big:1000:2000", "sha256", sum(strings.Repeat("a", 1000))},
@@ -72,10 +73,24 @@ func TestWalkRules(t *testing.T) {
 		{"symlink-inside-allowed", func(d string) { os.Symlink("a", filepath.Join(d, "link")) }, true, "", []string{"a", "link"}},
 		{"symlink-out-of-model", func(d string) { os.Symlink(filepath.Join(outside, "secret"), filepath.Join(d, "link")) }, true, "outside the model", nil},
 		{"symlink-dir-out-of-model", func(d string) { os.Symlink(outside, filepath.Join(d, "dirlink")) }, true, "outside the model", nil},
-		{"symlink-cycle", func(d string) {
+		// A link to a folder is not followed, as model_signing does not
+		// follow it (pathlib's "**"): the folder's files are signed under
+		// their real paths, and a link back up is no cycle to walk.
+		{"symlink-cycle-not-followed", func(d string) {
 			os.Mkdir(filepath.Join(d, "sub"), 0o755)
 			os.Symlink("..", filepath.Join(d, "sub", "up"))
-		}, true, "cycle", nil},
+		}, true, "", []string{"a"}},
+		{"symlink-dir-inside-not-followed", func(d string) {
+			os.MkdirAll(filepath.Join(d, "real"), 0o755)
+			os.WriteFile(filepath.Join(d, "real", "w"), []byte("w"), 0o644)
+			os.Symlink("real", filepath.Join(d, "dirlink"))
+			os.Symlink(filepath.Join("real", "w"), filepath.Join(d, "filelink"))
+		}, true, "", []string{"a", "filelink", "real/w"}},
+		{"symlink-dir-to-ignored-folder", func(d string) {
+			os.MkdirAll(filepath.Join(d, ".git", "objects"), 0o755)
+			os.WriteFile(filepath.Join(d, ".git", "objects", "w"), []byte("w"), 0o644)
+			os.Symlink(filepath.Join(".git", "objects"), filepath.Join(d, "weights"))
+		}, true, "left out of the signature", nil},
 		{"broken-symlink", func(d string) { os.Symlink("nowhere", filepath.Join(d, "link")) }, true, "broken", nil},
 		{"backslash-name", func(d string) { os.WriteFile(filepath.Join(d, `x\..\y`), nil, 0o644) }, false, "backslash", nil},
 		{"fifo", func(d string) { mkfifo(filepath.Join(d, "pipe")) }, false, "special file", nil},

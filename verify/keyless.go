@@ -1,12 +1,15 @@
 package verify
 
 import (
+	"crypto/x509"
+	"encoding/asn1"
 	"fmt"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // verifyKeylessBundle checks a Sigstore keyless bundle with sigstore-go:
@@ -51,6 +54,13 @@ func verifyKeylessWith(b sgverify.SignedEntity, tm root.TrustedMaterial, t Trust
 	// refused even if the log entry verifies.
 	if len(tm.CTLogs()) > 0 {
 		vopts = append(vopts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	if vc, err := b.VerificationContent(); err == nil {
+		if c := vc.Certificate(); c != nil {
+			if err := unambiguousIdentity(c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	v, err := sgverify.NewVerifier(tm, vopts...)
 	if err != nil {
@@ -98,4 +108,39 @@ func orRe(exact, re string) string {
 		return fmt.Sprintf("%q", exact)
 	}
 	return fmt.Sprintf("matching /%s/", re)
+}
+
+// unambiguousIdentity refuses a keyless certificate whose identity two
+// verifiers could read differently: more than one subject alternative
+// name (sigstore-go matches the first URI, else the first e-mail, else
+// the otherName; another reader may take another one), or OIDC issuer
+// extensions v1 (1.3.6.1.4.1.57264.1.1, raw string) and v2 (.1.8, DER
+// UTF8String) that disagree (sigstore-go keeps whichever comes last).
+// Fulcio issues exactly one SAN and equal issuers; anything else is not
+// a certificate whose identity the policy can be said to have matched.
+func unambiguousIdentity(c *x509.Certificate) error {
+	sans := len(c.URIs) + len(c.EmailAddresses) + len(c.DNSNames) + len(c.IPAddresses)
+	if other, err := cryptoutils.UnmarshalOtherNameSAN(c.Extensions); err == nil && other != "" {
+		sans++
+	}
+	if sans > 1 {
+		return fmt.Errorf("keyless certificate %q names %d identities (subject alternative names); a Sigstore certificate names exactly one, so which one was matched would depend on the verifier", c.Subject, sans)
+	}
+	var v1, v2 string
+	var has1, has2 bool
+	for _, e := range c.Extensions {
+		switch {
+		case e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}):
+			v1, has1 = string(e.Value), true
+		case e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}):
+			has2 = true
+			if rest, err := asn1.Unmarshal(e.Value, &v2); err != nil || len(rest) > 0 {
+				return fmt.Errorf("keyless certificate %q: its OIDC issuer extension (v2) is not a DER string", c.Subject)
+			}
+		}
+	}
+	if has1 && has2 && v1 != v2 {
+		return fmt.Errorf("keyless certificate %q names two OIDC issuers, %q (v1 extension) and %q (v2 extension); refused as ambiguous", c.Subject, v1, v2)
+	}
+	return nil
 }

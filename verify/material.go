@@ -113,8 +113,9 @@ func loadCAs(paths []string) (roots, inter *x509.CertPool, all []*x509.Certifica
 // verifyChainBundle checks a bundle signed by a certificate that chains to
 // the user's CAs. As the reference tool does, the chain is validated at
 // the leaf's NotBefore (taken as the signing time, since nothing else in
-// such a bundle dates the signature), so a signature stays valid after the
-// leaf expires; a leaf not yet valid now is refused.
+// such a bundle dates the signature); as OMS v1.0 (8.2) requires, the leaf
+// must also be within its validity period now: a leaf not yet valid, or
+// expired, is refused.
 func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 	vm := &b.VerificationMaterial
 	var ders [][]byte
@@ -203,7 +204,13 @@ func verifyChainBundle(b *rawBundle, t TrustOptions) (*Envelope, error) {
 		s.Notes = append(s.Notes, fmt.Sprintf("certificate chain %d long, anchored at %q", len(chains[0]), top.Subject))
 	}
 	if now.After(leaf.NotAfter) {
-		s.Notes = append(s.Notes, fmt.Sprintf("signing certificate expired on %s; accepted because it was valid when issued (validity is checked at its start, as the reference tool does)", leaf.NotAfter.UTC().Format(time.RFC3339)))
+		// OMS v1.0 8.2: "The leaf certificate MUST be within its validity
+		// period." Nothing in a certificate signature dates it (no log,
+		// no timestamp authority), so a leaf whose key may have leaked
+		// after it expired could sign anything, back-dated. model_signing
+		// checks the chain at the leaf's start and would accept it; the
+		// specification does not.
+		return nil, fmt.Errorf("signing certificate %q expired on %s: OMS v1.0 requires the signing certificate to be valid when the signature is verified (a certificate signature carries no trusted signing time); have the model re-signed with a valid certificate", leaf.Subject, leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return verifyEnvelopeWithKey(b.DsseEnvelope, pub, s)
 }

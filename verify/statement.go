@@ -143,8 +143,12 @@ func parseV1(st *stmtJSON) (*Signed, error) {
 			return nil, fmt.Errorf("resource %d has no name", i)
 		}
 		name := *r.Name
-		if r.Algorithm != ser.HashType {
-			return nil, fmt.Errorf("resource %q: algorithm %q differs from the serialization's %q", name, r.Algorithm, ser.HashType)
+		if r.Algorithm != ser.HashType && r.Algorithm != ShardAlgorithm(ser.HashType, s.ShardSize) {
+			want := fmt.Sprintf("%q", ser.HashType)
+			if s.Method == MethodShards {
+				want = fmt.Sprintf("%q or %q", ser.HashType, ShardAlgorithm(ser.HashType, s.ShardSize))
+			}
+			return nil, fmt.Errorf("resource %q: algorithm %q is not the serialization's %s", name, r.Algorithm, want)
 		}
 		d := strings.ToLower(r.Digest)
 		if !isHexDigest(d, 32) {
@@ -190,6 +194,19 @@ func parseV02(st *stmtJSON) (*Signed, error) {
 	return s, nil
 }
 
+// ShardAlgorithm is the algorithm name model_signing gives each shard
+// resource ("sha256-sharded-1000000000"): its ShardedFileHasher names its
+// digests after the hash and the shard size, while the serialization's
+// hash_type stays "sha256". OMS v1.0 (6.3.2) and its schema say the
+// algorithm is the hash_type; signatures of the reference library use
+// this name, so both are read. "" for the files method (shardSize 0).
+func ShardAlgorithm(hashType string, shardSize int64) string {
+	if shardSize <= 0 {
+		return ""
+	}
+	return hashType + "-sharded-" + strconv.FormatInt(shardSize, 10)
+}
+
 func isHexDigest(s string, n int) bool {
 	if len(s) != 2*n {
 		return false
@@ -206,16 +223,23 @@ func isHexDigest(s string, n int) bool {
 func checkResourceName(name, method string, shardSize int64, count int) error {
 	path := name
 	if method == MethodShards {
-		parts := strings.Split(name, ":")
-		if len(parts) != 3 {
+		// OMS v1.0 6.3.2: the offsets are the last two colon-separated
+		// components (a file name may hold colons).
+		p, startS, endS, ok := splitShard(name)
+		if !ok {
 			return fmt.Errorf("shard resource %q is not path:start:end", name)
 		}
-		start, err1 := strconv.ParseInt(parts[1], 10, 64)
-		end, err2 := strconv.ParseInt(parts[2], 10, 64)
+		start, err1 := strconv.ParseInt(startS, 10, 64)
+		end, err2 := strconv.ParseInt(endS, 10, 64)
 		if err1 != nil || err2 != nil || start < 0 || end <= start || end-start > shardSize || start%shardSize != 0 {
 			return fmt.Errorf("shard resource %q has invalid offsets for shard size %d", name, shardSize)
 		}
-		path = parts[0]
+		if strconv.FormatInt(start, 10) != startS || strconv.FormatInt(end, 10) != endS {
+			// "+0" or "007" name the same range to Python's int() but not
+			// to a comparison of names: refused rather than guessed.
+			return fmt.Errorf("shard resource %q writes its offsets in a non-canonical form (sign, leading zeros)", name)
+		}
+		path = p
 	}
 	if len(name) > maxResourceNameLen {
 		return fmt.Errorf("resource name of %d bytes is too long", len(name))
@@ -248,6 +272,19 @@ func checkResourceName(name, method string, shardSize int64, count int) error {
 		}
 	}
 	return nil
+}
+
+// splitShard cuts "path:start:end" at its last two colons.
+func splitShard(name string) (path, start, end string, ok bool) {
+	j := strings.LastIndexByte(name, ':')
+	if j < 0 {
+		return "", "", "", false
+	}
+	i := strings.LastIndexByte(name[:j], ':')
+	if i < 0 {
+		return "", "", "", false
+	}
+	return name[:i], name[i+1 : j], name[j+1:], true
 }
 
 func isReservedWindowsName(c string) bool {

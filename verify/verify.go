@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -194,7 +195,19 @@ func Verify(model string, o Options) (*Result, error) {
 	if rel, ok := relInside(model, o.SignaturePath); ok {
 		own = append(own, rel)
 	}
-	ho.IgnorePaths = append(append([]string{}, own...), signed.IgnorePaths...)
+	signerIgnores, dropped := applicableSignerIgnores(signed.IgnorePaths)
+	ho.IgnorePaths = append(append([]string{}, own...), signerIgnores...)
+	// The git paths are left out by default, as the reference tool does,
+	// except one the signature lists a resource under: its signer hashed
+	// it (model_signing --no-ignore-git-paths, e.g. a Hugging Face
+	// repository's .gitattributes), and leaving it out would report a
+	// signed file as missing. Checking it is more checking, never less.
+	ho.NoDefaultIgnores = true
+	for _, g := range DefaultIgnores {
+		if !signsUnder(signed, g) {
+			ho.IgnorePaths = append(ho.IgnorePaths, g)
+		}
+	}
 	if o.IgnoreUnsignedFiles {
 		ho.Only = map[string]bool{}
 		for _, res := range signed.Resources {
@@ -211,13 +224,75 @@ func Verify(model string, o Options) (*Result, error) {
 		r.fail("hashing", "", err.Error())
 		return r, nil
 	}
+	nameSingleFile(m, signed, model)
 	r.Manifest = m
 	r.Bytes = m.Bytes
-	r.NotCovered = hiddenBySigner(m.Skipped, signed.IgnorePaths, own)
+	r.NotCovered = hiddenBySigner(m.Skipped, signerIgnores, own)
 	compare(r, signed, m, o.IgnoreUnsignedFiles)
+	if len(dropped) > 0 && len(r.Problems) > 0 {
+		// Say why a file the signer meant to leave out is not left out.
+		r.fail("statement", "", fmt.Sprintf("the signature's ignore_paths %s are not relative POSIX paths inside the model, so they are not applied (as the reference tool on POSIX does not apply them); files under them must be signed", ListSome(quoteAll(dropped), 5)))
+	}
 	r.Verified = len(r.Problems) == 0
 	r.capProblems()
 	return r, nil
+}
+
+// signsUnder reports whether the signature lists a resource at or under
+// the model-relative path p.
+func signsUnder(s *Signed, p string) bool {
+	for _, r := range s.Resources {
+		f := resourcePath(r.Name, s.Method)
+		if f == p || strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// nameSingleFile renames the resource of a one-file model from "." (how
+// model_signing names it) to the file's name when the signature uses
+// that name, as OMS v1.0 (6.1.2) requires of signers ("the resource name
+// MUST be the filename"). Either naming of that one file is accepted;
+// nothing else is renamed, and the digest comparison is unchanged.
+func nameSingleFile(m *Manifest, s *Signed, model string) {
+	if len(m.Resources) == 0 || resourcePath(m.Resources[0].Name, m.Method) != "." {
+		return
+	}
+	base := filepath.Base(model)
+	if base == "." || base == ".." || base == string(filepath.Separator) || !signsUnder(s, base) || signsUnder(s, ".") {
+		return
+	}
+	for i := range m.Resources {
+		m.Resources[i].Name = base + strings.TrimPrefix(m.Resources[i].Name, ".")
+	}
+}
+
+// applicableSignerIgnores splits a signature's ignore_paths into those
+// that name a path inside the model and those that are left unapplied:
+// absolute paths, drive letters and backslashes. The reference tool joins
+// each to the model folder and drops the ones that are not under it
+// (pathlib: model / "/w.bin" is "/w.bin"), and on POSIX a backslash is a
+// plain character, so "sub\w.bin" names no file of the model. Applying
+// them after cleaning ("/w.bin" to "w.bin") would hide, with a passing
+// verdict, a file the reference tool reports as not signed.
+func applicableSignerIgnores(paths []string) (apply, dropped []string) {
+	for _, p := range paths {
+		if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\\\x00") || (len(p) >= 2 && p[1] == ':') {
+			dropped = append(dropped, p)
+			continue
+		}
+		apply = append(apply, p)
+	}
+	return apply, dropped
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
 
 // hiddenBySigner returns the skipped entries that only the signature's
@@ -330,8 +405,8 @@ func compare(r *Result, s *Signed, m *Manifest, ignoreUnsigned bool) {
 // resourcePath is the file a resource names (shards carry offsets).
 func resourcePath(name, method string) string {
 	if method == MethodShards {
-		if i := strings.IndexByte(name, ':'); i >= 0 {
-			return name[:i]
+		if p, _, _, ok := splitShard(name); ok {
+			return p
 		}
 	}
 	return name

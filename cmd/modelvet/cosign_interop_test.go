@@ -187,3 +187,39 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestModelvetSignVerifiedByCosign: the model.sig `modelvet sign` writes
+// is a Sigstore bundle whose DSSE statement's subject is the model's OMS
+// root digest, so cosign's verifier (as `cosign verify-blob-attestation
+// --bundle --new-bundle-format --key cosign.pub --digest ROOT` runs it)
+// accepts it, and refuses it for another digest.
+func TestModelvetSignVerifiedByCosign(t *testing.T) {
+	priv, _, kp := cosignKeys(t)
+	dir := newModelDir(t)
+	if code, out, errs := runCmd(t, "sign", dir, "--key", priv); code != exitOK {
+		t.Fatalf("sign exit %d: %s %s", code, out, errs)
+	}
+	code, out, errs := runCmd(t, "hash", dir)
+	if code != exitOK {
+		t.Fatalf("hash: %d %s", code, errs)
+	}
+	f := strings.Fields(out[strings.Index(out, "root sha256:"):])
+	digest, _ := hex.DecodeString(strings.TrimPrefix(f[1], "sha256:"))
+	data, err := os.ReadFile(filepath.Join(dir, "model.sig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		t.Fatalf("sigstore-go cannot load modelvet's model.sig: %v", err)
+	}
+	co := &cosign.CheckOpts{SigVerifier: cosignVerifier(t, kp.PublicBytes), TrustedMaterial: &root.BaseTrustedMaterial{}, IgnoreTlog: true, NewBundleFormat: true}
+	if _, err := cosign.VerifyNewBundle(context.Background(), co, sgverify.WithArtifactDigest("sha256", digest), &b); err != nil {
+		t.Fatalf("cosign refuses modelvet's model.sig: %v", err)
+	}
+	other := append([]byte{}, digest...)
+	other[0] ^= 1
+	if _, err := cosign.VerifyNewBundle(context.Background(), co, sgverify.WithArtifactDigest("sha256", other), &b); err == nil {
+		t.Fatal("cosign accepted model.sig for another model digest")
+	}
+}

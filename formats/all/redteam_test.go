@@ -17,7 +17,28 @@ import (
 // the loader itself refuses are labelled "safe" and must stay below high:
 // a scanner that cries wolf on them teaches people to ignore it.
 func TestRedTeam(t *testing.T) {
-	root := filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam")
+	runLabels(t, filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam"), 40)
+}
+
+// TestRedTeam2 scans the second wave (testdata/redteam2/formats, made by
+// make_redteam2.py there): parser differentials and loader paths of the
+// non-pickle formats, each labelled with its live proof.
+func TestRedTeam2(t *testing.T) {
+	runLabels(t, filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam2", "formats"), 40)
+}
+
+// TestRedTeamContainers is the same check over the container attacks
+// (testdata/redteam2/containers, made and shown to the real readers by
+// make_containers.py there): two readers seeing two archives, header
+// disagreements, duplicate names, tar PAX/GNU tricks, HDF5 dense links,
+// bombs in every codec.
+func TestRedTeamContainers(t *testing.T) {
+	runLabels(t, filepath.Join(formatstest.RepoRoot(t), "testdata", "redteam2", "containers"), 35)
+}
+
+// runLabels checks every attack labels.tsv in root lists, and that it
+// lists at least atLeast of them.
+func runLabels(t *testing.T, root string, atLeast int) {
 	f, err := os.Open(filepath.Join(root, "labels.tsv"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +80,7 @@ func TestRedTeam(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n < 40 {
-		t.Fatalf("labels.tsv lists %d attacks; the corpus has at least 40", n)
+	if n < atLeast {
+		t.Fatalf("labels.tsv lists %d attacks; the corpus has at least %d", n, atLeast)
 	}
 }

@@ -32,7 +32,9 @@ func init() {
 		Priority:   containerPriority,
 		Sniff:      func(p *formats.Probe) bool { return isTar(p.Head) },
 		Analyze: func(s *formats.Scope, r io.ReaderAt, size int64) {
-			if a := OpenTar(s, r, size); a != nil {
+			a := OpenTar(s, r, size)
+			checkPolyglot(s, "tar", r, size, a)
+			if a != nil {
 				Dispatch(s, a)
 			}
 		},
@@ -57,6 +59,7 @@ func init() {
 // data in front of it as its own member and dispatches the archive.
 func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 	a := OpenZip(s, r, size)
+	checkPolyglot(s, "zip", r, size, a)
 	if a == nil {
 		return
 	}
@@ -70,14 +73,19 @@ func analyzeZip(s *formats.Scope, r io.ReaderAt, size int64) {
 
 // Dispatch hands an opened archive to the flavor it matches or, when none
 // does, scans every file member on its own.
+//
+// The archives other zip readers see in the same bytes (views.go) are
+// dispatched too, each under a member path naming those readers, so every
+// caller of OpenZip scans what every reader would load.
 func Dispatch(s *formats.Scope, a *Archive) {
 	s.Detail("members", strconv.Itoa(len(a.Members)))
 	if f := FlavorOf(a); f != nil {
 		s.SetFormat(f.Name)
 		f.Analyze(s, a)
-		return
+	} else {
+		ScanMembers(s, a)
 	}
-	ScanMembers(s, a)
+	scanViews(s, a)
 }
 
 // ScanMembers sniffs and scans every file member in a child scope; nested

@@ -42,6 +42,9 @@ type Archive struct {
 	// glued behind other data); the reader has reported them.
 	Prepended int64
 	closers   *tempFiles
+	// views are the archives other zip readers see in the same bytes
+	// (views.go); the reader has reported them, Dispatch scans them.
+	views []*view
 }
 
 // New makes an Archive from its members and a function that opens one.
@@ -57,7 +60,12 @@ func New(kind string, members []*Member, open func(m *Member) (io.ReaderAt, int6
 func (a *Archive) Open(m *Member) (io.ReaderAt, int64, error) { return a.open(m) }
 
 // Close removes the temporary files holding inflated members.
-func (a *Archive) Close() error { return a.closers.closeAll() }
+func (a *Archive) Close() error {
+	for _, v := range a.views {
+		v.a.Close()
+	}
+	return a.closers.closeAll()
+}
 
 // Find returns the first member named name, or nil.
 func (a *Archive) Find(name string) *Member {

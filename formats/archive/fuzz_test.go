@@ -97,7 +97,7 @@ func seeds(f *testing.F, globs ...string) {
 }
 
 func FuzzZip(f *testing.F) {
-	seeds(f, "../pytorch/testdata/*.pt", "../numpy/testdata/*.npz")
+	seeds(f, "../pytorch/testdata/*.pt", "../numpy/testdata/*.npz", "../../testdata/redteam2/containers/zip/*")
 	f.Add(buildZip(f, file{name: "a.txt", data: []byte("hello")}, file{name: "b/c.bin", data: []byte{1, 2, 3}}))
 	f.Add(rawMember(f, "d.bin", bytes.Repeat([]byte("ab"), 500), 1000, 0))
 	f.Add(buildZip(f))
@@ -106,7 +106,7 @@ func FuzzZip(f *testing.F) {
 }
 
 func FuzzTar(f *testing.F) {
-	seeds(f, "../pytorch/testdata/legacy_tar*.pt")
+	seeds(f, "../pytorch/testdata/legacy_tar*.pt", "../../testdata/redteam2/containers/tar/*.tar")
 	f.Add(buildTar(f, tarEntry{name: "a", data: []byte("hello")}, tarEntry{name: "l", link: "a", typ: '2'}))
 	f.Fuzz(func(t *testing.T, data []byte) { exercise(t, "tar", data) })
 }

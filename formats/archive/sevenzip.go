@@ -71,10 +71,26 @@ func Open7z(s *formats.Scope, r io.ReaderAt, size int64) (a *Archive) {
 		}
 	}
 	checkNames(s, members)
+	// Attack class: a decompression bomb in a solid block. 7z does not
+	// say how many packed bytes each member takes (a solid block packs
+	// many), so the ratio is judged for the whole archive: everything its
+	// headers declare against the file's size, before anything is
+	// inflated, as zip members are judged by their own sizes.
+	var declared uint64
+	for _, m := range members {
+		if m.Size > 0 {
+			declared += uint64(m.Size)
+		}
+	}
+	ratioBomb := false
+	if lim := s.Options().Limits.MaxRatio; lim > 0 && declared >= ratioFloor && size > 0 && declared/uint64(size) > uint64(lim) {
+		ratioBomb = true
+		s.Reportf("archive/compression-ratio", formats.High, noOff, "the 7z archive declares %d bytes of content in %d bytes (ratio %d, limit %d): a likely decompression bomb; its members are not inflated", declared, size, declared/uint64(size), lim)
+	}
 	temps := &tempFiles{}
 	open := func(m *Member) (out io.ReaderAt, n int64, err error) {
 		f := byM[m]
-		if f == nil || m.IsDir || m.Size < 0 {
+		if f == nil || m.IsDir || m.Size < 0 || ratioBomb {
 			return nil, 0, errUnreadable
 		}
 		name := safeName(m.Name)

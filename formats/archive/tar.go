@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -40,6 +41,7 @@ func OpenTar(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 		}
 		dataOff, _ := sr.Seek(0, io.SeekCurrent)
 		m := &Member{Name: h.Name, Size: h.Size, CompressedSize: h.Size, Method: "store", DataOffset: -1}
+		sparse := checkRawHeader(s, r, dataOff, h)
 		switch h.Typeflag {
 		case tar.TypeReg, '\x00', tar.TypeCont:
 			if h.Size < 0 || dataOff > size || h.Size > size-dataOff {
@@ -48,7 +50,9 @@ func OpenTar(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
 				members = append(members, m)
 				goto done
 			}
-			m.DataOffset = dataOff
+			if !sparse { // listed for the name checks, never opened
+				m.DataOffset = dataOff
+			}
 		case tar.TypeDir:
 			m.IsDir = true
 		case tar.TypeSymlink, tar.TypeLink:
@@ -73,6 +77,155 @@ done:
 		return io.NewSectionReader(r, m.DataOffset, m.Size), m.Size, nil
 	}
 	return New("tar", members, open)
+}
+
+// checkRawHeader compares what Go's reader (and Python's, GNU tar) made of
+// a member's headers with the member's own ustar header block, which sits
+// right before its data. Attack class: one member, two names or sizes. A
+// PAX record or GNU long-name block overrides the block's name and size
+// for readers that honour it, while ustar-only readers (busybox, old
+// tools, hand-written loaders) keep the block's: an honest writer puts the
+// same name there (truncated to 100 bytes, or with '?' for what ASCII
+// cannot spell) and the same size (or 0 when only PAX can hold it). It
+// also reports PAX-described sparse members (GNU.sparse.*), whose data a
+// sparse-aware reader reassembles while a plain reader sees the map and
+// fragments; it returns true for them, their content cannot be shown.
+func checkRawHeader(s *formats.Scope, r io.ReaderAt, dataOff int64, h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			s.Report(formats.Finding{Rule: "archive/unsupported-method", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff,
+				Message: fmt.Sprintf("the member is a PAX-described sparse file (%s): sparse-aware readers reassemble its data from fragments that a plain reader sees as a map and raw bytes; modelvet does not reassemble it, so it cannot be shown safe", k)})
+			return true
+		}
+	}
+	if dataOff < 512 || h.Typeflag == tar.TypeXGlobalHeader || h.Typeflag == tar.TypeGNUSparse {
+		// A global PAX header is no member; an old GNU sparse member's
+		// block is followed by extension blocks (it is refused anyway).
+		return false
+	}
+	var blk [512]byte
+	if _, err := r.ReadAt(blk[:], dataOff-512); err != nil {
+		return false
+	}
+	// Names are C strings: a ustar reader stops at the first NUL.
+	raw := cstring(blk[:100])
+	if string(blk[257:263]) == "ustar\x00" { // POSIX ustar (and star): a prefix field joins the name
+		pre := blk[345:500]
+		if string(blk[508:512]) == "tar\x00" { // star keeps times after a shorter prefix
+			pre = blk[345:476]
+		}
+		if p := cstring(pre); p != "" {
+			raw = p + "/" + raw
+		}
+	}
+	if raw != h.Name && !nameStandsFor(raw, h.Name) && !(h.Typeflag == tar.TypeDir && raw == h.Name+"/") {
+		s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+			Message: fmt.Sprintf("the member's header block names it %s but a PAX or GNU long-name record renames it %s: readers that honour the record and ustar-only readers extract different files", quote(raw), quote(h.Name))})
+	}
+	if h.Typeflag == tar.TypeLink || h.Typeflag == tar.TypeSymlink {
+		// The link target too: a PAX linkpath can show the scanner a
+		// harmless target while ustar-only extractors link where the
+		// block says.
+		rawLink := cstring(blk[157:257])
+		if rawLink != h.Linkname && !nameStandsFor(rawLink, h.Linkname) {
+			s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+				Message: fmt.Sprintf("the member's header block links it to %s but a PAX or GNU long-link record says %s: readers that honour the record and ustar-only readers create different links", quote(rawLink), quote(h.Linkname))})
+		}
+		if p := linkEscapes(h.Name, rawLink, h.Typeflag == tar.TypeSymlink); rawLink != h.Linkname && p != "" {
+			s.Report(formats.Finding{Rule: "archive/path-escape", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+				Message: "for ustar-only readers the member is a link and " + p + "; extracting or following it reads or writes outside the target folder"})
+		}
+	}
+	size, ok := rawSize(blk[124:136])
+	_, paxSize := h.PAXRecords["size"]
+	if ok && size != h.Size && !(size == 0 && paxSize) {
+		s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: safeName(h.Name), Offset: dataOff - 512,
+			Message: fmt.Sprintf("the member's header block says %d bytes but a PAX record says %d: readers that honour the record and ustar-only readers split the archive into different members", size, h.Size)})
+	}
+	return false
+}
+
+// nameStandsFor reports whether a header block's name is what an honest
+// writer puts there for the long name: a part of it (writers keep the
+// beginning, the end, or like the one that made CPython's testtar.tar a
+// middle chunk; the content is scanned under the long name whatever the
+// block says), where characters ASCII cannot spell may be '?'
+// (Python's errors="replace"), left out (Go's writer) or bytes of another
+// encoding (Latin-1 from older writers): each run of them in the block
+// stands for a run of non-ASCII characters in the long name.
+func nameStandsFor(raw, long string) bool {
+	if raw == "" {
+		return true
+	}
+	if strings.Contains(long, raw) {
+		return true
+	}
+	var drop strings.Builder
+	for _, c := range long {
+		if c < 0x80 {
+			drop.WriteRune(c)
+		}
+	}
+	if strings.Contains(drop.String(), raw) {
+		return true
+	}
+	return strings.Contains(shape(long, false), shape(raw, true))
+}
+
+// shape maps a name to its ASCII characters with every run of other
+// characters (and, in a header block, '?') folded to one 0x80 byte.
+func shape(name string, block bool) string {
+	var b strings.Builder
+	run := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 || block && c == '?' {
+			if !run {
+				b.WriteByte(0x80)
+			}
+			run = true
+			continue
+		}
+		run = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// cstring is a header field up to its first NUL.
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// rawSize parses a ustar size field: octal digits, or base-256 when the
+// top bit of the first byte is set. ok is false for a field that does not
+// parse or that is saturated (a size only PAX can hold).
+func rawSize(f []byte) (int64, bool) {
+	if f[0]&0x80 != 0 {
+		var v int64
+		for i, c := range f {
+			if i == 0 {
+				c &= 0x7f
+			}
+			if v > 1<<54 {
+				return 0, false
+			}
+			v = v<<8 | int64(c)
+		}
+		return v, true
+	}
+	t := strings.Trim(string(f), " \x00")
+	if t == "" {
+		return 0, true
+	}
+	if strings.Trim(t, "7") == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(t, 8, 64)
+	return v, err == nil
 }
 
 // checkAfterEnd reports anything but zero padding after the two zero

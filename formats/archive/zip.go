@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -86,6 +87,18 @@ type zipReader struct {
 	entries  []*zipEntry
 	byM      map[*Member]*zipEntry
 	temps    *tempFiles
+	// endAt, when >= 0, is the end record this reader must use (a view
+	// of another reader, see views.go) instead of searching for one.
+	endAt int64
+	// base0 makes the reader take offsets as they are, not corrected for
+	// prepended bytes (miniz; Go when a directory sits at the raw offset).
+	base0 bool
+	// hidden are members whose local headers no directory entry points
+	// to (streamOnly): what streaming readers extract besides the rest.
+	hidden []*Member
+	// lastSig is where the last end-record signature with a whole record
+	// after it sits (Python's and miniz's choice), -1 if none.
+	lastSig int64
 }
 
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
@@ -109,7 +122,35 @@ func (z *zipReader) readAt(n int, off int64) ([]byte, bool) {
 // inconsistent headers) are listed but Open on them fails. Call Close on
 // the archive to remove temporary files.
 func OpenZip(s *formats.Scope, r io.ReaderAt, size int64) *Archive {
-	z := &zipReader{s: s, r: r, size: size, byM: map[*Member]*zipEntry{}, temps: &tempFiles{}}
+	z := newZipReader(s, r, size)
+	a := z.archive()
+	views := otherViews(s, r, size, z, a)
+	if a == nil {
+		if len(views) == 0 {
+			return nil
+		}
+		// No end record every reader accepts, but some reader opens one:
+		// its view is all there is to scan.
+		a = New("zip", nil, z.open)
+		a.closers = z.temps
+	}
+	if len(z.hidden) > 0 {
+		// The streaming readers' view: the same reader, its own scope.
+		hz := *z
+		views = append(views, &view{readers: "streaming readers (local headers only)", a: New("zip", z.hidden, hz.open), z: &hz})
+	}
+	a.views = views
+	return a
+}
+
+func newZipReader(s *formats.Scope, r io.ReaderAt, size int64) *zipReader {
+	return &zipReader{s: s, r: r, size: size, byM: map[*Member]*zipEntry{}, temps: &tempFiles{}, endAt: -1, lastSig: -1}
+}
+
+// archive reads the indexes from the end record on; nil when there is no
+// usable central directory.
+func (z *zipReader) archive() *Archive {
+	s := z.s
 	if !z.readEnd() {
 		return nil
 	}
@@ -145,10 +186,19 @@ func (z *zipReader) readEnd() bool {
 	at := -1
 	for i := len(buf) - eocdLen; i >= 0; i-- {
 		if le32(buf[i:]) == sigEnd {
+			if z.lastSig < 0 {
+				z.lastSig = z.size - tail + int64(i)
+			}
 			if clen := int(le16(buf[i+20:])); i+eocdLen+clen <= len(buf) {
 				at = i
 				break
 			}
+		}
+	}
+	if z.endAt >= 0 {
+		at = int(z.endAt - (z.size - tail))
+		if at < 0 || at+eocdLen > len(buf) || le32(buf[at:]) != sigEnd {
+			return false
 		}
 	}
 	if at < 0 {
@@ -157,7 +207,7 @@ func (z *zipReader) readEnd() bool {
 	}
 	e := buf[at:]
 	z.eocdOff = z.size - tail + int64(at)
-	clen := int64(le16(e[20:]))
+	clen := min(int64(le16(e[20:])), z.size-z.eocdOff-eocdLen) // a view's record may claim more comment than the file holds
 	if trailing := z.size - (z.eocdOff + eocdLen + clen); trailing > 0 {
 		// Another end record whose comment ends exactly at the end of the
 		// file: readers that search for the last signature (Python) and
@@ -223,6 +273,9 @@ func (z *zipReader) readEnd() bool {
 		return false
 	}
 	z.base = endPos - int64(cdSize) - int64(cdOff)
+	if z.base0 {
+		z.base = 0
+	}
 	if z.base < 0 {
 		s.Reportf("archive/malformed", formats.High, z.eocdOff, "the central directory (%d bytes at offset %d) runs past the end record at %d", cdSize, cdOff, endPos)
 		return false
@@ -395,6 +448,14 @@ func (z *zipReader) readLocals() {
 		z.byM[m] = e
 		if e.bad {
 			continue
+		}
+		if m.IsDir && (e.usize > 0 || e.csize > 0) {
+			// Attack class: bytes behind a directory entry. Extractors
+			// make a folder and scanners skip directories, but
+			// zipfile.open("x/") returns the data: a loader that reads
+			// members by listing gets content nothing checked.
+			z.s.Report(formats.Finding{Rule: "archive/inconsistent-header", Severity: formats.High, Member: name, Offset: e.cdOff,
+				Message: fmt.Sprintf("the directory entry carries %d bytes of data (%d compressed): extractors create a folder, but readers that open it by name (Python's zipfile) return the bytes", e.usize, e.csize)})
 		}
 		z.readLocal(e)
 		if m.Encrypted {
@@ -587,10 +648,72 @@ func (z *zipReader) gap(from, to int64) {
 	// A hidden local header is a member only some readers see.
 	if n > 64<<10 {
 		sev, what = formats.High, "no member accounts for them, and there is room to hide a member"
+		z.streamOnly(from, to)
 	} else if b, ok := z.readAt(int(n), from); ok && bytes.Contains(b, []byte("PK\x03\x04")) {
 		sev, what = formats.High, "they hold a local header no central directory entry points to: a member only streaming readers see"
+		z.streamOnly(from, to)
 	}
 	z.s.Reportf("archive/unaccounted-data", sev, from, "%d bytes between members at offset %d: %s", n, from, what)
+}
+
+// maxGapSearch bounds how much of one gap is searched for local headers.
+const maxGapSearch = 64 << 20
+
+// streamOnly lists the members whose local headers lie in a gap no
+// directory entry covers. Attack class: a member only streaming readers
+// see. Readers that walk local headers from the start (Java's
+// ZipInputStream, stream-unzip, `unzip -` style tools) extract it; the
+// directory hides it from Python, Go and torch. Those members are scanned
+// as that view (scanViews); one whose size its header does not give (a
+// data descriptor) stays only the gap finding. The gap is read in 64 KiB
+// windows, its first 64 MiB at most, at most 64 members.
+func (z *zipReader) streamOnly(from, to int64) {
+	const win = 64 << 10
+	sig := []byte("PK\x03\x04")
+	end := min(to, from+maxGapSearch)
+	for pos := from; pos < end && len(z.hidden) < 64; {
+		b, ok := z.readAt(int(min(win+3, end-pos)), pos)
+		if !ok {
+			return
+		}
+		j := bytes.Index(b, sig)
+		if j < 0 {
+			if int64(len(b)) <= 3 {
+				return
+			}
+			pos += int64(len(b)) - 3 // a signature may straddle windows
+			continue
+		}
+		at := pos + int64(j)
+		pos = at + 4
+		h, ok := z.readAt(localLen, at)
+		if !ok {
+			return
+		}
+		flags, method := le16(h[6:]), le16(h[8:])
+		csize, usize := uint64(le32(h[18:])), uint64(le32(h[22:]))
+		nl, xl := int64(le16(h[26:])), int64(le16(h[28:]))
+		dataAt := at + localLen + nl + xl
+		if flags&flagDescriptor != 0 || csize == 0xffffffff || dataAt > to || uint64(to-dataAt) < csize {
+			continue
+		}
+		nb, ok := z.readAt(int(nl), at+localLen)
+		if !ok {
+			continue
+		}
+		name := string(nb)
+		e := &zipEntry{name: nb, flags: flags, method: method, crc: le32(h[14:]), csize: csize, usize: usize,
+			start: at, dataOff: dataAt, end: dataAt + int64(csize), ok: true,
+			bad: flags&(flagEncrypted|flagStrongEnc) != 0 || !supportedMethod(method) || method == 0 && csize != usize}
+		e.m = &Member{Name: name, Size: int64(usize), CompressedSize: int64(csize), Method: methodName(method), DataOffset: -1, CRC32: e.crc}
+		e.m.IsDir = strings.HasSuffix(name, "/")
+		if method == 0 {
+			e.m.DataOffset = e.dataOff
+		}
+		z.byM[e.m] = e
+		z.hidden = append(z.hidden, e.m)
+		pos = e.end
+	}
 }
 
 const noOff = formats.NoOffset

@@ -136,6 +136,7 @@ type walker struct {
 	dir    string // the model's folder, "" when not on disk
 	capped *formats.PerRule
 	layers int
+	blobs  map[string]bool // ML Program weight files already judged
 }
 
 func (w *walker) report(rule string, sev formats.Severity, off int64, format string, args ...any) {
@@ -144,7 +145,7 @@ func (w *walker) report(rule string, sev formats.Severity, off int64, format str
 
 func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	s.SetFormat("coreml")
-	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}}
+	w := &walker{s: s, win: protowalk.NewWindow(r, size), capped: &formats.PerRule{S: s, Max: maxPerRule}, blobs: map[string]bool{}}
 	if s.OnDisk() {
 		w.dir = filepath.Dir(s.Path())
 	}
@@ -189,7 +190,12 @@ func (w *walker) model(start, end int64, depth int) error {
 			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
 			}
-			return w.network(f.Start, f.End)
+			return w.network(f.Start, f.End, depth+1)
+		case fMLProgram:
+			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
+				return err
+			}
+			return w.milProgram(f.Start, f.End)
 		case fCustomModel:
 			if err := protowalk.Want(f, protowire.BytesType, false); err != nil {
 				return err
@@ -229,8 +235,21 @@ func (w *walker) pipeline(start, end int64, depth int) error {
 	})
 }
 
-// network walks NeuralNetwork* { repeated NeuralNetworkLayer layers = 1 }.
-func (w *walker) network(start, end int64) error {
+// Layers that hold whole networks (NeuralNetwork.proto): a branch runs
+// ifBranch (1) or elseBranch (2), a loop conditionNetwork (3) and
+// bodyNetwork (4). Attack class: a custom layer hidden one network down,
+// inside control flow, where a walk of the top-level layers never looks.
+const (
+	fLayerBranch = 605
+	fLayerLoop   = 615
+)
+
+// network walks NeuralNetwork* { repeated NeuralNetworkLayer layers = 1 },
+// and the networks nested in its branch and loop layers.
+func (w *walker) network(start, end int64, depth int) error {
+	if depth > maxDepth {
+		return protowalk.Bad(start, "networks nest more than %d deep", maxDepth)
+	}
 	return w.win.Fields(start, end, func(f protowalk.Field) error {
 		if f.Num != 1 {
 			return nil
@@ -248,6 +267,20 @@ func (w *walker) network(start, end int64) error {
 				// coreml/custom-layer: the layer runs the class the app
 				// implements (MLCustomLayer), native code not in the file.
 				w.report("coreml/custom-layer", formats.Medium, g.Off, "layer %q is a custom layer of class %q: it only runs with the application's own native implementation", name, w.className(g))
+			case (g.Num == fLayerBranch || g.Num == fLayerLoop) && g.IsLen():
+				return w.win.Fields(g.Start, g.End, func(h protowalk.Field) error {
+					nested := h.Num == 1 || h.Num == 2
+					if g.Num == fLayerLoop {
+						nested = h.Num == 3 || h.Num == 4
+					}
+					if !nested {
+						return nil
+					}
+					if err := protowalk.Want(h, protowire.BytesType, false); err != nil {
+						return err
+					}
+					return w.network(h.Start, h.End, depth+1)
+				})
 			}
 			return nil
 		})

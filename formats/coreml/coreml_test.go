@@ -2,8 +2,10 @@ package coreml
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -50,6 +52,10 @@ func TestCoreML(t *testing.T) {
 		{"linked model in the bundle", linked("$BUNDLE_MAIN/Encoder.mlmodelc"), "", 0},
 		{"custom layer", mlmodel(fNeuralNet, cat(layer("conv"), layer("evil", lenField(fLayerCustom, lenField(10, []byte("MyLayer")))))), "coreml/custom-layer", formats.Medium},
 		{"custom layer inside a pipeline", mlmodel(fPipeline, lenField(1, mlmodel(fNeuralNet, layer("x", lenField(fLayerCustom, lenField(10, []byte("C"))))))), "coreml/custom-layer", formats.Medium},
+		// Control flow: whole networks inside a layer.
+		{"custom layer inside a branch's else network", mlmodel(fNeuralNet, cat(layer("if", lenField(fLayerBranch, cat(lenField(1, layer("a")), lenField(2, layer("evil", lenField(fLayerCustom, lenField(10, []byte("Hidden")))))))))), "coreml/custom-layer", formats.Medium},
+		{"custom layer inside a loop body", mlmodel(fNeuralNet, layer("loop", lenField(fLayerLoop, cat(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 3), lenField(4, layer("evil", lenField(fLayerCustom, lenField(10, []byte("Hidden"))))))))), "coreml/custom-layer", formats.Medium},
+		{"branch of plain layers", mlmodel(fNeuralNet, layer("if", lenField(fLayerBranch, cat(lenField(1, layer("a")), lenField(2, layer("b")))))), "", 0},
 		{"custom model", mlmodel(fCustomModel, lenField(10, []byte("MyModel"))), "coreml/custom-model", formats.Medium},
 		{"linked model outside the folder", linked("../../../Library/x.mlmodelc"), "coreml/linked-model-escape", formats.Critical},
 		// Cut before its model type: not shown to be Core ML at all, and
@@ -123,6 +129,37 @@ func TestMLPackage(t *testing.T) {
 	}
 }
 
+// Manifest.json item paths are joined to Data/ unchecked by coremltools.
+func TestManifest(t *testing.T) {
+	manifest := func(path string) string {
+		return `{"fileFormatVersion":"1.0.0","itemInfoEntries":{"A":{"author":"com.apple.CoreML","description":"CoreML Model Specification","name":"model.mlmodel","path":` + path + `},` +
+			`"B":{"author":"com.apple.CoreML","description":"CoreML Model Weights","name":"weights","path":"com.apple.CoreML/weights"}},"rootModelIdentifier":"A"}`
+	}
+	cases := []struct {
+		name, doc string
+		rule      string
+		sev       formats.Severity
+	}{
+		{"package as coremltools writes it", manifest(`"com.apple.CoreML/model.mlmodel"`), "", 0},
+		{"root model outside the package", manifest(`"../../../Downloads/other.mlmodel"`), "coreml/package-path-escape", formats.Critical},
+		{"root model at an absolute path", manifest(`"/tmp/evil.mlmodel"`), "coreml/package-path-escape", formats.Critical},
+		{"path that is no string", manifest(`7`), "coreml/malformed", formats.High},
+		{"root model identifier given twice", strings.Replace(manifest(`"com.apple.CoreML/model.mlmodel"`), `"rootModelIdentifier":"A"`, `"rootModelIdentifier":"A","rootModelIdentifier":"B"`, 1), "coreml/malformed", formats.High},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			formatstest.ExpectRule(t, "Manifest.json", "coreml", []byte(c.doc), c.rule, c.sev)
+		})
+	}
+}
+
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(`{"fileFormatVersion":"1.0.0","itemInfoEntries":{"A":{"path":"../x"}},"rootModelIdentifier":"A"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		formatstest.NoAnalyzerFailure(t, "Manifest.json", data)
+	})
+}
+
 func FuzzCoreML(f *testing.F) {
 	f.Add(mlmodel(fPipeline, lenField(1, mlmodel(fNeuralNet, layer("x", lenField(fLayerCustom, nil))))))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -147,6 +184,29 @@ func BenchmarkCoreML2GiB(b *testing.B) {
 	b.SetBytes(size)
 	for b.Loop() {
 		res := formats.ScanReader("model.mlmodel", r, size, &o)
+		if m, _ := res.Max(); res.Format != "coreml" || m > formats.Info {
+			b.Fatal(formatstest.Describe(res))
+		}
+	}
+}
+
+// A package manifest of 10k items (a package with many weight files).
+func BenchmarkManifest(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"fileFormatVersion":"1.0.0","itemInfoEntries":{`)
+	for i := range 10_000 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `"ID%d":{"author":"com.apple.CoreML","description":"w","name":"w%d","path":"com.apple.CoreML/weights/w%d.bin"}`, i, i, i)
+	}
+	sb.WriteString(`},"rootModelIdentifier":"ID0"}`)
+	doc := []byte(sb.String())
+	o := formats.DefaultOptions()
+	o.Hash = false
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		res := formats.ScanReader("Manifest.json", bytes.NewReader(doc), int64(len(doc)), &o)
 		if m, _ := res.Max(); res.Format != "coreml" || m > formats.Info {
 			b.Fatal(formatstest.Describe(res))
 		}

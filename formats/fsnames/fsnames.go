@@ -15,6 +15,7 @@ package fsnames
 
 import (
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"os"
 	"sort"
 	"strings"
@@ -62,9 +63,10 @@ func Climbs(seg string) bool {
 
 // Fold is the key under which Windows (and default macOS) file systems
 // consider two names the same: case-insensitive, trailing dots and spaces
-// stripped.
+// stripped, and (macOS APFS/HFS+) one Unicode normalization form: "café"
+// precomposed (NFC) and decomposed (NFD) name one file there.
 func Fold(name string) string {
-	return strings.ToUpper(strings.TrimRight(name, ". "))
+	return strings.ToUpper(norm.NFC.String(strings.TrimRight(name, ". ")))
 }
 
 // Problem describes what is wrong with one name on Windows, or "".

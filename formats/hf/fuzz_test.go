@@ -14,6 +14,7 @@ func FuzzJSONConfig(f *testing.F) {
 	f.Add([]byte(realTokConfig), false)
 	f.Add([]byte(`{"auto_map":{"AutoModel":["a--b.C",null]},"custom_pipelines":{"t":{"impl":"p.P"}}}`), false)
 	f.Add([]byte(`[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"}]`), true)
+	f.Add([]byte(`[{"idx":0,"name":"0","path":"../x","type":"sentence_transformers.util.torch"},{"path":7,"type":"sentence_transformers.models._X"}]`), true)
 	f.Add([]byte(`{"chat_template":[{"name":"x","template":"{{ a }}"}]}`), false)
 	f.Add([]byte(`{"chat_template":["{#-\n","x #}","{{ a }}"],"model":{"chat_template":["{{ b","}}"]}}`), false)
 	f.Fuzz(func(t *testing.T, data []byte, modules bool) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/internal/refpath"
 	"github.com/modelvet/modelvet/internal/jsonx"
 )
 
@@ -31,17 +32,53 @@ func checkModulesJSON(s *formats.Scope, b []byte) {
 		return
 	}
 	for i, e := range v.Vals {
+		if p := e.Get("path"); p != nil && p.Kind == jsonx.String && p.Str != "" {
+			if sev, why := refpath.Problem(p.Str); why != "" {
+				// hf/module-path-escape. Attack class: a stage loaded from
+				// outside the model folder. sentence-transformers joins
+				// "path" to the folder with os.path.join (load_dir_path),
+				// which keeps ".." and returns an absolute path as is: the
+				// stage's config and weights come from files never scanned.
+				s.Report(formats.Finding{Rule: "hf/module-path-escape", Severity: sev, Member: fmt.Sprintf("modules.json/%d/path", i), Offset: int64(p.Off),
+					Message: fmt.Sprintf("sentence-transformers loads this stage from %q: %s", truncate(p.Str), why)})
+			}
+		}
 		t := e.Get("type")
 		if t == nil || t.Kind != jsonx.String {
 			continue
 		}
 		typ := t.Str
-		if strings.HasPrefix(typ, "sentence_transformers.") {
+		if stClass(typ) {
 			continue
 		}
 		s.Report(formats.Finding{Rule: "hf/remote-code", Severity: formats.High, Member: fmt.Sprintf("modules.json/%d/type", i), Offset: int64(t.Off),
 			Message: fmt.Sprintf("sentence-transformers imports %q for this stage and calls its load(); it is not a sentence_transformers module, so loading runs code from this repository or from that module. Review it, or load without trust_remote_code", truncate(typ))})
 	}
+}
+
+// stClass reports a class of the sentence_transformers package
+// ("sentence_transformers.models.Transformer"). Attack class: a re-export
+// under the package's name. import_from_string resolves the last
+// component as an attribute, so "sentence_transformers.util.torch" is the
+// torch module, whose load() then unpickles the stage's path; a class
+// (capitalized, reached through lower-case modules) is what the library
+// ships as a stage.
+func stClass(typ string) bool {
+	rest, ok := strings.CutPrefix(typ, "sentence_transformers.")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, ".")
+	for i, p := range parts {
+		if p == "" || strings.HasPrefix(p, "_") {
+			return false
+		}
+		upper := p[0] >= 'A' && p[0] <= 'Z'
+		if upper != (i == len(parts)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string) string {

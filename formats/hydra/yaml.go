@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -113,6 +115,19 @@ func (w *walker) report(f formats.Finding) {
 	}
 }
 
+// nemoConfig reports whether the file is a NeMo model_config.yaml. Attack
+// class: NeMo's from_config_dict (nemo/core/classes/common.py) imports the
+// root "target" key with import_class_by_path, the same import-a-name-from-
+// the-config class as _target_, though under a name other configs use for
+// plain values; so it is judged only there.
+func (w *walker) nemoConfig() bool {
+	name := w.s.Member()
+	if name == "" {
+		name = w.s.Path()
+	}
+	return strings.EqualFold(path.Base(filepath.ToSlash(name)), "model_config.yaml")
+}
+
 func (w *walker) finish() {
 	for r, n := range w.reported {
 		if n > maxFindings {
@@ -169,7 +184,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 				seen[key] = k.Line
 			}
 			member := strings.TrimPrefix(path+"/"+key, "/")
-			if TargetKeys[key] {
+			if TargetKeys[key] || (key == "target" && path == "" && w.nemoConfig()) {
 				if t := resolve(v); t.Kind == yaml.ScalarNode && (t.Tag == "!!str" || t.Tag == "") {
 					reportTarget(w.s, member, key, t.Value, formats.NoOffset, ref && key == "_target_")
 				}

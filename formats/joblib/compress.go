@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/zstd"
 	"io"
 	"os"
 	"path"
@@ -57,6 +58,17 @@ var compressors = []compressor{
 		open: func(r io.Reader) (io.Reader, error) { return xz.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
 	{name: "lzma", exts: []string{".lzma"}, sniff: isLzmaStream,
 		open: func(r io.Reader) (io.Reader, error) { return lzma.ReaderConfig{DictCap: maxDict}.NewReader(r) }},
+	// zstd: model hubs and tooling ship .zst files (zstandard.open checks
+	// the 4-byte magic, so strict); the window is capped so a frame header
+	// cannot ask for gigabytes.
+	{name: "zstd", strict: true, exts: []string{".zst", ".zstd"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x28, 0xb5, 0x2f, 0xfd}) },
+		open: func(r io.Reader) (io.Reader, error) {
+			d, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+			if err != nil {
+				return nil, err
+			}
+			return d.IOReadCloser(), nil
+		}},
 	{name: "lz4", strict: true, exts: []string{".lz4"}, sniff: func(h []byte) bool { return bytes.HasPrefix(h, []byte{0x04, 0x22, 0x4d, 0x18}) },
 		open: func(r io.Reader) (io.Reader, error) { return lz4.NewReader(r), nil }},
 	// joblib < 0.9.3: "ZF" + the length in hex padded to 19 characters

@@ -39,39 +39,54 @@ func (h *h5file) denseAttributes(heapAddr, btAddr int64) ([]h5attr, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := h.btreeHeapIDs(btAddr)
+	ids, err := h.btreeHeapIDs(btAddr, btreeAttrNames, maxDenseAttrs)
 	if err != nil {
 		return nil, err
 	}
 	var out []h5attr
 	for _, id := range ids {
-		if len(id) < 1 {
-			continue
+		m, pos, err := h.fractalObject(fh, id)
+		if err != nil {
+			return out, err
 		}
-		switch (id[0] >> 4) & 3 {
-		case 0: // managed
-			if len(id) < 1+fh.offsetBytes+fh.lengthBytes {
-				return out, h5err("heap ID too short")
-			}
-			off := uintN(id[1:], fh.offsetBytes)
-			n := uintN(id[1+fh.offsetBytes:], fh.lengthBytes)
-			if n > 1<<16 || n > uint64(h.size) {
-				return out, h5err("dense attribute of %d bytes is larger than an attribute message can be", n)
-			}
-			pos, err := h.heapLocate(fh, fh.rootAddr, fh.rootRows, 0, off, 0)
-			if err != nil {
-				return out, err
-			}
-			m, err := h.read(pos, int(n))
-			if err != nil {
-				return out, err
-			}
-			out = append(out, h.attribute(m, pos))
-		default:
-			return out, h5err("an attribute is stored as a huge or tiny fractal heap object, which this reader does not follow")
-		}
+		out = append(out, h.attribute(m, pos))
 	}
 	return out, nil
+}
+
+// fractalObject returns the bytes of the fractal heap object a heap ID names
+// and where they start in the file: a managed object (in a direct block,
+// found through the indirect blocks), or a tiny one (inside the ID itself,
+// at offset -1). Huge objects (kept through yet another B-tree) are not
+// followed: the caller reports them unread.
+func (h *h5file) fractalObject(fh *fractalHeap, id []byte) ([]byte, int64, error) {
+	if len(id) < 1 {
+		return nil, 0, h5err("empty heap ID")
+	}
+	switch (id[0] >> 4) & 3 {
+	case 0: // managed
+		if len(id) < 1+fh.offsetBytes+fh.lengthBytes {
+			return nil, 0, h5err("heap ID too short")
+		}
+		off := uintN(id[1:], fh.offsetBytes)
+		n := uintN(id[1+fh.offsetBytes:], fh.lengthBytes)
+		if n > 1<<16 || n > uint64(h.size) {
+			return nil, 0, h5err("a heap object of %d bytes is larger than a header message can be", n)
+		}
+		pos, err := h.heapLocate(fh, fh.rootAddr, fh.rootRows, 0, off, 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		m, err := h.read(pos, int(n))
+		return m, pos, err
+	case 2: // tiny: length-1 in the low nibble, the bytes follow
+		n := int(id[0]&0x0f) + 1
+		if 1+n > len(id) {
+			return nil, 0, h5err("tiny heap object longer than its ID")
+		}
+		return id[1 : 1+n], -1, nil
+	}
+	return nil, 0, h5err("an entry is stored as a huge fractal heap object, which this reader does not follow")
 }
 
 func (h *h5file) readHeap(addr int64) (*fractalHeap, error) {
@@ -100,7 +115,7 @@ func (h *h5file) readHeap(addr int64) (*fractalHeap, error) {
 	p += h.so
 	fh.rootRows = int(binary.LittleEndian.Uint16(b[p:]))
 	if fh.filtered {
-		return nil, h5err("the attribute heap is filtered (compressed), which this reader does not decode")
+		return nil, h5err("the fractal heap at %d is filtered (compressed), which this reader does not decode", addr)
 	}
 	if fh.tableWidth < 1 || fh.tableWidth > 1<<16 || fh.startBlock < 16 || fh.maxDirect < fh.startBlock ||
 		fh.maxDirect > 1<<32 || fh.maxHeapBits < 8 || fh.maxHeapBits > 64 || fh.rootAddr < 0 {
@@ -196,10 +211,20 @@ func (h *h5file) heapLocate(fh *fractalHeap, addr int64, rows int, base, off uin
 	return 0, h5err("heap offset %d is past the heap", off)
 }
 
-// btreeHeapIDs returns the heap IDs of the records of an attribute name
-// index (v2 B-tree of type 8). Records are heap ID (8), flags (1),
-// creation order (4), name hash (4).
-func (h *h5file) btreeHeapIDs(addr int64) ([][]byte, error) {
+// B-tree types whose records name fractal heap objects: a group's link
+// name index (type 5: name hash (4), heap ID) and an object's attribute
+// name index (type 8: heap ID (8), flags (1), creation order (4), hash (4)).
+const (
+	btreeLinkNames = 5
+	btreeAttrNames = 8
+	maxBtreeDepth  = 8
+)
+
+// btreeHeapIDs returns the heap IDs of the records of a version 2 B-tree
+// of type typ, walking internal nodes to any depth up to maxBtreeDepth and
+// at most limit records: every read is bounded by the node size
+// the header declares (at most 1 MiB) and checked against the file.
+func (h *h5file) btreeHeapIDs(addr int64, typ byte, limit int) ([][]byte, error) {
 	b, err := h.read(addr, 4+1+1+4+2+2+1+1+h.so+2+h.sl+4)
 	if err != nil {
 		return nil, err
@@ -207,70 +232,90 @@ func (h *h5file) btreeHeapIDs(addr int64) ([][]byte, error) {
 	if !bytes.Equal(b[:4], []byte("BTHD")) {
 		return nil, h5err("no B-tree header at offset %d", addr)
 	}
-	typ := b[5]
 	nodeSize := int(binary.LittleEndian.Uint32(b[6:]))
 	recSize := int(binary.LittleEndian.Uint16(b[10:]))
 	depth := int(binary.LittleEndian.Uint16(b[12:]))
 	root := h.addr(b[16:])
 	rootN := int(binary.LittleEndian.Uint16(b[16+h.so:]))
-	if typ != 8 || recSize < 8 || nodeSize < 16 || nodeSize > 1<<20 || root < 0 {
-		return nil, h5err("attribute name index B-tree at %d is not one this reader knows (type %d)", addr, typ)
+	idAt, idLen := 0, 8
+	if typ == btreeLinkNames {
+		idAt, idLen = 4, recSize-4
 	}
-	leaf := func(at int64, n int) ([][]byte, error) {
+	if b[5] != typ || recSize < idAt+idLen || idLen < 1 || recSize < 8 || nodeSize < 16 || nodeSize > 1<<20 || root < 0 {
+		return nil, h5err("name index B-tree at %d is not one this reader knows (type %d)", addr, b[5])
+	}
+	if rootN == 0 {
+		return nil, nil
+	}
+	if depth > maxBtreeDepth {
+		return nil, fmt.Errorf("%w: name index B-tree of depth %d (more entries than this reader follows)", errH5, depth)
+	}
+	// Field widths of internal nodes (HDF5's H5B2__hdr_init): a child's
+	// record count takes as many bytes as a leaf's maximum count needs;
+	// above depth 1 a child's total count follows, as wide as the most
+	// records a subtree one level down can hold.
+	maxLeaf := (nodeSize - 10) / recSize
+	cw := bytesFor(uint64(maxLeaf))
+	cum := make([]uint64, depth+1) // most records a subtree of each depth holds
+	cum[0] = uint64(maxLeaf)
+	for d := 1; d <= depth; d++ {
+		ptr := h.so + cw
+		if d > 1 {
+			ptr += bytesFor(cum[d-1])
+		}
+		per := uint64(max(0, (nodeSize-10-ptr)/(recSize+ptr)))
+		cum[d] = min((per+1)*cum[d-1]+per, 1<<56)
+	}
+	var ids [][]byte
+	var walk func(at int64, n, d int) error
+	walk = func(at int64, n, d int) error {
 		if n*recSize > nodeSize {
-			return nil, h5err("B-tree leaf at %d claims %d records", at, n)
+			return h5err("B-tree node at %d claims %d records", at, n)
 		}
-		d, err := h.read(at, 6+n*recSize)
+		sig, tw := "BTLF", 0
+		if d > 0 {
+			sig = "BTIN"
+		}
+		if d > 1 {
+			tw = bytesFor(cum[d-1])
+		}
+		need := 6 + n*recSize
+		if d > 0 {
+			need += (n + 1) * (h.so + cw + tw)
+		}
+		if need > nodeSize+64 {
+			return h5err("B-tree node at %d is larger than its declared node size", at)
+		}
+		nd, err := h.read(at, need)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if !bytes.Equal(d[:4], []byte("BTLF")) {
-			return nil, h5err("no B-tree leaf at offset %d", at)
+		if !bytes.Equal(nd[:4], []byte(sig)) {
+			return h5err("no B-tree node (%s) at offset %d", sig, at)
 		}
-		var ids [][]byte
 		for i := 0; i < n; i++ {
-			ids = append(ids, d[6+i*recSize:6+i*recSize+8])
+			r := nd[6+i*recSize:]
+			ids = append(ids, r[idAt:idAt+idLen])
 		}
-		return ids, nil
-	}
-	switch depth {
-	case 0:
-		return leaf(root, rootN)
-	case 1:
-		// Internal node: rootN records, then rootN+1 child pointers of
-		// address + record count (in as many bytes as a leaf's maximum
-		// record count needs).
-		maxLeaf := (nodeSize - 10) / recSize
-		cw := bytesFor(uint64(maxLeaf))
-		d, err := h.read(root, 6+rootN*recSize+(rootN+1)*(h.so+cw))
-		if err != nil {
-			return nil, err
+		if len(ids) > limit {
+			return h5err("more than %d dense entries", limit)
 		}
-		if !bytes.Equal(d[:4], []byte("BTIN")) {
-			return nil, h5err("no B-tree internal node at offset %d", root)
+		if d == 0 {
+			return nil
 		}
-		var ids [][]byte
-		for i := 0; i < rootN; i++ {
-			ids = append(ids, d[6+i*recSize:6+i*recSize+8])
-		}
-		p := 6 + rootN*recSize
-		for i := 0; i <= rootN; i++ {
-			child := h.addr(d[p:])
-			n := int(uintN(d[p+h.so:], cw))
-			p += h.so + cw
+		p := 6 + n*recSize
+		for i := 0; i <= n; i++ {
+			child := h.addr(nd[p:])
+			cn := int(uintN(nd[p+h.so:], cw))
+			p += h.so + cw + tw
 			if child < 0 {
-				return nil, h5err("B-tree child pointer outside the file")
+				return h5err("B-tree child pointer outside the file")
 			}
-			more, err := leaf(child, n)
-			if err != nil {
-				return nil, err
-			}
-			ids = append(ids, more...)
-			if len(ids) > maxDenseAttrs {
-				return nil, h5err("more than %d dense attributes", maxDenseAttrs)
+			if err := walk(child, cn, d-1); err != nil {
+				return err
 			}
 		}
-		return ids, nil
+		return nil
 	}
-	return nil, fmt.Errorf("%w: attribute index B-tree of depth %d (more attributes than this reader follows)", errH5, depth)
+	return ids, walk(root, rootN, depth)
 }

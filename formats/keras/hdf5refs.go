@@ -94,8 +94,12 @@ func (w *refWalker) message(typ int, _ byte, msg []byte, off int64) {
 			w.problem("link info message at %d truncated", off)
 			return
 		}
+		if len(msg) < pos+2*h.so {
+			w.problem("link info message at %d truncated", off)
+			return
+		}
 		if !undefined(msg[pos : pos+h.so]) {
-			w.problem("a group at %d keeps its links in a fractal heap (dense storage), which is not read here", off)
+			w.denseLinks(h.addr(msg[pos:]), h.addr(msg[pos+h.so:]), off)
 		}
 	case 0x06:
 		w.link(msg, off)
@@ -186,6 +190,49 @@ func (w *refWalker) link(msg []byte, off int64) {
 			}
 		}
 		w.refs = append(w.refs, h5ref{kind: kind, what: what, off: off})
+	}
+}
+
+// denseLinks visits the links of a group kept in dense storage (HDF5
+// 1.8+ with libver="latest", or any group past 8 links in such a file):
+// link messages in a fractal heap, indexed by name in a version 2 B-tree.
+// Each is judged like a compact link message, so an external link hidden
+// among many layers is found. What cannot be read stays a problem: an
+// unvisited group may hold a link out of the file.
+func (w *refWalker) denseLinks(heapAddr, btAddr, off int64) {
+	h := w.h
+	if heapAddr < 0 || btAddr < 0 || w.nodeSeen[heapAddr] {
+		if heapAddr < 0 || btAddr < 0 {
+			w.problem("the dense link storage of the group at %d lies outside the file", off)
+		}
+		return
+	}
+	w.nodeSeen[heapAddr] = true // two groups sharing one heap are read once
+	fh, err := h.readHeap(heapAddr)
+	if err != nil {
+		w.problem("dense links of the group at %d: %v", off, err)
+		return
+	}
+	ids, err := h.btreeHeapIDs(btAddr, btreeLinkNames, maxObjects)
+	if err != nil {
+		w.problem("dense links of the group at %d: %v", off, err)
+		return
+	}
+	for _, id := range ids {
+		w.nodes++
+		if w.nodes > maxTreeNode {
+			w.problem("more than %d group entries", maxTreeNode)
+			return
+		}
+		m, pos, err := h.fractalObject(fh, id)
+		if err != nil {
+			w.problem("dense links of the group at %d: %v", off, err)
+			continue
+		}
+		if pos < 0 {
+			pos = off
+		}
+		w.link(m, pos)
 	}
 }
 

@@ -325,6 +325,8 @@ func TestHDF5References(t *testing.T) {
 func FuzzHDF5(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.h5")
 	more, _ := filepath.Glob("../../testdata/redteam/keras/*.h5")
+	dense, _ := filepath.Glob("../../testdata/redteam2/containers/h5/*.h5") // dense links: fractal heap and v2 B-tree
+	more = append(more, dense...)
 	for _, p := range append(files, more...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

@@ -57,6 +57,11 @@ type pbtxt struct {
 	w      *tfWalker
 	err    error
 	errOff int
+	// asset is the nesting depth inside an asset_file_def (0: outside);
+	// fn is the FunctionDef whose nodes are being read ("" outside one).
+	asset int
+	fn    string
+	inSig bool
 }
 
 func (p *pbtxt) fail(format string, args ...any) error {
@@ -218,6 +223,19 @@ func (p *pbtxt) messageIn(depth int, field, close string, node *pbNode) error {
 		node = own
 		p.w.nodes++
 	}
+	// Context the binary reader has from field numbers: asset file names
+	// (asset_file_def.filename, the known gap of the text form) and the
+	// function whose nodes follow (signature.name).
+	switch field {
+	case "asset_file_def":
+		p.asset++
+		defer func() { p.asset-- }()
+	case "signature":
+		p.inSig = true
+		defer func() { p.inSig = false }()
+	case "function":
+		defer func() { p.fn = "" }()
+	}
 	for {
 		p.skip()
 		if p.pos >= len(p.b) {
@@ -256,7 +274,11 @@ func (p *pbtxt) messageIn(depth int, field, close string, node *pbNode) error {
 		}
 	}
 	if own != nil {
-		p.w.judgeNode(own.name, own.op, own.strs, int64(start), "graph")
+		where := "graph"
+		if p.fn != "" {
+			where = "function " + p.fn
+		}
+		p.w.judgeNode(own.name, own.op, own.strs, int64(start), where)
 	}
 	return nil
 }
@@ -312,6 +334,10 @@ func (p *pbtxt) value(depth int, name string, colon bool, own, node *pbNode) err
 
 func (p *pbtxt) scalar(name, v string, own, node *pbNode) {
 	switch {
+	case p.asset > 0 && name == "filename":
+		p.w.checkAssetName(v, int64(p.pos))
+	case p.inSig && own == nil && name == "name":
+		p.fn = v
 	case own != nil && name == "name":
 		own.name = v
 	case own != nil && name == "op":

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/fsnames"
 	"github.com/modelvet/modelvet/formats/internal/protowalk"
 	"github.com/modelvet/modelvet/formats/internal/tfops"
 )
@@ -209,12 +210,21 @@ func (w *tfWalker) assetFile(f protowalk.Field) error {
 		if err != nil {
 			return err
 		}
-		if name == "" || strings.ContainsAny(name, "/\\:\x00") || name == ".." || name == "." {
-			w.s.Reportf("tf/asset-path", formats.High, g.Off,
-				"asset file name %q is not a plain file name; TensorFlow joins it to the assets folder and could read a file outside the model", name)
-		}
+		w.checkAssetName(name, g.Off)
 		return nil
 	})
+}
+
+// checkAssetName judges an asset file name of the binary or the text
+// SavedModel. Besides separators and "..", names that only Windows reads
+// differently are refused: a device name ("CON", "nul.txt") opens the
+// device, and a name of dots and spaces ("...") is stripped to nothing,
+// so the assets folder itself or its parent is opened.
+func (w *tfWalker) checkAssetName(name string, off int64) {
+	if name == "" || strings.ContainsAny(name, "/\\:\x00") || strings.TrimRight(name, ". ") == "" || fsnames.Reserved(name) {
+		w.s.Reportf("tf/asset-path", formats.High, off,
+			"asset file name %q is not a plain file name; TensorFlow joins it to the assets folder and could read a file outside the model (or, on Windows, a device)", name)
+	}
 }
 
 func (w *tfWalker) graphDef(start, end int64, depth int, where string) error {
@@ -298,6 +308,28 @@ func (w *tfWalker) function(start, end int64) error {
 	return nil
 }
 
+// checkpointWriters are the ops that write checkpoint files; tfops.Risky
+// leaves them out because every saver graph has them.
+var checkpointWriters = map[string]bool{"Save": true, "SaveV2": true, "SaveSlices": true, "MergeV2Checkpoints": true}
+
+// saverNode reports whether a node belongs to the SavedModel's own saver:
+// a function traced from the checkpoint's save method
+// ("__inference__traced_save_123") or the TF1 Saver's "save", "save_1"...
+// name scope in the main graph.
+func saverNode(name, where string) bool {
+	if fn, ok := strings.CutPrefix(where, "function "); ok {
+		return strings.Contains(fn, "traced_save")
+	}
+	scope, _, _ := strings.Cut(name, "/")
+	rest, ok := strings.CutPrefix(scope, "save")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, "_")
+	_, err := strconv.Atoi(rest)
+	return rest == "" || err == nil
+}
+
 // attrsOfInterest are NodeDef attributes that name files or URLs.
 var attrsOfInterest = map[string]bool{
 	"output_stream": true, "debug_urls": true, "memory_region_name": true, "filename": true,
@@ -341,6 +373,14 @@ func (w *tfWalker) judgeNode(name, op string, strs []string, start int64, where 
 	}
 	if r, ok := riskyOps[op]; ok {
 		w.hit(op, r, start, here, extra)
+	}
+	if checkpointWriters[op] && !saverNode(name, where) {
+		// tf/file-write. Attack class: a checkpoint writer outside the
+		// saver. SaveV2 and MergeV2Checkpoints are allowed in the traced
+		// save function and the TF1 saver's "save" scope, where the loader
+		// feeds the path; anywhere else (a serving signature) they write
+		// files at a path the graph chooses, e.g. over ~/.bashrc.
+		w.hit(op, opRule{Rule: "tf/file-write", Sev: formats.Medium, Why: "writes checkpoint files outside the model's own save function"}, start, here, extra)
 	}
 	switch {
 	case op == "PrintV2":

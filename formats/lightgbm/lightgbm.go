@@ -40,16 +40,43 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	var off int64
 	trees, declared := 0, -1
 	inTrees := true
+	maxFeature := int64(-1)
+	var cur *treeBlock
+	problems := 0
+	finish := func() {
+		if cur == nil {
+			return
+		}
+		if why := cur.check(maxFeature); why != "" && problems < maxTreeProblems {
+			problems++
+			// lightgbm/bad-tree: see tree.go.
+			s.Reportf("lightgbm/bad-tree", formats.High, cur.off, "tree %d %s", cur.index, why)
+		}
+		cur = nil
+	}
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		lineOff := off
 		off += int64(len(sc.Bytes())) + 1
+		if cur != nil && line != "" && !strings.HasPrefix(line, "Tree=") && line != "end of trees" {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				cur.kv[k] = v
+			}
+			continue
+		}
 		switch {
 		case strings.HasPrefix(line, "Tree="):
 			if inTrees {
+				finish()
 				trees++
+				cur = &treeBlock{index: trees - 1, off: lineOff, kv: map[string]string{}}
+			}
+		case strings.HasPrefix(line, "max_feature_idx=") && trees == 0:
+			if n, err := strconv.ParseInt(strings.TrimPrefix(line, "max_feature_idx="), 10, 32); err == nil {
+				maxFeature = n
 			}
 		case line == "end of trees":
+			finish()
 			inTrees = false
 		case strings.HasPrefix(line, "tree_sizes="):
 			declared = len(strings.Fields(strings.TrimPrefix(line, "tree_sizes=")))
@@ -64,6 +91,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 			}
 		}
 	}
+	finish()
 	if err := sc.Err(); err != nil {
 		s.Reportf("lightgbm/malformed", formats.High, off, "the model cannot be read line by line (%v)", err)
 		return

@@ -72,6 +72,18 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	}
 	root := doc.Content[0]
 	dupes(s, root, "", 0)
+	if indirect(root, 0) {
+		// Attack class: YAML indirection. An anchor and a merge key
+		// ("<<: *base") or an alias put loader_module into a flavor only
+		// once aliases are expanded, which PyYAML's safe_load (MLflow's
+		// reader) does; the flavors are judged as that reader sees them.
+		r, err := expand(b)
+		if err != nil {
+			s.Reportf("mlflow/unreadable", formats.High, formats.NoOffset, "MLmodel uses YAML aliases or merge keys that cannot be expanded (%v); what loading imports cannot be checked", err)
+			return
+		}
+		root = r
+	}
 	flavors := get(root, "flavors")
 	if flavors == nil || flavors.Kind != yaml.MappingNode {
 		s.Reportf("mlflow/unreadable", formats.High, formats.NoOffset, "MLmodel has no flavors mapping; MLflow cannot load it and what it would import cannot be checked")
@@ -213,6 +225,50 @@ func scalar(n *yaml.Node) string {
 		return ""
 	}
 	return n.Value
+}
+
+// indirect reports whether the document uses aliases or merge keys.
+func indirect(n *yaml.Node, depth int) bool {
+	if n == nil || depth > 64 {
+		return false
+	}
+	if n.Kind == yaml.AliasNode || n.Tag == "!!merge" {
+		return true
+	}
+	for _, c := range n.Content {
+		if indirect(c, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// expand returns the document with its aliases and merge keys resolved, as
+// a YAML loader sees it: decoding into plain values expands them (yaml.v3
+// refuses alias bombs there), and encoding that again gives nodes without
+// indirection.
+func expand(b []byte) (root *yaml.Node, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the YAML parser failed: %v", v)
+		}
+	}()
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	out, err := yaml.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(out, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("not a mapping once expanded")
+	}
+	return doc.Content[0], nil
 }
 
 // dupes reports duplicate keys: PyYAML keeps the last, others the first.

@@ -67,6 +67,9 @@ func TestMLmodel(t *testing.T) {
 		{"artifact as a URI", "flavors:\n  sklearn:\n    pickled_model: s3://bucket/model.pkl\n", nil, []string{"mlflow/path-escape"}},
 		{"duplicate loader_module", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    loader_module: evil\n", nil, []string{"mlflow/ambiguous", "mlflow/loader-module"}},
 		{"not YAML", "flavors: [\n", nil, []string{"mlflow/unreadable"}},
+		// YAML indirection: PyYAML expands merge keys and aliases.
+		{"loader_module through a merge key", "base: &b\n  loader_module: evil_loader\nflavors:\n  python_function:\n    <<: *b\n    env: conda.yaml\n", nil, []string{"mlflow/loader-module"}},
+		{"flavor as an alias", "base: &b\n  loader_module: evil_loader\nflavors:\n  python_function: *b\n", nil, []string{"mlflow/loader-module"}},
 		// Environment files: what `mlflow models serve` / env_manager install.
 		{"real requirements and python_env", sklearnMLmodel, map[string][]byte{"model.pkl": plainPickle, "requirements.txt": []byte("mlflow==2.9.0\ncloudpickle==2.2.1\nscikit-learn==1.3.0 ; python_version >= \"3.8\"\n# comment\n"),
 			"python_env.yaml": []byte("python: 3.10.12\nbuild_dependencies:\n- pip==23.1\n- setuptools==68.0.0\n- wheel==0.41.0\ndependencies:\n- -r requirements.txt\n"),
@@ -108,6 +111,7 @@ func TestMissingArtifactOnDisk(t *testing.T) {
 func FuzzMLmodel(f *testing.F) {
 	f.Add([]byte(sklearnMLmodel))
 	f.Add([]byte(pyfuncMLmodel))
+	f.Add([]byte("base: &b\n  loader_module: evil\nflavors:\n  python_function:\n    <<: *b\n"))
 	f.Add([]byte("a: &a [*a, *a]\nflavors: {python_function: {loader_module: *a}}\n"))
 	o := formats.DefaultOptions()
 	o.Hash = false

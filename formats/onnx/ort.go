@@ -107,6 +107,11 @@ func (w *walker) ortGraph(g flatbuf.Table, depth int) error {
 			return err
 		}
 		w.use(d, op, n.Pos)
+		if op == "EPContext" {
+			if err := w.ortEPContext(n, d, op); err != nil {
+				return err
+			}
+		}
 		return n.Tables(ortNodeAttrs, func(_ int, a flatbuf.Table) error {
 			sub, ok, err := a.Table(ortAttrGraph)
 			if err != nil {
@@ -120,4 +125,46 @@ func (w *walker) ortGraph(g flatbuf.Table, depth int) error {
 			return a.Tables(ortAttrGraphs, func(_ int, sub flatbuf.Table) error { return w.ortGraph(sub, depth+1) })
 		})
 	})
+}
+
+// Attribute fields of ort.fbs used by EPContext: name, i, s.
+const (
+	ortAttrName = 0
+	ortAttrInt  = 4
+	ortAttrStr  = 5
+)
+
+// ortEPContext judges an EPContext node of an .ort model as the ONNX walk
+// does (epContext). Attack class: the precompiled-context path of
+// embed_mode=0 names a file the runtime reads, outside the folder, in the
+// runtime's own format, which an ONNX-only check never reads.
+func (w *walker) ortEPContext(n flatbuf.Table, domain, op string) error {
+	info := &nodeInfo{embedMode: 1}
+	err := n.Tables(ortNodeAttrs, func(_ int, a flatbuf.Table) error {
+		name, _, err := a.String(ortAttrName, maxNameLen)
+		if err != nil {
+			return err
+		}
+		switch name {
+		case "embed_mode":
+			v, err := a.Uint64(ortAttrInt, 0)
+			info.embedMode, info.embedModeSet = int64(v), true
+			return err
+		case "ep_cache_context":
+			start, l, err := a.Vector(ortAttrStr, 1)
+			if err != nil {
+				return err
+			}
+			info.ctxStart, info.ctxEnd, info.ctxSet = start, start+int64(l), l > 0 || start > 0
+		case "source":
+			info.source, _, err = a.String(ortAttrStr, maxNameLen)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.epContext(n.Pos, "graph > node "+opName(domain, op), domain, info)
+	return nil
 }

@@ -36,6 +36,11 @@ func TestORT(t *testing.T) {
 		// Needs a custom operator library (native code).
 		{"custom domain op", ortModel(append(std, fbT{"ai.custom", uint64(1)}), []fbT{ortNode("ai.custom", "MyOp")}), "onnx/custom-domain", formats.Medium},
 		{"custom op inside an If subgraph", ortModel(std, []fbT{ifNode}), "onnx/custom-domain", formats.Medium},
+		// EPContext of the ORT format, as in ONNX: embed_mode=0 names a file.
+		{"EPContext cache path outside the folder", ortModel(append(std, fbT{"com.microsoft", uint64(1)}), []fbT{ortNode("com.microsoft", "EPContext",
+			fbT{"embed_mode", nil, uint32(2), nil, uint64(0)}, fbT{"ep_cache_context", nil, uint32(3), nil, nil, "../../../home/u/.ssh/id_rsa"})}), "onnx/external-data-escape", formats.Critical},
+		{"EPContext with an embedded blob", ortModel(append(std, fbT{"com.microsoft", uint64(1)}), []fbT{ortNode("com.microsoft", "EPContext",
+			fbT{"ep_cache_context", nil, uint32(3), nil, nil, "QNN-BINARY"})}), "onnx/ep-context", formats.Medium},
 		{"truncated", ortModel(std, []fbT{ortNode("", "Conv")})[:40], "ort/malformed", formats.High},
 	}
 	for _, c := range cases {

@@ -168,18 +168,27 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 				report("openvino/malformed", formats.High, off, "elements nest more than %d deep", maxDepth)
 				return
 			}
+			if a, ok := duplicateAttr(t); ok {
+				// Attack class: an XML parser differential. encoding/xml and
+				// pugixml (OpenVINO's reader) accept an element naming one
+				// attribute twice, and readers differ on which value wins: a
+				// layer could be "Const of opset1" here and an extension
+				// op there. Well-formed XML forbids it (XML 1.0, 3.1).
+				report("openvino/malformed", formats.High, off,
+					"element <%s> gives the attribute %q twice; XML forbids it and readers disagree on which value counts", t.Name.Local, a)
+			}
 			switch t.Name.Local {
 			case "layer":
 				layers++
 				layerName, layerType = attr(t, "name"), attr(t, "type")
-				if v := attr(t, "version"); v != "" && !standardOpset.MatchString(v) {
+				if why := customOp(layerType, attr(t, "version")); why != "" {
 					custom++
 					// openvino/custom-layer: the operation comes from an
 					// extension library (native code) the application must
 					// load; the model is not self-contained and names code
 					// that is not in the file.
 					report("openvino/custom-layer", formats.Medium, off,
-						"layer %q has type %q from the opset %q, which OpenVINO does not ship: it only runs with a native extension library loaded by the application", layerName, layerType, v)
+						"layer %q has type %q %s: it only runs with a native extension library loaded by the application", layerName, layerType, why)
 				}
 			case "data":
 				if layerType == "Const" && binSize >= 0 {
@@ -219,6 +228,41 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	if binSize < 0 {
 		s.Detail("weights_unverified", fmt.Sprintf("no .bin beside the .xml%s; Const ranges were not checked", map[bool]string{true: "", false: " (not a file on disk)"}[s.OnDisk()]))
 	}
+}
+
+// customOp says why a layer's operation is not one OpenVINO ships, or "".
+// Versions of OpenVINO's own internal opsets (written by its
+// transformations) are trusted by name; a standard opset must also define
+// the type (see knownOps).
+func customOp(typ, version string) string {
+	switch {
+	case version == "":
+		if knownOps[typ] {
+			return ""
+		}
+		return "with no opset version, which no standard opset defines"
+	case !standardOpset.MatchString(version):
+		return fmt.Sprintf("from the opset %q, which OpenVINO does not ship", version)
+	case knownOps[typ]:
+		return ""
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(version, "opset"))
+	if err != nil || n > lastKnownOpset {
+		return "" // an internal opset, or one newer than the table
+	}
+	return fmt.Sprintf("under the standard opset %q, which has no such operation (an extension registered under a standard opset name)", version)
+}
+
+// duplicateAttr returns an attribute name e gives twice.
+func duplicateAttr(e xml.StartElement) (string, bool) {
+	for i := 1; i < len(e.Attr); i++ {
+		for j := 0; j < i; j++ {
+			if e.Attr[i].Name == e.Attr[j].Name {
+				return e.Attr[i].Name.Local, true
+			}
+		}
+	}
+	return "", false
 }
 
 func attr(e xml.StartElement, name string) string {

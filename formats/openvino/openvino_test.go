@@ -41,6 +41,11 @@ func TestOpenVINO(t *testing.T) {
 		{"newer opset", ir("opset1", "opset13", "ScaledDotProductAttention", 0, 16), 16, "", 0, ""},
 		// Attacks / dependencies on native code.
 		{"operation from an extension library", ir("opset1", "custom_opset", "MyOp", 0, 16), 16, "openvino/custom-layer", formats.Medium, ""},
+		{"extension op registered under a standard opset name", ir("opset1", "opset8", "StealCredentials", 0, 16), 16, "openvino/custom-layer", formats.Medium, ""},
+		{"unknown type without an opset version", ir("opset1", "", "StealCredentials", 0, 16), 16, "openvino/custom-layer", formats.Medium, ""},
+		{"IR spelling of a standard op (ReLU)", ir("opset1", "opset1", "ReLU", 0, 16), 16, "", 0, ""},
+		{"type of an opset newer than the table", ir("opset1", "opset18", "FutureOp", 0, 16), 16, "", 0, ""},
+		{"an attribute given twice (parser differential)", strings.Replace(ir("opset1", "opset1", "Add", 0, 16), `type="Add"`, `type="Add" type="Evil"`, 1), 16, "openvino/malformed", formats.High, ""},
 		{"Const reading past the weights", ir("opset1", "opset1", "Add", 8, 16), 16, "openvino/weights-out-of-range", formats.High, ""},
 		{"Const with a negative offset", ir("opset1", "opset1", "Add", -4, 4), 16, "openvino/weights-out-of-range", formats.High, ""},
 		{"GPU custom layer config with an OpenCL kernel", `<CustomLayer name="ReLU1" type="SimpleGPU" version="1"><Kernel entry="relu"><Source filename="relu.cl"/></Kernel></CustomLayer>`, -1, "openvino/custom-kernel", formats.High, ""},
@@ -102,6 +107,7 @@ func TestSniffRoot(t *testing.T) {
 
 func FuzzOpenVINO(f *testing.F) {
 	f.Add([]byte(ir("opset1", "opset1", "Add", 0, 16)))
+	f.Add([]byte(strings.Replace(ir("opset1", "opset8", "StealCredentials", 0, 16), `type="Const"`, `type="Const" type="X"`, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "model.xml", data)
 	})

@@ -65,7 +65,28 @@ var riskyOps = map[string]opRule{
 	// their own checkpoints.
 	"load":         {"paddle/file-read", formats.Medium, "reads a file"},
 	"load_combine": {"paddle/file-read", formats.Medium, "reads a file"},
+	// Attack class: exfiltration of a file the program names. read_file
+	// (paddle/fluid/operators/read_file_op.cc) reads its "filename"
+	// attribute into a uint8 tensor the model's outputs can carry; the
+	// path is baked into the program, not fed by the caller.
+	"read_file":         {"paddle/file-read", formats.High, "reads the file its filename attribute names into a tensor"},
+	"file_label_reader": {"paddle/file-read", formats.Medium, "reads the files its attributes list"},
+	// Attack class: network access from the program. The parameter-server
+	// operators serve or call the endpoints their attributes name; an
+	// inference program never has them.
+	"listen_and_serv":       {"paddle/network", formats.High, "starts a server listening on an endpoint"},
+	"heter_listen_and_serv": {"paddle/network", formats.High, "starts a server listening on an endpoint"},
+	"send_and_recv":         {"paddle/network", formats.Medium, "sends tensors to and receives them from remote endpoints"},
+	"send":                  {"paddle/network", formats.Medium, "sends tensors to remote endpoints"},
+	"recv":                  {"paddle/network", formats.Medium, "receives tensors from remote endpoints"},
+	"send_barrier":          {"paddle/network", formats.Medium, "talks to remote parameter servers"},
+	"fetch_barrier":         {"paddle/network", formats.Medium, "talks to remote parameter servers"},
+	"checkpoint_notify":     {"paddle/network", formats.Medium, "asks remote parameter servers to save checkpoints"},
+	"recv_save":             {"paddle/file-write", formats.Medium, "receives tensors from remote endpoints and saves them to a file"},
 }
+
+// pathAttrs are the attributes whose string names a file an operator opens.
+var pathAttrs = map[string]bool{"file_path": true, "filename": true}
 
 const (
 	maxDepth   = 32
@@ -141,7 +162,7 @@ func (w *walker) op(f protowalk.Field) error {
 				}
 				return nil
 			})
-			if name == "file_path" {
+			if pathAttrs[name] {
 				path = sval
 			}
 			return err

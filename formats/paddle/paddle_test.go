@@ -45,6 +45,8 @@ func TestPaddle(t *testing.T) {
 		{"py_func operator", program(op("feed"), op("py_func"), op("fetch")), "paddle/python-call", formats.High},
 		{"save operator writing a file", program(op("save", [2]string{"file_path", "/home/u/.bashrc"})), "paddle/file-write", formats.High},
 		{"load operator", program(op("load_combine", [2]string{"file_path", "params"})), "paddle/file-read", formats.Medium},
+		{"read_file with a baked-in path (exfiltration)", program(op("feed"), op("read_file", [2]string{"filename", "/home/u/.ssh/id_rsa"}), op("fetch")), "paddle/file-read", formats.High},
+		{"parameter server in the program", program(op("listen_and_serv", [2]string{"endpoint", "0.0.0.0:6174"})), "paddle/network", formats.High},
 		{"truncated", program(op("feed"), op("conv2d"))[:20], "paddle/malformed", formats.High},
 	}
 	for _, c := range cases {

@@ -233,6 +233,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 	}
 	name := fn.global()
 	m.noteDtype(name, a)
+	m.sparseRebuild(name)
 	m.rawBuffer(name, a, a.kw)
 	if mm, nn := mapPy2(fn.x.mod, fn.x.name); nestedLoaders[name] || nestedLoaders[mm+"."+nn] {
 		if v, have, _ := a.arg(0); have {
@@ -273,6 +274,7 @@ func (m *machine) call(fn value, a argList, how string) value {
 				// The object is an instance of that class (joblib's
 				// wrapper hook and BUILD judge it so).
 				fnCopy = c
+				obj.x.args = classArgsOf(name, a)
 				m.noteDtype(c.global(), argList{n: -1})
 				m.newobjBuffer(name, c.global(), a)
 				if c.x.verdict != Safe {
@@ -303,6 +305,65 @@ func (m *machine) call(fn value, a argList, how string) value {
 		return m.apply(name, s, a, obj, how)
 	}
 	return obj
+}
+
+// sparseRebuilders build sparse tensors with torch's unchecked
+// constructors (_sparse_coo_tensor_unsafe, _sparse_csr_tensor_unsafe)
+// and leave the index check to torch.load, which runs
+// _validate_loaded_sparse_tensors after unpickling (torch/_utils.py,
+// torch/serialization.py).
+var sparseRebuilders = map[string]bool{
+	"torch._utils._rebuild_sparse_tensor": true, "torch._utils._rebuild_sparse_csr_tensor": true,
+}
+
+// sparseRebuild: read by anything but torch.load (pickle.load, joblib,
+// numpy), nothing validates a rebuilt sparse tensor's indices, and a
+// column index past its size writes out of bounds at to_dense() (proven
+// live with torch 1.13: testdata/attacks/redteam2/torch_sparse_csr_oob.pkl).
+// Indices are tensor data, never provable from the pickle, so the
+// rebuild itself is reported outside torch.load.
+func (m *machine) sparseRebuild(name string) {
+	if !sparseRebuilders[name] || m.sc.torchLoadOnly() {
+		return
+	}
+	// pickle/unvalidated-sparse-tensor: sparse indices no loader checks
+	// (out-of-bounds writes at to_dense and sparse ops).
+	m.sc.add("pickle/unvalidated-sparse-tensor", High, m.opStart, name,
+		fmt.Sprintf("%s at offset %d rebuilds a sparse tensor without checking its indices; only torch.load validates them afterwards, and this stream is read by other loaders too: indices past the size write out of bounds at to_dense()", name, m.opStart))
+}
+
+// torchLoadOnly reports whether only torch.load (directly, or through
+// torch.storage._load_from_bytes) reads this stream.
+func (sc *scanner) torchLoadOnly() bool {
+	return sc.loaders != nil && !sc.loaders.Joblib &&
+		(sc.loaders.Plain == "torch.load" || sc.loaders.Plain == "torch.storage._load_from_bytes")
+}
+
+// classArgsOf returns what copyreg's reconstructors pass the class they
+// instantiate, so the object reads as made by that class with those
+// arguments (a numpy.dtype's type spec is then its first argument, as
+// for a direct call): __newobj__(cls, *args) gives args,
+// __newobj_ex__(cls, args, kwargs) the items of args, and
+// _reconstructor(cls, base, state) base.__new__(cls, state). nil when
+// they were not kept: what reads them then treats them as unknown
+// (class: a dtype built through copyreg, whose spec was read from the
+// wrong argument).
+func classArgsOf(name string, a argList) []value {
+	switch strings.TrimPrefix(strings.TrimPrefix(name, "copyreg."), "copy_reg.") {
+	case "__newobj__":
+		if int64(len(a.items)) == a.n && len(a.items) > 1 {
+			return append([]value(nil), a.items[1:min(len(a.items), 17)]...)
+		}
+	case "__newobj_ex__":
+		if v, have, _ := a.arg(1); have && v.k == kTuple && v.x != nil && int64(len(v.x.items)) == v.x.n {
+			return append([]value(nil), v.x.items[:min(len(v.x.items), 16)]...)
+		}
+	case "_reconstructor":
+		if v, have, _ := a.arg(2); have {
+			return []value{v}
+		}
+	}
+	return nil
 }
 
 // apply judges the call an apply function makes with its arguments.
@@ -366,7 +427,21 @@ func (m *machine) apply(name string, s callSpec, a argList, obj value, how strin
 // applyState: the state an apply function sets on what its inner call
 // returned, when that is an imported object, rewrites loaded code.
 func (m *machine) applyState(name string, s callSpec, a argList, ret value) {
-	if s.state < 0 || ret.k != kGlobal {
+	if s.state < 0 {
+		return
+	}
+	if ret.k == kObj && ret.x != nil && !ret.x.opaque {
+		// ret.__setstate__(state) or setattr per item: the same checks
+		// as BUILD (a RandomState or ndarray state given this way is
+		// still one numpy copies unchecked into C).
+		if st, have, _ := a.arg(s.state); have {
+			m.setState(&ret, st)
+		} else if a.taint {
+			m.unknownArg(name, s.state, "the state it sets")
+		}
+		return
+	}
+	if ret.k != kGlobal {
 		return
 	}
 	if st, have, _ := a.arg(s.state); !have || !emptyState(&st) {

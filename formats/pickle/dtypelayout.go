@@ -58,11 +58,24 @@ func (m *machine) noteField(items []value) {
 // numpy.dtype against the item size numpy will use.
 func (m *machine) dtypeLayout(inst, state *value) {
 	if !isDtypeCallee(inst.callee()) || state.k != kTuple || state.x == nil ||
-		(state.x.n != 8 && state.x.n != 9) || int64(len(state.x.items)) != state.x.n {
-		return // other layouts: numpy recomputes or refuses; unkept: dtypeFlags reports
+		state.x.n < 5 || state.x.n > 9 || int64(len(state.x.items)) != state.x.n {
+		return // other layouts: numpy refuses them; unkept: dtypeFlags reports
 	}
 	items := state.x.items
-	if v, ok := pyInt(&items[0]); !ok && items[0].k != kBigInt || ok && v < 3 {
+	if len(items) < 7 {
+		// "(iOOii)" and "(iOOOii)" carry fields without names (or a
+		// subarray) where the longer layouts do not: nothing real writes
+		// them, and their layout is not checked here, so any of those
+		// being set is reported.
+		for _, it := range items[2 : len(items)-2] {
+			if it.k != kNone {
+				m.dtypeLayoutReport(fmt.Sprintf("its %d-item state sets fields or a subarray in a layout no numpy writes", len(items)))
+				return
+			}
+		}
+		return
+	}
+	if v, ok := pyInt(&items[0]); !ok && !maybeInt(&items[0]) || ok && v < 3 {
 		return // (a padded LONG version may be 3: checked)
 	}
 	sub, fields := items[2], items[4]

@@ -65,7 +65,8 @@ func FuzzScan(f *testing.F) {
 	// differential's reference, does not decode protocol-0 escapes as
 	// CPython does (string_escape_names.pkl, proven under CPython).
 	redteam, _ := filepath.Glob("testdata/attacks/redteam/*.pkl")
-	for _, p := range redteam {
+	round2, _ := filepath.Glob("testdata/attacks/redteam2/*.pkl")
+	for _, p := range append(redteam, round2...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

@@ -300,6 +300,19 @@ func numpyDtype(dt *value) (dtypeInfo, string) {
 	return d, ""
 }
 
+// maybeInt reports whether numpy's C int conversion ("i", through
+// __index__) may accept v although it is not an int literal: a LONG too
+// long to keep, a call's result (builtins.int, a numpy integer scalar), a
+// persistent or out-of-band object, or an imported object. Only
+// literals of other types are certainly refused.
+func maybeInt(v *value) bool {
+	switch v.k {
+	case kBigInt, kObj, kUnknown, kGlobal:
+		return true
+	}
+	return false
+}
+
 // pyInt reads a value as a C int conversion of a Python int or bool does.
 func pyInt(v *value) (int64, bool) {
 	switch v.k {

@@ -141,6 +141,7 @@ func (m *machine) container(k kind, items []value) value {
 		m.noteField(items)
 	}
 	x := &ext{n: int64(len(items)), taint: anyTainted(items)}
+	markUsed(items)
 	m.keep(x, items)
 	return value{k: k, off: m.opStart, x: x}
 }
@@ -158,12 +159,26 @@ func (m *machine) keep(x *ext, items []value) {
 	m.sc.keptItems += int64(room)
 }
 
+// markUsed records that objects were placed somewhere (a container, a
+// call's arguments): from then on something holds them as they are.
+func markUsed(items []value) {
+	for i := range items {
+		if items[i].k == kObj && items[i].x != nil {
+			items[i].x.used = true
+		}
+	}
+}
+
 // addItems adds items to a container on the stack (APPENDS, SETITEMS,
 // ADDITEMS): plain containers keep some, objects only count.
 func (m *machine) addItems(target *value, items []value) {
 	m.mutateCheck(target)
+	markUsed(items)
 	if target.x == nil {
 		return
+	}
+	if target.x.frozen && !m.quiet {
+		m.fieldsMutated()
 	}
 	target.x.n += int64(len(items))
 	if !target.x.taint && anyTainted(items) {

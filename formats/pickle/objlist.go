@@ -22,8 +22,17 @@ import (
 // (shape, dtype, fortran, data), (version, shape, dtype, fortran, data)
 // and MaskedArray's (version, shape, dtype, fortran, data, mask, fill).
 func (m *machine) arrayListState(inst, state *value) {
-	if !strings.HasPrefix(inst.callee(), "numpy.") || state.k != kTuple || state.x == nil ||
-		int64(len(state.x.items)) != state.x.n {
+	if !strings.HasPrefix(inst.callee(), "numpy.") || state.k != kTuple || state.x == nil {
+		return
+	}
+	if int64(len(state.x.items)) != state.x.n {
+		// Past the keep budgets the state's items are not kept (class:
+		// padding a pickle past the bounds). A list can fill an array
+		// with objects only if a dtype that may hold them was made in
+		// this pickle, so only then is the unchecked state reported.
+		if (state.x.n == 4 || state.x.n == 5 || state.x.n == 7) && m.objDtype {
+			m.objListReport("its state was not kept (past modelvet's memory bounds) and this pickle makes a dtype that may hold objects, so a list given for it cannot be shown to fill its shape")
+		}
 		return
 	}
 	items := state.x.items

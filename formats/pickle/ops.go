@@ -286,8 +286,8 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		idx, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		if perr != nil {
+		idx, ok := parsePyIndex(b)
+		if !ok {
 			return false, m.fail("pickle/malformed", "GET at offset %d has a bad index %.40q", m.opStart, b)
 		}
 		return false, m.memoGet(idx)
@@ -308,11 +308,11 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		idx, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-		if perr != nil || idx < 0 {
+		idx, ok := parsePyIndex(b)
+		if !ok {
 			return false, m.fail("pickle/malformed", "PUT at offset %d has a bad index %.40q", m.opStart, b)
 		}
-		return false, m.memoPut(uint64(idx))
+		return false, m.memoPut(idx)
 	case 'q':
 		b, err := m.read(1, "BINPUT")
 		if err != nil {
@@ -502,6 +502,39 @@ func (m *machine) step(op byte) (bool, error) {
 		return false, err
 	}
 	return false, m.fail("pickle/malformed", "unknown opcode 0x%02x at offset %d; CPython stops here", op, m.opStart)
+}
+
+// parsePyIndex reads a protocol 0 GET/PUT index as CPython does
+// (PyLong_FromString(s, NULL, 10) in _pickle.c, int() in pickle.py):
+// surrounding whitespace, a sign, and single underscores between digits
+// are allowed ("+1_0" is 10). Reading it any other way lets a file give
+// CPython one memo entry and a scanner another, or none (class: parser
+// differential on memo indexes). A negative index is refused by both.
+func parsePyIndex(b []byte) (uint64, bool) {
+	s := strings.Trim(string(b), " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' {
+			continue
+		}
+		if c < '0' || c > '9' || v > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if neg && v != 0 {
+		return 0, false
+	}
+	return v, true
 }
 
 // nameLine reads a GLOBAL/INST line, which CPython decodes as UTF-8.

@@ -220,15 +220,7 @@ func (m *machine) build(inst *value, state value) error {
 		m.sc.add("pickle/build-on-global", Critical, m.opStart, inst.global(),
 			fmt.Sprintf("BUILD at offset %d sets attributes of the imported %s itself, not of an instance: loading this rewrites loaded code", m.opStart, inst.global()))
 	case kObj:
-		inst.x.state = &state
-		if state.tainted() {
-			inst.x.taint = true
-		}
-		m.tensorStateHooks(inst, &state)
-		m.dtypeFlags(inst, &state)
-		m.dtypeLayout(inst, &state)
-		m.rngState(inst, &state)
-		m.arrayListState(inst, &state)
+		m.setState(inst, state)
 		if hookable(inst.callee()) {
 			return m.joblibArray(inst, &state)
 		}
@@ -250,6 +242,27 @@ func (m *machine) build(inst *value, state value) error {
 		}
 	}
 	return nil
+}
+
+// setState judges state given to an object's __setstate__ (or set as
+// its attributes): by BUILD, or by an apply function that sets its
+// state argument on what it made (torch._tensor._rebuild_from_type_v2
+// calls ret.__setstate__(state)). Every check of state on a safe-listed
+// class runs here, whichever opcode or function delivers it (class: state
+// checks bypassed through another setter).
+func (m *machine) setState(inst *value, state value) {
+	m.dtypeReuse(inst)
+	inst.x.builds++
+	inst.x.state = &state
+	if state.tainted() {
+		inst.x.taint = true
+	}
+	m.tensorStateHooks(inst, &state)
+	m.dtypeFlags(inst, &state)
+	m.dtypeLayout(inst, &state)
+	m.freezeFields(inst, &state)
+	m.rngState(inst, &state)
+	m.arrayListState(inst, &state)
 }
 
 // persistent records a persistent id.

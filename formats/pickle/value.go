@@ -62,6 +62,15 @@ type ext struct {
 	fn    *value  // what was called or instantiated
 	args  []value // kept arguments
 	state *value  // the last BUILD state
+	// used (kObj): the object was placed in a container or given to a
+	// call; builds counts the BUILDs (or apply states) it was given. A
+	// numpy dtype changed after either was judged with its old state
+	// (dtypeflags.go).
+	used   bool
+	builds int32
+	// frozen (kDict): the dict is a numpy dtype's fields, which numpy
+	// keeps by reference: changing it later changes the checked dtype.
+	frozen bool
 	// taint: the value is, or holds (kept or not), something whose call
 	// cannot be judged from its import alone: an opaque object, or a
 	// safe-listed function whose effect depends on its arguments (an

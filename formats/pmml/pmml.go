@@ -12,6 +12,7 @@ import (
 	"encoding/xml"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/modelvet/modelvet/formats"
 )
@@ -27,9 +28,10 @@ func init() {
 }
 
 const (
-	maxPMML   = 256 << 20 // large tree ensembles run to a few hundred MB
-	maxTokens = 50_000_000
-	maxDepth  = 512
+	maxJavaFuncs = 25        // pmml/java-function findings listed per file
+	maxPMML      = 256 << 20 // large tree ensembles run to a few hundred MB
+	maxTokens    = 50_000_000
+	maxDepth     = 512
 )
 
 // sniff: a .pmml name, or an XML document whose root element is PMML.
@@ -55,6 +57,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	// Entities stay unexpanded: an undefined one is a parse error, which
 	// is reported, never resolved.
 	depth, tokens, root := 0, 0, ""
+	javaFuncs := 0
 	for {
 		off := dec.InputOffset()
 		tok, err := dec.Token()
@@ -80,6 +83,21 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 				s.Reportf("pmml/malformed", formats.High, off, "elements nest more than %d deep", maxDepth)
 				return
 			}
+			if t.Name.Local == "Apply" {
+				if fn := attr(t, "function"); javaClassName(fn) && !jpmmlFunction(fn) && javaFuncs < maxJavaFuncs {
+					javaFuncs++
+					// pmml/java-function. Attack class: code named by the
+					// model. JPMML-Evaluator resolves an Apply function that
+					// is not built in by loading the class of that name from
+					// the application's classpath and instantiating it
+					// (FunctionRegistry.getFunction -> loadClass ->
+					// newInstance): the file picks which Java code runs. It
+					// cannot ship the class, hence Medium; PMML's built-in
+					// functions never contain a dot.
+					s.Reportf("pmml/java-function", formats.Medium, off,
+						"Apply calls %q, a Java class name: JPMML loads and instantiates that class from the classpath to evaluate it (a user-defined function); the model depends on code outside it", fn)
+				}
+			}
 		case xml.EndElement:
 			depth--
 		case xml.Directive:
@@ -97,4 +115,42 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	if root != "PMML" {
 		s.Reportf("pmml/malformed", formats.Medium, formats.NoOffset, "the root element is %q, not PMML; PMML loaders refuse it", root)
 	}
+}
+
+func attr(e xml.StartElement, name string) string {
+	for _, a := range e.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// javaClassName reports whether name reads as a qualified Java class name
+// (dot-separated identifiers), which is how JPMML names user functions.
+func javaClassName(name string) bool {
+	parts := strings.Split(name, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for i, r := range p {
+			if !(r == '_' || r == '$' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// jpmmlFunction reports a function of JPMML-Evaluator's own UDF package
+// (org.jpmml.evaluator.functions: MeanFunction, StandardDeviationFunction,
+// SplitFunction...), which ships with the evaluator and which JPMML's
+// documentation has models call; it is code of the loader, not of the model.
+func jpmmlFunction(name string) bool {
+	rest, ok := strings.CutPrefix(name, "org.jpmml.evaluator.functions.")
+	return ok && !strings.Contains(rest, ".")
 }

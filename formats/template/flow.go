@@ -247,9 +247,24 @@ func (f *flow) lookup(name string) aval {
 		case "range", "namespace", "dict", "raise_exception", "strftime_now":
 			return vObj
 		}
+		if publisherToken(name) {
+			return join(vOpen, iterOf(vOpen))
+		}
 		return vData
 	}
 	return v
+}
+
+// publisherToken says whether a context variable is a token string the
+// model's publisher chose, not chat data: transformers passes the
+// tokenizer's special tokens (bos_token, eos_token, pad_token, unk_token,
+// sep_token, cls_token, mask_token, additional_special_tokens and any other
+// *_token key of tokenizer_config.json), llama.cpp and llama-cpp-python the
+// vocabulary's bos/eos tokens. The same file that carries the template sets
+// them, so a bos_token of "__globals__" is the template author's text: a
+// name built from one is judged like one built from template literals.
+func publisherToken(name string) bool {
+	return strings.HasSuffix(name, "_token") || strings.HasSuffix(name, "_tokens")
 }
 
 // sink judges a value used as an attribute name.

@@ -39,6 +39,9 @@ func (f *flow) binary(n *node) aval {
 	case "-":
 		return intOp(a, b, func(x, y int64) (int64, bool) { return x - y, true })
 	case "*":
+		if (maxIntOf(a) > maxRepeat && !numericOnly(b)) || (maxIntOf(b) > maxRepeat && !numericOnly(a)) {
+			f.bomb(n.off, "a string or list is repeated %d times (a count the template computes); that exhausts memory", max(maxIntOf(a), maxIntOf(b)))
+		}
 		if isList(a) || isList(b) {
 			return iterOf(join(a.elemsOnly(), b.elemsOnly()))
 		}
@@ -49,7 +52,16 @@ func (f *flow) binary(n *node) aval {
 			}
 			return repeat(s, k)
 		}
-		return intOp(a, b, func(x, y int64) (int64, bool) { return x * y, true })
+		return intOp(a, b, func(x, y int64) (int64, bool) {
+			if x != 0 && (x*y)/x != y {
+				return 0, false // overflow: an unknown number
+			}
+			return x * y, true
+		})
+	case "**":
+		if e := maxIntOf(b); e > maxExponent {
+			f.bomb(n.off, "a power with exponent %d (computed by the template): big-integer arithmetic that runs for minutes or exhausts memory", e)
+		}
 	case "//":
 		return intOp(a, b, func(x, y int64) (int64, bool) {
 			if y == 0 {
@@ -69,6 +81,47 @@ func (f *flow) binary(n *node) aval {
 		})
 	}
 	return join(vNum, dataIf(a, b))
+}
+
+// maxIntOf is the largest exact integer v may be (0 if none).
+func maxIntOf(v aval) int64 {
+	var m int64
+	for _, x := range v.ints {
+		if x > m {
+			m = x
+		}
+	}
+	return m
+}
+
+// numericOnly says whether v can only be a number (so multiplying it
+// repeats nothing).
+func numericOnly(v aval) bool {
+	return len(v.strs) == 0 && v.items == nil && v.elems == nil && !v.open && !v.data && !v.obj && (len(v.ints) > 0 || v.num)
+}
+
+func kwVals(kw map[string]aval) []aval {
+	out := make([]aval, 0, len(kw))
+	for _, v := range kw {
+		out = append(out, v)
+	}
+	return out
+}
+
+// bomb reports a render-time bomb the evaluator found through values
+// (variables, namespaces, macro parameters, numbers spelled as text),
+// once per template: the token-level checks in bomb.go report the
+// literal ones.
+func (f *flow) bomb(off int, format string, args ...any) {
+	if !f.report {
+		return
+	}
+	for _, x := range f.c.out {
+		if x.Rule == RuleBomb {
+			return
+		}
+	}
+	f.c.add(RuleBomb, formats.High, off, format, args...)
 }
 
 func floorDiv(x, y int64) int64 {
@@ -169,6 +222,11 @@ func (f *flow) call(n *node) aval {
 		}
 		switch callee.name {
 		case "range":
+			for _, a := range args {
+				if m := maxIntOf(a); m > maxRange {
+					f.bomb(n.off, "range() up to %d, a bound the template computes (the sandbox refuses more than %d; plain Jinja2 builds them all)", m, maxRange)
+				}
+			}
 			return iterOf(vNum)
 		case "dict":
 			var keys []aval
@@ -487,7 +545,29 @@ func (f *flow) filter(n *node) aval {
 			}
 		}
 	}
+	if widthCalls[n.name] {
+		for _, a := range append(append([]aval(nil), args...), kwVals(kw)...) {
+			if m := maxIntOf(a); m > maxRepeat {
+				f.bomb(n.off, "|%s(%d) (a size the template computes) pads or fills past any chat's size; rendering exhausts memory or time", n.name, m)
+			}
+		}
+	}
 	switch n.name {
+	case "int", "float":
+		// '999999999'|int: a number spelled as template text is still
+		// the template's own constant
+		if len(subj.strs) > 0 && !subj.open && !subj.data {
+			out := aval{}
+			for _, s := range subj.strs {
+				v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+				if err != nil || v > 1<<62 || v < -(1<<62) {
+					out.num = true
+					continue
+				}
+				out = join(out, vInt(int64(v)))
+			}
+			return out
+		}
 	case "attr":
 		if an := argNode(0); an != nil && an.kind != nConst {
 			f.sink(arg(0), an.off, "the name given to |attr")

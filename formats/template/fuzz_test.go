@@ -9,6 +9,9 @@ func FuzzTemplate(f *testing.F) {
 	for _, src := range realTemplates(f) {
 		f.Add(src)
 	}
+	for _, c := range loadRedTeam2(f) {
+		f.Add(c.Src)
+	}
 	for _, s := range []string{
 		`{{ ''.__class__.__mro__[1].__subclasses__() }}`,
 		`{{ x|attr('\x5f\x5fclass\x5f\x5f') }}`,

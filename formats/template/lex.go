@@ -14,6 +14,26 @@
 // comment, raw-block and string syntax, which is all the analysis needs:
 // every attack has to name what it reaches, by identifier, attribute,
 // subscript, filter argument, or string pieces, and those are tokens.
+//
+// Severity model. One template is rendered by several engines: transformers
+// and vLLM (ImmutableSandboxedEnvironment), llama-cpp-python (plain
+// Environment before CVE-2024-34359, sandboxed since), llama.cpp's C++
+// engine (no Python objects at all), Ollama (converted to Go templates) and
+// tools that call jinja2.Template directly. The scanner does not know which
+// one will load the file, so:
+//   - reaching a Python internal (a dunder or frame/code attribute, a
+//     format-string field, a name assembled to one) is Critical even where
+//     the sandbox raises SecurityError today: it runs code under every
+//     plain-Jinja2 loader, the sandbox itself has been escaped repeatedly
+//     (CVE-2016-10745, CVE-2019-10906, CVE-2024-56326, CVE-2025-27516:
+//     all str.format), and no real template needs one (0 of 536);
+//   - what cannot be shown not to reach one (a name computed from template
+//     or publisher text, Jinja's cycler/joiner/lipsum, loaders) is High;
+//   - render-time bombs are High for every engine, the sandbox included
+//     (it caps one range() at 100,000 and nothing else): template/resource-bomb;
+//   - prompt injection carried by the text (invisible characters: Medium;
+//     a URL: Low) runs nothing in the loader; whether the model obeys and
+//     can reach the network depends on the deployment, so never High.
 package template
 
 import (

@@ -119,6 +119,16 @@ func (ps *parser) enter() {
 
 func (ps *parser) leave() { ps.depth-- }
 
+// grow accounts for one more level of a left-deep chain (a ~ b ~ c...,
+// x.a.b..., x|f|g...): each link makes the tree one level deeper, and the
+// evaluator recurses once per level, so a 200,000-link chain would
+// overflow its stack (a fatal error, not a recoverable panic). The caller
+// gives the levels back with ps.depth -= links when the chain ends.
+func (ps *parser) grow(links *int) {
+	*links++
+	ps.enter()
+}
+
 // parseTuple parses `expr (, expr)*` as Jinja's parse_tuple does for
 // {{ }} bodies and {% set %} values: one expression, or a tuple of several.
 func (ps *parser) parseTuple(simple bool) *node {
@@ -177,6 +187,8 @@ func (ps *parser) parseExpr() *node {
 }
 
 func (ps *parser) binary(sub func() *node, ops ...string) *node {
+	links := 0
+	defer func() { ps.depth -= links }()
 	l := sub()
 	for {
 		t := ps.peek()
@@ -191,6 +203,7 @@ func (ps *parser) binary(sub func() *node, ops ...string) *node {
 			return l
 		}
 		ps.p++
+		ps.grow(&links)
 		r := sub()
 		l = &node{kind: nBinary, name: match, kids: []*node{l, r}, off: t.off}
 	}
@@ -210,6 +223,8 @@ func (ps *parser) parseNot() *node {
 }
 
 func (ps *parser) parseCompare() *node {
+	links := 0
+	defer func() { ps.depth -= links }()
 	l := ps.parseMath1()
 	for {
 		t := ps.peek()
@@ -223,6 +238,7 @@ func (ps *parser) parseCompare() *node {
 		default:
 			return l
 		}
+		ps.grow(&links)
 		r := ps.parseMath1()
 		l = &node{kind: nBinary, name: "cmp", kids: []*node{l, r}, off: t.off}
 	}
@@ -318,10 +334,15 @@ func (ps *parser) parsePrimary() *node {
 }
 
 func (ps *parser) parsePostfix(n *node) *node {
+	links := 0
+	defer func() { ps.depth -= links }()
 	for {
 		t := ps.peek()
 		if t.kind != tOp {
 			return n
+		}
+		if t.text == "." || t.text == "[" || t.text == "(" {
+			ps.grow(&links)
 		}
 		switch t.text {
 		case ".":
@@ -403,7 +424,12 @@ func (ps *parser) parseCall(n *node) *node {
 }
 
 func (ps *parser) parseFilters(n *node) *node {
+	links := 0
+	defer func() { ps.depth -= links }()
 	for {
+		if ps.isOp("|") || ps.isName("is") {
+			ps.grow(&links)
+		}
 		switch {
 		case ps.isOp("|"):
 			ps.p++

@@ -16,6 +16,7 @@ import (
 	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/internal/refpath"
 	"github.com/modelvet/modelvet/formats/internal/sidecar"
+	"github.com/modelvet/modelvet/formats/internal/tfops"
 	"github.com/modelvet/modelvet/formats/keras"
 	"github.com/modelvet/modelvet/internal/jsonx"
 )
@@ -210,6 +211,19 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	s.Detail("weight_groups", fmt.Sprint(len(groups)))
+	if doc, _, err := jsonx.Parse(b, jsonx.Limits{MaxDepth: 256, MaxNodes: 1 << 24}); err == nil {
+		names, offs := customOps(doc)
+		for _, op := range names {
+			why := ""
+			if r, ok := tfops.Risky[op]; ok {
+				why = "; it is the TensorFlow op that " + r.Why + ", which the tensorflowjs converter hands back to TensorFlow when it turns the graph into a SavedModel"
+			}
+			// tfjs/custom-op. Attack class: a graph model that only runs
+			// with JavaScript the application registers (tf.registerOp),
+			// the TF.js form of a custom operator library.
+			s.Reportf("tfjs/custom-op", formats.Medium, int64(offs[op]), "the graph uses the op %q, which TF.js does not implement: it only runs with code the application registers for it (tf.registerOp)%s", op, why)
+		}
+	}
 	if isLayersModel(b) {
 		// Attack class: a layers model is a Keras config. TF.js refuses a
 		// Lambda layer, but tensorflowjs' Python converter

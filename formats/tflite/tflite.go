@@ -34,12 +34,8 @@ func init() {
 	})
 }
 
-// builtinCustom is BuiltinOperator_CUSTOM; deprecatedPlaceholder is
-// PLACEHOLDER_FOR_GREATER_OP_CODES, meaning "see builtin_code".
-const (
-	builtinCustom         = 32
-	deprecatedPlaceholder = 127
-)
+// builtinCustom is BuiltinOperator_CUSTOM.
+const builtinCustom = 32
 
 // riskyFlex says whether a TensorFlow op, run through the Flex delegate,
 // touches the world outside the model (files, Python callbacks, the
@@ -101,10 +97,13 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		if err != nil {
 			return err
 		}
-		op := max(int64(uint8(dep)), int64(int32(code)))
-		if uint8(dep) == deprecatedPlaceholder {
-			op = int64(int32(code))
-		}
+		// Exactly the interpreter's GetBuiltinCode (lite/schema/
+		// schema_utils.cc): the larger of builtin_code and the SIGNED byte
+		// deprecated_builtin_code. Attack class: a parser differential on
+		// the op code. Read unsigned, a deprecated code of -1 (0xFF) hid a
+		// CUSTOM builtin_code from this check while TFLite ran the custom
+		// (or Flex) kernel.
+		op := max(int64(dep), int64(int32(code)))
 		if op != builtinCustom {
 			return nil
 		}

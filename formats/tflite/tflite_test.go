@@ -52,6 +52,11 @@ func TestTFLite(t *testing.T) {
 		{"Flex PrintV2 (can print into a file)", model([]T{opCode(32, "FlexPrintV2")}, nil), "tflite/flex-risky-op", formats.High},
 		{"Flex checkpoint write", model([]T{opCode(32, "FlexSaveV2")}, nil), "tflite/flex-risky-op", formats.High},
 		{"buffer past the end of the file", model(nil, []T{{nil, uint64(1 << 40), uint64(16)}}), "tflite/buffer-out-of-range", formats.High},
+		// Parser differential on the op code: TFLite takes the larger of
+		// builtin_code and the signed deprecated byte.
+		{"custom op behind a negative deprecated code", model([]T{{int8(-1), "StealCredentials", uint32(1), uint32(32)}}, nil), "tflite/custom-op", formats.Medium},
+		{"Flex file write behind deprecated code -128", model([]T{{int8(-128), "FlexWriteFile", uint32(1), uint32(32)}}, nil), "tflite/flex-risky-op", formats.High},
+		{"placeholder 127 with builtin_code CUSTOM is op 127, not custom", model([]T{{int8(127), "NotRun", uint32(1), uint32(32)}}, nil), "", 0},
 		{"truncated FlatBuffer", model([]T{opCode(0, nil)}, nil)[:30], "tflite/malformed", formats.High},
 	}
 	for _, c := range cases {
@@ -69,6 +74,7 @@ func TestTFLite(t *testing.T) {
 
 func FuzzTFLite(f *testing.F) {
 	f.Add(model([]T{opCode(32, "FlexReadFile"), opCode(0, nil)}, nil))
+	f.Add(model([]T{{int8(-1), "FlexWriteFile", uint32(1), uint32(32)}}, nil))
 	f.Add(model([]T{opCode(32, "FlexCSVDatasetV2"), opCode(32, "FlexPrintV2")}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "m.tflite", data)

@@ -81,11 +81,24 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 		if err == nil && d.pos != len(b) {
 			err = &jsonx.Error{Off: d.pos, Msg: "data follows the model's value"}
 		}
+		if err == nil {
+			// The skipper proved the encoding; decode it to prove the trees.
+			n := 0
+			doc, derr := (&ubj{b: b}).decode(0, &n, "")
+			switch {
+			case derr == errTooMany:
+				// xgboost/trees-unproven: see trees.go.
+				s.Reportf("xgboost/trees-unproven", formats.Low, formats.NoOffset, "the model has more than %d values; its trees were not proven safe for XGBoost's predictor", maxDecoded)
+			case derr == nil:
+				checkTrees(s, doc)
+			}
+		}
 	} else {
 		s.Detail("encoding", "json")
 		var doc *jsonx.Value
 		doc, _, err = jsonx.Parse(b, jsonx.Limits{MaxDepth: maxDepth, MaxNodes: 1 << 26})
 		if err == nil {
+			checkTrees(s, doc)
 			learner, version = doc.Get("learner") != nil, doc.Get("version") != nil
 			if v := doc.Get("version"); v != nil && v.Kind == jsonx.Array {
 				var parts []string

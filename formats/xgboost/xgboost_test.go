@@ -2,6 +2,7 @@ package xgboost
 
 import (
 	"encoding/binary"
+	"os"
 	"strings"
 	"testing"
 
@@ -80,6 +81,13 @@ func TestXGBoost(t *testing.T) {
 func FuzzXGBoost(f *testing.F) {
 	f.Add(ubjModel())
 	f.Add([]byte(jsonModel))
+	if real, err := os.ReadFile("testdata/model.ubj"); err == nil {
+		f.Add(real)
+	}
+	if real, err := os.ReadFile("testdata/model.json"); err == nil {
+		f.Add(real)
+		f.Add([]byte(strings.Replace(string(real), `"left_children":[1,3,5`, `"left_children":[1,0,5`, 1)))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		formatstest.NoAnalyzerFailure(t, "m.ubj", data)
 	})

@@ -150,7 +150,11 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 			}
 			return o, nil
 		}
-		kept, ignored := setAsideIgnored(p, r.Problems)
+		method := verify.MethodFiles
+		if r.Signed != nil {
+			method = r.Signed.Method
+		}
+		kept, ignored := setAsideIgnored(p, r.Problems, method)
 		if len(kept) == 0 && len(ignored) > 0 && r.Signer != nil {
 			// Every problem is about a file the policy ignores: the scan
 			// ignores it too, so the signature is judged without it.
@@ -172,12 +176,12 @@ func Signature(ctx context.Context, model string, p *policy.Policy) (*policy.Out
 // files the policy's ignore: covers (returned by name) and the rest. Only
 // per-file problems (missing, changed, unsigned) can be set aside; a bad
 // signature never is.
-func setAsideIgnored(p *policy.Policy, problems []verify.Problem) (kept []verify.Problem, ignored []string) {
+func setAsideIgnored(p *policy.Policy, problems []verify.Problem, method string) (kept []verify.Problem, ignored []string) {
 	for _, pr := range problems {
 		switch pr.Kind {
 		case "missing", "changed", "unsigned":
 			name := pr.Resource
-			if _, ok := p.IgnoredBy(fileOf(name)); ok {
+			if _, ok := p.IgnoredBy(fileOf(name, method)); ok {
 				ignored = append(ignored, name)
 				continue
 			}
@@ -187,8 +191,14 @@ func setAsideIgnored(p *policy.Policy, problems []verify.Problem) (kept []verify
 	return kept, ignored
 }
 
-// fileOf is the file a resource names; shard resources are "path:start:end".
-func fileOf(name string) string {
+// fileOf is the file a resource names; shard resources are
+// "path:start:end". Under the files method a resource is the file itself,
+// whatever colons its name holds: cutting "README.md:0:5" to README.md
+// would let a file the policy does not ignore pass as an ignored one.
+func fileOf(name, method string) string {
+	if method != verify.MethodShards {
+		return name
+	}
 	for range 2 {
 		i := strings.LastIndexByte(name, ':')
 		if i < 0 || strings.Trim(name[i+1:], "0123456789") != "" {

@@ -197,4 +197,12 @@ if [ -f "$OUT/.incomplete" ]; then
 	done
 	rm -f "$OUT/.incomplete"
 fi
+# Real chat templates (hundreds, from Hugging Face, Ollama, llama.cpp (ik_llama.cpp),
+# axolotl, TRL, unsloth, xinference... mirrors) into $OUT/templates, for
+# formats/template's TestRealTemplatesCache and this scan: see
+# collect_templates.py (Python 3, standard library only; it parses the
+# JavaScript and Python files that embed templates, never runs them).
+if command -v python3 >/dev/null 2>&1; then
+	MIRRORS="$MIRRORS" MODELVET_TEMPLATES="$OUT/templates" python3 "$(dirname "$0")/collect_templates.py" || echo "collect_templates.py failed" >&2
+fi
 echo "cache: $OUT ($(find "$OUT" -type f | wc -l) files)"

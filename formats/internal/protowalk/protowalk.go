@@ -139,6 +139,15 @@ func (w *Window) Fields(start, end int64, fn func(f Field) error) error {
 		if n < 0 {
 			return Bad(pos, "invalid field tag (%v)", protowire.ParseError(n))
 		}
+		// Attack class: a parser differential on the tag. protowire
+		// decodes field numbers up to 2^61, but protobuf's C++ and upb
+		// readers (onnxruntime, onnx, TensorFlow) read a tag as 32 bits and
+		// refuse numbers past 2^29-1: bytes this walk would skip as an
+		// unknown field are a broken model to the loader, and a reader that
+		// truncates the tag sees a known field there instead.
+		if num > protowire.MaxValidNumber {
+			return Bad(pos, "field number %d is past protobuf's limit of %d; protobuf readers refuse the message", num, protowire.MaxValidNumber)
+		}
 		f := Field{Num: num, Typ: typ, Off: pos}
 		pos += int64(n)
 		switch typ {

@@ -63,6 +63,12 @@ func TestFields(t *testing.T) {
 		// Groups are not written by ONNX or TensorFlow: bytes that parse as
 		// one are not what the loader expects.
 		{"start group", protowire.AppendTag(nil, 6, protowire.StartGroupType), nil, 0, "groups"},
+		// Parser differential: C++ and upb read a tag as 32 bits and refuse
+		// field numbers past 2^29-1, which protowire would decode.
+		{"field number past 2^29-1", msg(varintField(1, 1), protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber+1)<<3|uint64(protowire.BytesType)), []byte{1, 'x'}),
+			[]seen{{1, protowire.VarintType, 1, 0}}, 2, "past protobuf's limit"},
+		{"largest valid field number", msg(protowire.AppendVarint(nil, uint64(protowire.MaxValidNumber)<<3|uint64(protowire.VarintType)), []byte{5}),
+			[]seen{{protowire.MaxValidNumber, protowire.VarintType, 5, 0}}, -1, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,6 +151,7 @@ func FuzzFields(f *testing.F) {
 	f.Add(msg(varintField(1, 7), lenField(2, msg(lenField(1, []byte("Conv")), varintField(2, 3)))))
 	f.Add(msg(lenField(7, msg(lenField(1, msg(lenField(1, []byte("x")))))), varintField(1, 9)))
 	f.Add([]byte{0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{0x82, 0x80, 0x80, 0x80, 0x10, 0x01, 0x78}) // field number 2^29: past the limit
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w := NewWindow(bytes.NewReader(data), int64(len(data)))
 		n := 0

@@ -47,7 +47,23 @@ func Problem(loc string) (formats.Severity, string) {
 		}
 		return formats.High, "the location contains a backslash; Windows and Linux loaders would open different files"
 	}
+	if r, ok := bestFitSeparator(loc); ok {
+		return formats.High, fmt.Sprintf("the location contains %U, which Windows' best-fit conversion to the ANSI code page turns into %q: a loader using the ANSI file functions opens a different path (possibly outside the folder) than the one shown", r, bestFit[r])
+	}
 	for _, c := range strings.Split(loc, "/") {
+		if climbsDecoded(c) {
+			// Attack class: percent-encoded dot segments. URL-based loaders
+			// (TF.js through fetch, WHATWG URL parsing) read "%2e%2e" as ".."
+			// while a file-system check sees an odd folder name.
+			return formats.Critical, fmt.Sprintf("the location climbs out of the model's folder with %q, which URL parsers decode to \"..\"", c)
+		}
+		if vcsFolder(c) {
+			// Attack class: reading version-control metadata into the
+			// weights. A clone's .git/config holds the remote URL, often with
+			// an access token; the folder walk skips .git, so the file was
+			// never scanned and the publisher never shipped it.
+			return formats.High, fmt.Sprintf("the location reads from the version-control folder %q, which the publisher did not ship (a clone's .git/config can hold an access token)", c)
+		}
 		if fsnames.Climbs(c) {
 			// ".. " and "..." are ".." once Windows strips trailing dots
 			// and spaces, while Linux sees an ordinary folder name.
@@ -63,4 +79,44 @@ func Problem(loc string) (formats.Severity, string) {
 		return formats.High, "the location contains a colon (an NTFS alternate data stream or a URL), not a plain file beside the model"
 	}
 	return formats.Info, ""
+}
+
+// bestFit maps characters that Windows' "best fit" conversion from UTF-16
+// to ANSI code pages (the -A file functions, and C runtimes built on them)
+// turns into path punctuation (the WorstFit class: fullwidth and
+// lookalike dots and slashes, the yen and won signs that code pages 932
+// and 949 use for the backslash).
+var bestFit = map[rune]string{
+	'\uff0e': ".", '\u2024': ".", '\ufe52': ".",
+	'\uff0f': "/", '\u2215': "/", '\u2044': "/",
+	'\uff3c': "\\", '\u2216': "\\", '\ufe68': "\\", '\u00a5': "\\", '\u20a9': "\\",
+}
+
+func bestFitSeparator(loc string) (rune, bool) {
+	for _, r := range loc {
+		if _, ok := bestFit[r]; ok {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// climbsDecoded reports a segment that is ".." only after URL decoding of
+// %2e ("%2e%2e", ".%2E"); plain ".." is judged by fsnames.Climbs.
+func climbsDecoded(seg string) bool {
+	if !strings.Contains(seg, "%") {
+		return false
+	}
+	d := strings.NewReplacer("%2e", ".", "%2E", ".").Replace(seg)
+	return d != seg && fsnames.Climbs(d)
+}
+
+// vcsFolder reports a version-control metadata folder, in any case (the
+// Windows and macOS file systems fold it).
+func vcsFolder(seg string) bool {
+	switch strings.ToLower(strings.TrimRight(seg, ". ")) {
+	case ".git", ".hg", ".svn":
+		return true
+	}
+	return false
 }

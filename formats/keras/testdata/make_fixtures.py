@@ -122,6 +122,31 @@ def make_keras():
     keras_zip("pickle_asset.keras", keras3_model([]), {"assets/tokenizer.pkl": pickle.dumps({"a": 1})})
 
 
+def make_dense_links():
+    # A Keras 2 file saved with libver="latest": groups keep their links
+    # compactly up to 8, then in dense storage (a fractal heap indexed by a
+    # v2 B-tree). 12 layers put model_weights' links in a heap; 600 more
+    # hard links make the heap grow indirect blocks and the B-tree a level.
+    layers = [dense(2, "dense_%d" % i) for i in range(12)]
+    cfg = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    with h5py.File(os.path.join(OUT, "keras2_dense_links.h5"), "w", libver="latest") as f:
+        for k, v in keras2_attrs(cfg).items():
+            f.attrs[k] = v
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [("dense_%d" % i).encode() for i in range(12)]
+        for i in range(12):
+            g.create_group("dense_%d" % i).create_dataset("kernel:0", data=np.ones((2, 2), np.float32))
+        k = g["dense_0/kernel:0"]
+        many = f.create_group("aliases")
+        for i in range(600):
+            many["k%04d" % i] = k
+
+
 if __name__ == "__main__":
-    make_h5()
-    make_keras()
+    import sys
+    if sys.argv[1:] == ["dense_links"]:
+        make_dense_links()
+    else:
+        make_h5()
+        make_keras()
+        make_dense_links()

@@ -1,0 +1,4 @@
+2
+
+
+asset_pathCON

@@ -1,0 +1,5 @@
+,*(
+&
+
+__inference_serve_123
+wSaveV2
