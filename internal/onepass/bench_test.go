@@ -124,15 +124,23 @@ func BenchmarkPassOneLargeFile(b *testing.B) {
 			mem := sha256InMemory()
 			b.SetBytes(size)
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), cpuTime()
 			for b.Loop() {
 				passAll(b, paths, c.o)
 			}
 			el := time.Since(start).Seconds() / float64(b.N)
+			cpu := (cpuTime() - cpu0).Seconds() / float64(b.N)
 			got := size / el
 			b.ReportMetric(got/1e9, "GB/s")
 			b.ReportMetric(mem/1e9, "sha256-1core-GB/s")
 			b.ReportMetric(100*got/(mem*c.bar), "%-of-bar")
+			// CPU seconds per GB, and the cores the pass kept busy: what
+			// the speed would be with the cores to itself, when the
+			// machine is shared.
+			if cpu > 0 {
+				b.ReportMetric(cpu/(size/1e9), "cpu-s/GB")
+				b.ReportMetric(cpu/el, "cores-used")
+			}
 		})
 	}
 }
