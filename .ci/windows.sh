@@ -180,7 +180,7 @@ for entry in "${list[@]}"; do
     log "FAIL $pkg (exit $rc after $(( $(date +%s) - start ))s):"
     # The failing tests with their messages first (a verbose log's tail is
     # mostly passing subtests), then the tail (a crash's last test).
-    grep -n -A 12 -e '--- FAIL' -e '^panic:' "$work/$name.log" | head -n 200 || true
+    grep -n -e '--- FAIL' -e '^panic:' -e '_test\.go:[0-9]*: ' "$work/$name.log" | head -n 200 || true
     echo "    ... last lines:"
     tail -n 30 "$work/$name.log"
     failed+=("$pkg")
