@@ -154,8 +154,10 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			} else {
 				// torch.load reads it with Python's pickle (its restricted
 				// unpickler with weights_only=True); joblib.load cannot open
-				// a zip, so its inline-array skip does not apply.
-				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load"})
+				// a zip, so its inline-array skip does not apply. _load calls
+				// Unpickler.load() once: what follows the first STOP runs
+				// under no loader (FirstOnly caps it at High, still flagged).
+				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load", FirstOnly: true})
 				// Structure for the report, decoded by gopickle only from
 				// a data.pkl modelvet's reader accepted whole: gopickle is
 				// not safe on hostile bytes (see statedict.go).
