@@ -13,7 +13,7 @@ import (
 
 type tuple []any
 
-// bytesLit is a b” literal: Python 3 reads it as bytes, not str, which
+// bytesLit is a bytes literal such as b"x": Python 3 reads it as bytes, not str, which
 // numpy refuses as a descr.
 type bytesLit string
 
