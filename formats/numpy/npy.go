@@ -84,9 +84,11 @@ func AnalyzeNpy(s *formats.Scope, r io.ReaderAt, size int64) *Header {
 		// Only numpy.load reads this pickle: joblib's inline-array skip
 		// does not apply (formats/pickle/readers.go).
 		res := pickle.ScanWith(c, io.NewSectionReader(r, h.DataOffset, int64(remain)), int64(remain), npyLoader)
-		if res != nil && res.Pickles > 0 && uint64(res.End) < remain {
-			s.Reportf("numpy/trailing-data", formats.Medium, h.DataOffset+res.End,
-				"%d bytes follow the object array's pickle; np.load ignores them, so they are content no reader accounts for", remain-uint64(res.End))
+		// np.load reads one pickle: a second one after its STOP is
+		// ignored like any other trailing bytes (and scanned above).
+		if res != nil && res.Pickles > 0 && uint64(res.FirstEnd) < remain {
+			s.Reportf("numpy/trailing-data", formats.Medium, h.DataOffset+res.FirstEnd,
+				"%d bytes follow the object array's pickle; np.load reads that one pickle and ignores them, so they are content no reader accounts for", remain-uint64(res.FirstEnd))
 		}
 		return h
 	}

@@ -546,6 +546,7 @@ func (sc *scanner) stream(start int64, single bool) {
 			sc.res.Pickles++
 			sc.res.End = r.pos
 			if n == 0 {
+				sc.res.FirstEnd = r.pos
 				sc.firstDone(r.pos)
 			}
 			if single || r.remaining() == 0 {

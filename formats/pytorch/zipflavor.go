@@ -178,6 +178,12 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			if lrel == "data.pkl" {
 				protocol = res.Protocol
 			}
+			if res.Pickles > 1 {
+				// Unpickler.load() stops at the first STOP: the pickles
+				// after it are scanned above but read by no loader.
+				c.Reportf("pytorch/trailing-data", formats.Medium, res.FirstEnd,
+					"%d more pickle(s) follow the first STOP (offset %d); torch.load reads only the first, so they are content the checkpoint does not account for", res.Pickles-1, res.FirstEnd)
+			}
 			if strings.HasSuffix(lrel, ".debug_pkl") {
 				continue // debug info names no storages
 			}
