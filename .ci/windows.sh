@@ -178,7 +178,11 @@ for entry in "${list[@]}"; do
   else
     rc=$?
     log "FAIL $pkg (exit $rc after $(( $(date +%s) - start ))s):"
-    tail -n 60 "$work/$name.log"
+    # The failing tests with their messages first (a verbose log's tail is
+    # mostly passing subtests), then the tail (a crash's last test).
+    grep -n -e '--- FAIL' -e '^panic:' -e '_test\.go:[0-9]*: ' "$work/$name.log" | head -n 200 || true
+    echo "    ... last lines:"
+    tail -n 30 "$work/$name.log"
     failed+=("$pkg")
   fi
 done

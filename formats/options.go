@@ -1,5 +1,7 @@
 package formats
 
+import "path/filepath"
+
 // Profile selects how a pickle global that is neither known safe nor known
 // dangerous is judged.
 type Profile string
@@ -41,6 +43,25 @@ type Options struct {
 	// memo holds what analyzers compute once per scan (Memo); Scan
 	// sets it.
 	memo *memoTable
+	// listing is the walk's listing of the folder being checked, by
+	// cleaned folder path (Listed); the walk sets it before its folder
+	// checks run.
+	listing map[string][]string
+}
+
+// Listed returns the names of the regular files (and links to files
+// inside the scanned folder) the walk found directly in dir, and whether
+// the walk visited dir at all. A folder outside the scanned folder is never
+// listed: a folder check that looks at a parent folder (is this Python
+// code part of a model?) judges what was scanned, never the file system
+// around it, which is neither scanned nor hashed nor signed, and it does so
+// without a second look at the disk.
+func (o *Options) Listed(dir string) ([]string, bool) {
+	if o == nil || o.listing == nil {
+		return nil, false
+	}
+	files, ok := o.listing[filepath.Clean(dir)]
+	return files, ok
 }
 
 // Progress is how far a scan is.

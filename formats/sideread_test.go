@@ -30,6 +30,11 @@ var directReads = map[string]bool{
 
 // findDirectReads lists the direct file reads in one Go source.
 func findDirectReads(fset *token.FileSet, name string, src any) ([]string, error) {
+	return findCalls(fset, name, src, directReads)
+}
+
+// findCalls lists the calls of the named functions in one Go source.
+func findCalls(fset *token.FileSet, name string, src any, calls map[string]bool) ([]string, error) {
 	f, err := parser.ParseFile(fset, name, src, 0)
 	if err != nil {
 		return nil, err
@@ -49,12 +54,81 @@ func findDirectReads(fset *token.FileSet, name string, src any) ([]string, error
 		case *ast.Ident:
 			fn = x.Name
 		}
-		if directReads[fn] {
+		if calls[fn] {
 			out = append(out, fset.Position(call.Pos()).String()+": "+fn)
 		}
 		return true
 	})
 	return out, nil
+}
+
+// nameLookups look a path up by name (existence, type, a folder's
+// names) without the scan's opener. They read no content, but a size or a
+// file's presence learnt that way is a view of the disk the one pass does
+// not cover, and a look above the scanned folder judges what was neither
+// scanned nor signed (the Hugging Face remote-code check once looked for a
+// config.json above the folder named for the scan). So each file that
+// uses them is listed here with what it looks up; anything else goes
+// through Options (StatFile, Listed) or is added here with its reason.
+var nameLookups = map[string]bool{"os.Stat": true, "os.Lstat": true, "os.ReadDir": true}
+
+var nameLookupUsers = map[string]string{
+	"formats/walk.go":                     "the walk itself: lists the folder, resolves links against the root",
+	"formats/fsnames/fsnames.go":          "names in the scanned folder that collide on Windows (no content)",
+	"formats/mlflow/mlflow.go":            "whether an artifact path an MLmodel names exists beside it",
+	"formats/onnx/companion.go":           "the .onnx models in an external data file's folder (then read through the opener)",
+	"formats/onnx/external.go":            "each component of an external data path: links out of the root, not a regular file",
+	"formats/safetensors/index.go":        "why a shard the index names is absent from the listing (a link, a folder)",
+	"formats/hf/dir.go":                   "cache snapshot links and the blobs they point to (content hashed through the opener)",
+	"formats/hf/json.go":                  "whether a module auto_map names ships in the scanned folder",
+	"formats/pickle/sidefile.go":          "a joblib legacy side file beside the pickle: a link or not a regular file (content through the opener)",
+	"formats/internal/sidecar/sidecar.go": "the manifests in a data file's folder (then read through the opener)",
+}
+
+// TestNameLookupsListed keeps by-name lookups to the files listed above.
+func TestNameLookupsListed(t *testing.T) {
+	root := filepath.Join("..")
+	fset := token.NewFileSet()
+	used := map[string]bool{}
+	for _, top := range []string{"formats", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			if slices.ContainsFunc(openers, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) }) {
+				return nil
+			}
+			found, err := findCalls(fset, p, nil, nameLookups)
+			if err != nil {
+				return err
+			}
+			if len(found) > 0 {
+				used[rel] = true
+				if nameLookupUsers[rel] == "" {
+					for _, f := range found {
+						t.Errorf("%s: a by-name lookup outside the scan's opener; use Options.StatFile or Options.Listed, or list the file in nameLookupUsers with why", f)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f := range nameLookupUsers {
+		if !used[f] {
+			t.Errorf("%s is listed in nameLookupUsers but looks nothing up by name: remove it", f)
+		}
+	}
 }
 
 // TestNoDirectFileReads keeps every analyzer and folder check on the
@@ -117,6 +191,33 @@ func TestDirectReadGuardCatches(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			src := "package x\nfunc f() { " + c.call + " }\n"
 			got, err := findDirectReads(token.NewFileSet(), "x.go", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) > 0) != c.found {
+				t.Errorf("found %v, want found=%v", got, c.found)
+			}
+		})
+	}
+}
+
+// TestNameLookupGuardCatches: the by-name guard finds each lookup (so
+// TestNameLookupsListed cannot pass by finding nothing) and leaves the
+// opener's and the listing's calls alone.
+func TestNameLookupGuardCatches(t *testing.T) {
+	for _, c := range []struct {
+		name, call string
+		found      bool
+	}{
+		{"os.Stat of a marker above the scanned folder", `os.Stat(p)`, true},
+		{"os.Lstat of a side file", `os.Lstat(p)`, true},
+		{"os.ReadDir of a sibling folder", `os.ReadDir(p)`, true},
+		{"a size through the opener", `opts.StatFile(p)`, false},
+		{"the walk's listing", `opts.Listed(p)`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "package x\nfunc f() { " + c.call + " }\n"
+			got, err := findCalls(token.NewFileSet(), "x.go", src, nameLookups)
 			if err != nil {
 				t.Fatal(err)
 			}

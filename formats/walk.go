@@ -210,6 +210,10 @@ func (w *walker) walkDir(root string) error {
 	regMu.RLock()
 	checks := append([]*DirCheck(nil), dirChecks...)
 	regMu.RUnlock()
+	w.opts.listing = make(map[string][]string, len(dirFiles))
+	for d, files := range dirFiles {
+		w.opts.listing[filepath.Clean(d)] = files
+	}
 	dirs := make([]string, 0, len(dirFiles))
 	for d := range dirFiles {
 		dirs = append(dirs, d)

@@ -24,6 +24,8 @@ import (
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
+
+	"github.com/modelvet/modelvet/internal/ocimanifest"
 )
 
 // VerdictPredicateType is the in-toto predicate type of modelvet's
@@ -74,7 +76,7 @@ func Promote(ctx context.Context, a *Artifact, dst string, v Verdict, signer sig
 			return "", fmt.Errorf("%w: uploading %s to %s: %v", ErrRegistry, d, dref.Context(), err)
 		}
 	}
-	if err := remote.Put(dref, rawManifest{a.Manifest, types.MediaType(a.MediaType)}, ro...); err != nil {
+	if err := remote.Put(dref, ocimanifest.Raw{Bytes: a.Manifest, Type: types.MediaType(a.MediaType)}, ro...); err != nil {
 		return "", fmt.Errorf("%w: writing the manifest: %v", ErrRegistry, err)
 	}
 	pinned := dref.Context().Digest(a.Digest)
@@ -191,14 +193,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 }
 
 func (c *checkedReader) Close() error { return c.r.Close() }
-
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
-}
-
-func (r rawManifest) RawManifest() ([]byte, error)        { return r.b, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 type statement struct {
 	Type          string    `json:"_type"`

@@ -77,34 +77,70 @@ const (
 
 // openDecisions reads what an earlier run decided (so a redelivered or
 // repeated push is not checked again) and opens the log to append. A torn
-// last line (a crash mid-write) is skipped and ended.
+// last line (a crash mid-write) is skipped and ended. Only the log's tail
+// is read: the newest max lines, streamed, so a service restarts in time
+// and memory bounded by what it remembers, not by its whole history.
 func openDecisions(path string, max int) (*decisions, error) {
 	d := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: max}
-	if f, err := os.Open(path); err == nil {
-		err := d.load(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("decision log %s: %v", path, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("decision log: %v", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// One open, read for the tail and appended to.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("decision log: %v", err)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("decision log: %v", err)
+	}
+	if size := fi.Size(); size > 0 {
+		start, err := tailStart(f, size, max)
+		if err == nil {
+			err = d.load(io.NewSectionReader(f, start, size-start))
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("decision log %s: %v", path, err)
+		}
 		// End a torn line so the next record starts on its own.
-		last := make([]byte, 1)
-		if r, err := os.Open(path); err == nil {
-			if _, err := r.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
-				f.Write([]byte("\n"))
-			}
-			r.Close()
+		var last [1]byte
+		if _, err := f.ReadAt(last[:], size-1); err == nil && last[0] != '\n' {
+			f.Write([]byte("\n"))
 		}
 	}
 	d.f = f
 	return d, nil
+}
+
+// tailStart returns where the last n whole lines of the log begin (0 for
+// a log of fewer), reading backwards in blocks: older lines could only be
+// evicted again by the newer ones, since at most n decisions are kept.
+// (Error lines or a digest decided twice among them leave fewer
+// remembered than a full read would: those pushes are checked again.)
+func tailStart(r io.ReaderAt, size int64, n int) (int64, error) {
+	if n <= 0 {
+		return size, nil
+	}
+	buf := make([]byte, 64<<10)
+	lines := 0
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := r.ReadAt(b, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		for i := len(b) - 1; i >= 0; i-- {
+			// lines is how many whole lines follow this newline (a torn
+			// last line, never a decision, is not counted).
+			if b[i] == '\n' {
+				if lines == n {
+					return start + int64(i) + 1, nil
+				}
+				lines++
+			}
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 func (d *decisions) load(r io.Reader) error {

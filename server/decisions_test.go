@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +94,12 @@ func FuzzDecisionLog(f *testing.F) {
 	f.Add([]byte(strings.Repeat("\n", 100)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: 8}
-		if err := d.load(bytes.NewReader(data)); err != nil {
+		// As openDecisions reads it: the tail of the newest lines.
+		start, err := tailStart(bytes.NewReader(data), int64(len(data)), d.max)
+		if err != nil || start < 0 || start > int64(len(data)) {
+			t.Fatalf("tail at %d of %d: %v", start, len(data), err)
+		}
+		if err := d.load(bytes.NewReader(data[start:])); err != nil {
 			t.Fatal(err)
 		}
 		if len(d.keys) > 8 || len(d.last) > 8 {
@@ -131,4 +139,65 @@ func itoa6(i int) string {
 		s = string(rune('0'+i%10)) + s
 	}
 	return s
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestDecisionLogTail: a restart reads the newest lines of the log, as
+// many as it remembers, not its whole history (a service running for
+// months would otherwise start in time growing with it); what it
+// remembers is what reading all of it would leave.
+func TestDecisionLogTail(t *testing.T) {
+	dg := func(i int) string { return fmt.Sprintf("sha256:%064d", i) }
+	line := func(i int) string {
+		b, _ := json.Marshal(Decision{Repository: "org/m", Digest: dg(i), Verdict: "rejected", Time: time.Unix(0, 0).UTC()})
+		return string(b) + "\n"
+	}
+	var log strings.Builder
+	for i := range 5000 {
+		log.WriteString(line(i))
+	}
+	data := []byte(log.String())
+	for _, c := range []struct {
+		name string
+		data []byte
+		max  int
+	}{
+		{"long history, small memory", data, 50},
+		{"long history, torn last line", append(append([]byte(nil), data...), `{"repository":"org/m","dig`...), 50},
+		{"history shorter than memory", data[:len(line(0))*10], 50},
+		{"one line, no newline", []byte(strings.TrimSuffix(line(7), "\n")), 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cr := &countingReaderAt{r: bytes.NewReader(c.data)}
+			start, err := tailStart(cr, int64(len(c.data)), c.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tail := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: c.max}
+			if err := tail.load(io.NewSectionReader(cr, start, int64(len(c.data))-start)); err != nil {
+				t.Fatal(err)
+			}
+			all := &decisions{keys: map[string]*keyState{}, pending: map[string]int{}, last: map[string]*Decision{}, max: c.max}
+			if err := all.load(bytes.NewReader(c.data)); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(tail.done, all.done) || !slices.Equal(tail.lastOrd, all.lastOrd) {
+				t.Fatalf("the tail remembers %v, the whole log %v", tail.done, all.done)
+			}
+			if bound := int64(2*(c.max+1)*len(line(0))) + 64<<10; cr.n > bound {
+				t.Fatalf("read %d bytes of a %d-byte log to remember %d decisions (bound %d)", cr.n, len(c.data), c.max, bound)
+			}
+		})
+	}
 }

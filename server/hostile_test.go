@@ -419,7 +419,12 @@ func TestNameSwapRace(t *testing.T) {
 	url, _ := startServer(t, Config{Gate: realGate(f.policy), Root: f.root, MaxConcurrent: 2, Clients: ClientLimits{Concurrent: 64, Rate: 1e6}})
 	ctx, cancel := context.WithCancel(context.Background())
 	var swaps atomic.Int64
+	// The swapper must have stopped before the test returns: a rename
+	// after that races TempDir's removal ("directory not empty").
+	swapped := make(chan struct{})
+	defer func() { cancel(); <-swapped }()
 	go func() {
+		defer close(swapped)
 		at := filepath.Join(org, "race")
 		for ctx.Err() == nil {
 			os.Rename(filepath.Join(org, "race-real"), at)
@@ -430,7 +435,6 @@ func TestNameSwapRace(t *testing.T) {
 			swaps.Add(1)
 		}
 	}()
-	defer cancel()
 	codes := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -454,6 +458,7 @@ func TestNameSwapRace(t *testing.T) {
 	}
 	wg.Wait()
 	cancel()
+	<-swapped
 	t.Logf("400 requests during %d swaps: %v", swaps.Load(), codes)
 	for c := range codes {
 		if c != 200 && c != 403 && c != 404 && c != 409 {
@@ -534,17 +539,26 @@ func TestPathFallbackDetectsSwap(t *testing.T) {
 // the server's default read deadline, however long it takes in total.
 func TestSteadyUploadOutlivesReadTimeout(t *testing.T) {
 	f := newFixture(t)
-	url, _ := startServer(t, Config{Gate: realGate(f.policy), TempDir: privateTemp(t),
-		Body: BodyLimits{Header: 200 * time.Millisecond, Idle: 300 * time.Millisecond, MinRate: 1, Grace: time.Minute}})
+	// Idle is 20 gaps: a loaded machine (CI on 2 cores) may wake the
+	// writer late, and a gap longer than Idle is a legitimate cut-off.
+	// The upload lasts twice the read deadline (Header + Idle) in all.
+	lim := BodyLimits{Header: 200 * time.Millisecond, Idle: time.Second, MinRate: 1, Grace: time.Minute}
+	const gap = 50 * time.Millisecond
+	readDeadline := lim.Header + lim.Idle
+	url, _ := startServer(t, Config{Gate: realGate(f.policy), TempDir: privateTemp(t), Body: lim})
 	upload := tarOf(t, folderMembers(t, filepath.Join(f.root, "org", "clean"))...)
 	conn := rawRequest(t, strings.TrimPrefix(url, "http://"), "", "application/x-tar", len(upload), nil)
 	defer conn.Close()
-	chunk := len(upload)/20 + 1
+	start := time.Now()
+	chunk := len(upload)/int(2*readDeadline/gap) + 1
 	for off := 0; off < len(upload); off += chunk {
-		time.Sleep(100 * time.Millisecond) // 2 s in all, 4x the default read deadline
+		time.Sleep(gap)
 		if _, err := conn.Write(upload[off:min(off+chunk, len(upload))]); err != nil {
-			t.Fatalf("cut off after %d bytes: %v", off, err)
+			t.Fatalf("cut off after %d bytes, %s into the upload: %v", off, time.Since(start), err)
 		}
+	}
+	if took := time.Since(start); took < readDeadline {
+		t.Fatalf("the upload took %s, less than the read deadline %s: nothing was shown", took, readDeadline)
 	}
 	if code := readStatus(conn, 10*time.Second); code != 200 {
 		t.Errorf("status %d, want 200", code)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/modelvet/modelvet/internal/fileid"
+
 	"github.com/modelvet/modelvet/formats"
 )
 
@@ -215,7 +217,7 @@ func (mr *modelRoot) openByPath(name string, comps []string, anyFolder bool) (*p
 			}
 			return nil, mr.refusal(name, comps, i, err)
 		}
-		infos[i] = fi
+		infos[i] = fileid.Pin(fi) // its identity now, not when compared (Windows)
 	}
 	if !anyFolder {
 		d, err := os.Open(cur)

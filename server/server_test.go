@@ -229,15 +229,41 @@ func TestBusyAndTimeout(t *testing.T) {
 
 	// A check that ignores its context still answers 504 on time, and
 	// keeps its slot until it really ends: the bound on work holds.
+	// The timeout must fire while the check is stuck in the deaf step, not
+	// during the scan before it (which honours the timeout and ends): on
+	// a loaded machine the scan alone can outlast 200 ms, so the timeout
+	// doubles until the check was seen in the deaf step when it fired.
 	stuck := make(chan struct{})
+	defer func() {
+		select {
+		case <-stuck:
+		default:
+			close(stuck)
+		}
+	}()
 	p, _ := policy.Parse("policy.yaml", []byte("signature:\n  required: true\n  keys: [k.pub]\n"))
-	deaf := &policy.Gate{Policy: p, Signature: func(ctx context.Context, dir string, p *policy.Policy) (*policy.Outcome, error) {
-		<-stuck
-		return &policy.Outcome{Present: true, OK: true}, nil
-	}}
-	url3, _ := startServer(t, Config{Gate: deaf, Root: f.root, Timeout: 200 * time.Millisecond, MaxConcurrent: 1})
-	if a := post(t, url3, "application/json", byName("org/clean")); a.code != http.StatusGatewayTimeout {
-		t.Errorf("deaf check: %d, want 504", a.code)
+	var url3 string
+	for timeout := 200 * time.Millisecond; ; timeout *= 2 {
+		if timeout > 30*time.Second {
+			t.Fatal("the check never reached its deaf step before the timeout")
+		}
+		entered := make(chan struct{}, 1)
+		deaf := &policy.Gate{Policy: p, Signature: func(ctx context.Context, dir string, p *policy.Policy) (*policy.Outcome, error) {
+			entered <- struct{}{}
+			<-stuck
+			return &policy.Outcome{Present: true, OK: true}, nil
+		}}
+		url3, _ = startServer(t, Config{Gate: deaf, Root: f.root, Timeout: timeout, MaxConcurrent: 1})
+		if a := post(t, url3, "application/json", byName("org/clean")); a.code != http.StatusGatewayTimeout {
+			t.Errorf("deaf check: %d, want 504", a.code)
+		}
+		select {
+		case <-entered:
+		default:
+			t.Logf("the scan outlasted a %s timeout; again with twice that", timeout)
+			continue
+		}
+		break
 	}
 	if m := get(t, url3+"/metrics"); !strings.Contains(m, "modelvet_checks_in_flight 1") {
 		t.Errorf("the slot was given back while the check still ran:\n%s", m)

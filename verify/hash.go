@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/modelvet/modelvet/internal/fileid"
 )
 
 // Serialization methods of OMS v1.0.
@@ -332,7 +334,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 		}
 	}
 	if fi.Mode().IsRegular() {
-		return []fileEntry{{rel: ".", path: abs, size: fi.Size(), info: fi}}, nil, nil
+		return []fileEntry{{rel: ".", path: abs, size: fi.Size(), info: fileid.Pin(fi)}}, nil, nil
 	}
 	if !fi.IsDir() {
 		return nil, nil, fmt.Errorf("%s is neither a file nor a folder", abs)
@@ -408,7 +410,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 					return fmt.Errorf("%s links to a special file; only regular files and folders can be signed", p)
 				}
 				if o.Only == nil || o.Only[rel] {
-					out = append(out, fileEntry{rel: rel, path: target, size: st.Size(), info: st})
+					out = append(out, fileEntry{rel: rel, path: target, size: st.Size(), info: fileid.Pin(st)})
 				}
 				continue
 			}
@@ -438,7 +440,7 @@ func listFiles(abs string, ignores []string, o HashOptions) ([]fileEntry, []stri
 			if !st.Mode().IsRegular() {
 				return fmt.Errorf("%s was replaced by a link or special file while the folder was listed; list it again when nothing writes to the model", p)
 			}
-			out = append(out, fileEntry{rel: rel, path: p, size: st.Size(), info: st})
+			out = append(out, fileEntry{rel: rel, path: p, size: st.Size(), info: fileid.Pin(st)})
 		}
 		return nil
 	}

@@ -360,7 +360,9 @@ func TestSignRefusesModelChangedWhileHashed(t *testing.T) {
 			writeFile(t, p+".new", []byte("WEIGHTS"))
 			os.Chtimes(p+".new", st.ModTime(), st.ModTime())
 			if err := os.Rename(p+".new", p); err != nil {
-				t.Fatal(err)
+				// Windows refuses to replace a file another handle has
+				// open: there the swap this case stands for cannot happen.
+				t.Skipf("this OS refuses to rename over an open file (%v)", err)
 			}
 		}},
 		{"removed", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "w.bin")) }},

@@ -301,13 +301,29 @@ func TestCheckShardsSignature(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		shard int64
-		exit  int
+		// big adds a 3 MiB file: its shards are hashed side by side when
+		// the signature alone reads digests (text report), after one
+		// whole-file stream too when the report lists digests (json).
+		big bool
+		// tamper rewrites a byte of the big file's third shard after
+		// signing (no analyzer reads it: only its shard digest tells).
+		tamper bool
+		format string
+		exit   int
 	}{
-		{"100-byte shards", 100, 0},
-		{"1-byte shards on a 1 KB file (within the cap)", 1, 0},
+		{name: "100-byte shards", shard: 100},
+		{name: "1-byte shards on a 1 KB file (within the cap)", shard: 1},
+		{name: "1 MiB shards of a 3 MiB file, hashed in parallel", shard: 1 << 20, big: true},
+		{name: "1 MiB shards of a 3 MiB file, json report (whole-file digests too)", shard: 1 << 20, big: true, format: "json"},
+		{name: "1 MiB shards of a 3 MiB file, third shard rewritten after signing", shard: 1 << 20, big: true, tamper: true, exit: 1},
+		{name: "1 MiB shards of a 3 MiB file, third shard rewritten after signing, json report", shard: 1 << 20, big: true, tamper: true, format: "json", exit: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			model, pol, _, _ := swapModel(t, true)
+			big := filepath.Join(model, "vocab.txt")
+			if c.big {
+				os.WriteFile(big, bytes.Repeat([]byte("token\n"), 3<<20/6), 0o644)
+			}
 			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			if err != nil {
 				t.Fatal(err)
@@ -315,9 +331,21 @@ func TestCheckShardsSignature(t *testing.T) {
 			if _, _, err := verify.Sign(model, verify.SignOptions{Key: key, Hash: verify.HashOptions{Method: verify.MethodShards, ShardSize: c.shard}}); err != nil {
 				t.Fatal(err)
 			}
+			if c.tamper {
+				f, err := os.OpenFile(big, os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteAt([]byte("X"), 2<<20+100)
+				f.Close()
+			}
 			der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 			os.WriteFile(filepath.Join(filepath.Dir(pol), "publisher.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
-			if code, out, errOut := runCLI(t, "check", model, "--policy", pol); code != c.exit {
+			args := []string{"check", model, "--policy", pol}
+			if c.format != "" {
+				args = append(args, "--format", c.format)
+			}
+			if code, out, errOut := runCLI(t, args...); code != c.exit {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, c.exit, out, errOut)
 			}
 		})

@@ -22,7 +22,7 @@ func init() {
 }
 
 func checkDir(dir string, files []string, opts *formats.Options, report func(rel string, f formats.Finding)) {
-	checkPython(dir, files, report)
+	checkPython(dir, files, opts, report)
 	base := filepath.Base(dir)
 	parent := filepath.Base(filepath.Dir(dir))
 	if base == "blobs" && isCacheRepo(parent) {
@@ -57,8 +57,12 @@ func isCacheRepo(name string) bool {
 // their package's other modules (from .layers.attention import ...), and
 // diffusers pipelines keep a component's custom class in its subfolder
 // (unet/my_unet.py). So a folder with Python but no model marker of its
-// own is checked against its parent folders, two levels up.
-func checkPython(dir string, files []string, report func(string, formats.Finding)) {
+// own is checked against its parent folders, two levels up, within the
+// scanned folder: the walk's listing of them (opts.Listed), never the disk
+// above what was named for the scan, which is neither scanned nor hashed
+// nor signed (a verdict must not depend on it, and a subfolder a diffusers
+// pipeline loads code from has its own config.json).
+func checkPython(dir string, files []string, opts *formats.Options, report func(string, formats.Finding)) {
 	var py, compiled []string
 	model := false
 	for _, f := range files {
@@ -83,8 +87,12 @@ func checkPython(dir string, files []string, report func(string, formats.Finding
 				break
 			}
 			p = up
-			for _, m := range []string{"config.json", "model_index.json", "modules.json", "tokenizer_config.json"} {
-				if fi, err := os.Stat(filepath.Join(p, m)); err == nil && fi.Mode().IsRegular() {
+			listed, ok := opts.Listed(p)
+			if !ok {
+				break // outside the scanned folder
+			}
+			for _, f := range listed {
+				if modelMarker(strings.ToLower(f)) {
 					model = true
 					break
 				}

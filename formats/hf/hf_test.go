@@ -223,3 +223,33 @@ func TestLoaderConfigsReal(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteCodeLooksOnlyInsideTheScan: Python in a folder without a model
+// marker is code of a model when a parent folder holds one, two levels up,
+// judged from the scan's own listing: a marker above the folder named for
+// the scan is outside what was scanned, hashed and signed, and decides
+// nothing.
+func TestRemoteCodeLooksOnlyInsideTheScan(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		scan  string // sub-folder named for the scan ("" for the top)
+		want  bool
+	}{
+		{"package module two levels below the model's config.json", map[string]string{"config.json": realConfig, "layers/attn/impl.py": "import os"}, "", true},
+		{"code folder scanned alone, a model's config.json only above it", map[string]string{"config.json": realConfig, "tools/helper.py": "import os"}, "tools", false},
+		{"diffusers component scanned alone, with its own config.json", map[string]string{"model_index.json": `{"_class_name":"StableDiffusionPipeline"}`, "unet/config.json": `{"_class_name":"UNet2DConditionModel"}`, "unet/my_unet.py": "import os"}, "unet", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, s := range c.files {
+				write(t, dir, n, s)
+			}
+			res := formatstest.ScanDir(t, false, filepath.Join(dir, c.scan))
+			if got := slices.Contains(formatstest.ResultRules(res, formats.High), "hf/remote-code"); got != c.want {
+				t.Errorf("hf/remote-code reported: %v, want %v:%s", got, c.want, formatstest.DescribeResult(res))
+			}
+		})
+	}
+}

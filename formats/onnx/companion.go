@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,25 +87,55 @@ func readRefs(opts *formats.Options, dir string) map[string]bool {
 	return refs
 }
 
+// collectRefs adds the locations the model at path names. What the
+// model's own scan learnt is used when it ran first (publishRefs): the
+// model is then neither opened nor hashed a second time, however large;
+// otherwise the model is walked here, through the scan's opener, and its
+// own scan later shares that open.
 func collectRefs(opts *formats.Options, path string, refs map[string]bool) {
+	got, _ := opts.Memo(refsKey(path), func() any { return readModelRefs(opts, path) }).(map[string]bool)
+	maps.Copy(refs, got)
+}
+
+func refsKey(model string) string { return "onnx-model-refs\x00" + filepath.Clean(model) }
+
+func readModelRefs(opts *formats.Options, path string) map[string]bool {
 	f, err := opts.OpenFile(path) // never blocks on a FIFO
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || fi.Size() > maxSiblingSize {
-		return
+		return nil
 	}
 	o := formats.DefaultOptions()
 	w := newWalker(formats.NewScope(path, &o, &formats.FileResult{}), f, fi.Size())
-	w.collect = map[string]bool{}
+	w.collectOnly = true
 	_ = w.model(0, fi.Size())
-	for loc := range w.collect {
+	return validRefs(w.locs)
+}
+
+// publishRefs offers the locations a model's own scan found to the
+// companion lookup of the same scan (the same walk: the gathering does
+// not depend on what is checked), so that a lookup after the scan does not
+// read the model again. A model the lookup would not walk is not offered.
+func publishRefs(s *formats.Scope, size int64, locs map[string]bool) {
+	if !s.OnDisk() || size > maxSiblingSize {
+		return
+	}
+	refs := validRefs(locs)
+	s.Options().Memo(refsKey(s.Path()), func() any { return refs })
+}
+
+func validRefs(locs map[string]bool) map[string]bool {
+	refs := map[string]bool{}
+	for loc := range locs {
 		if _, why := locationProblem(loc); why == "" {
 			refs[pathClean(loc)] = true
 		}
 	}
+	return refs
 }
 
 // pathClean normalizes "./a//b" to "a/b" (locations are slash paths).

@@ -115,12 +115,12 @@ func errShort(err error) string {
 
 // checkExternal judges one tensor whose data lives outside the model file.
 func (w *walker) checkExternal(t *tensorInfo, where string) {
-	if w.collect != nil {
-		for _, e := range t.entries {
-			if e.key == "location" && !e.cut && len(w.collect) < maxFiles {
-				w.collect[e.value] = true
-			}
+	for _, e := range t.entries {
+		if e.key == "location" && !e.cut && len(w.locs) < maxFiles {
+			w.locs[e.value] = true
 		}
+	}
+	if w.collectOnly {
 		return
 	}
 	var loc string

@@ -167,6 +167,7 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 	w.checkRecursion()
 	w.judgeDomains()
 	w.finishReports()
+	publishRefs(s, size, w.locs)
 
 	s.SetFormat("onnx")
 	if w.irVersion > 0 {
@@ -209,6 +210,7 @@ func newWalker(s *formats.Scope, r io.ReaderAt, size int64) *walker {
 		files:   map[string]*extFile{},
 		calls:   map[string]map[string]bool{},
 		funcOff: map[string]int64{},
+		locs:    map[string]bool{},
 	}
 }
 

@@ -41,9 +41,11 @@ type walker struct {
 	perRule    map[string]int
 	droppedSev map[string]formats.Severity
 	files      map[string]*extFile // external files already checked, by location
-	// collect, when set, only gathers external data locations (for the
-	// companion-file analyzer); nothing is checked or reported.
-	collect map[string]bool
+	// locs are the external data locations the model names (for the
+	// companion-file analyzer); collectOnly: only gather them, nothing
+	// is checked or reported.
+	locs        map[string]bool
+	collectOnly bool
 }
 
 type opUse struct{ domain, op string }

@@ -19,7 +19,7 @@ type chunk struct {
 	ahead bool
 }
 
-// reader delivers [0, size) of a file in HashBufSize chunks. A file
+// reader delivers [start, size) of a file in HashBufSize chunks. A file
 // larger than one chunk is read on its own goroutine one chunk ahead of
 // the consumer: reading from the page cache (a copy) overlaps hashing
 // (the CPU-bound part) instead of adding to it. That only pays while a
@@ -37,6 +37,7 @@ type reader struct {
 	// the read-ahead handed over at handoff).
 	sync    bool
 	f       *os.File
+	start   int64
 	size    int64
 	pos     int64
 	handoff int64
@@ -45,13 +46,13 @@ type reader struct {
 
 const aheadBufs = 3
 
-// newReader starts reading. after1 runs after the first read of a file
-// larger than one chunk (a test hook).
-func newReader(f *os.File, size int64, after1 func(), busy func() bool) *reader {
-	r := &reader{f: f, size: size, handoff: -1}
-	if size <= formats.HashBufSize || busy() {
+// newReader starts reading [start, size). after1 runs after the first
+// read of a range larger than one chunk (a test hook).
+func newReader(f *os.File, start, size int64, after1 func(), busy func() bool) *reader {
+	r := &reader{f: f, start: start, size: size, pos: start, handoff: -1}
+	if size-start <= formats.HashBufSize || busy() {
 		r.sync = true
-		if size > formats.HashBufSize && after1 != nil {
+		if size-start > formats.HashBufSize && after1 != nil {
 			r.after1 = after1
 		}
 		return r
@@ -64,8 +65,8 @@ func newReader(f *os.File, size int64, after1 func(), busy func() bool) *reader 
 	}
 	go func() {
 		defer close(r.ch)
-		for pos := int64(0); pos < size; {
-			if pos > 0 && busy() {
+		for pos := start; pos < size; {
+			if pos > start && busy() {
 				r.handoff = pos // published by close(r.ch)
 				return
 			}
@@ -83,7 +84,7 @@ func newReader(f *os.File, size int64, after1 func(), busy func() bool) *reader 
 				r.free <- bp
 				return
 			}
-			if pos == 0 && after1 != nil {
+			if pos == start && after1 != nil {
 				after1()
 			}
 			pos += int64(n)
@@ -112,7 +113,7 @@ func (r *reader) next() (chunk, bool) {
 	bp := formats.GetHashBuf()
 	n, err := r.f.ReadAt((*bp)[:min(int64(len(*bp)), r.size-r.pos)], r.pos)
 	c := chunk{pos: r.pos, b: (*bp)[:n], buf: bp, err: err}
-	if r.pos == 0 && r.after1 != nil {
+	if r.pos == r.start && r.after1 != nil {
 		r.after1()
 	}
 	r.pos += int64(n)

@@ -36,7 +36,7 @@ func TestReaderDeliversEveryByteOnce(t *testing.T) {
 			}
 			defer f.Close()
 			hooked := 0
-			r := newReader(f, int64(size), func() { hooked++ }, busy)
+			r := newReader(f, 0, int64(size), func() { hooked++ }, busy)
 			var got []byte
 			for {
 				ch, ok := r.next()

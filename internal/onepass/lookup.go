@@ -81,6 +81,8 @@ func (s *Session) FileDigests(path string, shardSize int64) (int64, string, []st
 		return 0, "", nil, fmt.Errorf("%s changed during the check: %v", path, f.Changed)
 	case f.Err != nil:
 		return 0, "", nil, f.Err
+	case shardSize == 0 && f.SHA256 == "":
+		return 0, "", nil, fmt.Errorf("%s: the whole-file digest was not computed (the check prepared for a shards-method signature)", path)
 	case shardSize > 0 && shardSize != f.ShardSize:
 		return 0, "", nil, fmt.Errorf("%s: shard digests of %d bytes were not computed (have %d)", path, shardSize, f.ShardSize)
 	}

@@ -60,20 +60,35 @@ func (s *Session) finish(e *entry) *File {
 	} else {
 		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
+	// Only shard digests are read (a shards-method signature, nothing
+	// else): no whole-file SHA-256, and the shards of a large file are
+	// hashed side by side, one core each.
+	if s.opts.ShardsOnly && shard != nil {
+		whole = nil
+	}
 	// A read of the whole file (a cache blob verified against its name)
 	// is the whole-file digest itself: compared with it at the end rather
 	// than hashed a second time.
 	var wholeSpan *span
-	if i := slices.IndexFunc(spans, func(x span) bool { return x.off == 0 && x.n == size }); i >= 0 {
+	if i := slices.IndexFunc(spans, func(x span) bool { return x.off == 0 && x.n == size }); i >= 0 && whole != nil {
 		wholeSpan = &spans[i]
 		spans = slices.Delete(slices.Clone(spans), i, i+1)
 	}
-	chk := &checker{spans: spans}
 	keep := s.reserveKeep(size)
-	// With shard digests too, the whole-file digest is a second SHA-256
-	// stream over the same buffers: it runs on its own goroutine.
+	if whole == nil && out == nil && keep == nil && size > formats.HashBufSize {
+		if n := s.shardWorkers(size, f.ShardSize); n > 1 {
+			s.hashShards(e, f, spans, n)
+			s.conclude(e, f, size)
+			return f
+		}
+	}
+	chk := &checker{spans: spans}
+	// The whole-file digest is the one SHA-256 stream a file's pass
+	// cannot split: it runs on its own goroutine, so one core hashes it
+	// full-time while the read-ahead reads and this one copies, checks
+	// the scan's reads and hashes the shards.
 	var par *parallelHash
-	if shard != nil {
+	if whole != nil && size > formats.HashBufSize {
 		par = newParallelHash(whole)
 		defer par.stop()
 	}
@@ -83,7 +98,7 @@ func (s *Session) finish(e *entry) *File {
 	}
 	s.passes.Add(1)
 	defer s.passes.Add(-1)
-	rd := newReader(e.f, size, after1, func() bool { return int(s.passes.Load()) >= runtime.GOMAXPROCS(0) })
+	rd := newReader(e.f, 0, size, after1, func() bool { return int(s.passes.Load()) >= runtime.GOMAXPROCS(0) })
 	defer rd.close()
 	pos := int64(0)
 	for pos < size {
@@ -98,7 +113,7 @@ func (s *Session) finish(e *entry) *File {
 		n, rerr, b := len(c.b), c.err, c.b
 		if par != nil {
 			par.start(b)
-		} else {
+		} else if whole != nil {
 			whole.Write(b)
 		}
 		if out != nil {
@@ -147,23 +162,31 @@ func (s *Session) finish(e *entry) *File {
 	if shard != nil && size%f.ShardSize != 0 {
 		f.Shards = append(f.Shards, hex.EncodeToString(shard.Sum(nil)))
 	}
-	var sum [sha256.Size]byte
-	whole.Sum(sum[:0])
-	f.SHA256 = hex.EncodeToString(sum[:])
+	if whole != nil {
+		var sum [sha256.Size]byte
+		whole.Sum(sum[:0])
+		f.SHA256 = hex.EncodeToString(sum[:])
+		if wholeSpan != nil && wholeSpan.sum != sum {
+			f.setChanged(fmt.Errorf("bytes 0-%d changed between the scan and the hashing pass", size))
+		}
+	}
 	if err := chk.done(size); err != nil {
 		f.setChanged(err)
 	}
-	if wholeSpan != nil && wholeSpan.sum != sum {
-		f.setChanged(fmt.Errorf("bytes 0-%d changed between the scan and the hashing pass", size))
-	}
+	s.conclude(e, f, size)
+	s.keep(e, f, keep)
+	return f
+}
+
+// conclude checks, after the bytes were hashed, what the scan learned
+// about the file's end and the file's identity.
+func (s *Session) conclude(e *entry, f *File, size int64) {
 	e.mu.Lock()
 	f.setChanged(e.rec.endsAt(size))
 	e.mu.Unlock()
 	// Growth shows in the size sameIdentity compares (bytes appended
 	// after that were never hashed nor scanned, and are not in the verdict).
 	f.setChanged(sameIdentity(e, size))
-	s.keep(e, f, keep)
-	return f
 }
 
 func (f *File) setChanged(err error) {

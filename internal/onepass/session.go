@@ -53,6 +53,12 @@ type Options struct {
 	// Ctx, when set, stops hashing passes once it is done (a service's
 	// request timeout); the file then has Err and no digests.
 	Ctx context.Context
+	// ShardsOnly says only shard digests are read (a shards-method
+	// signature; no report digests, provenance or snapshot): when
+	// ShardSize is positive the pass skips the whole-file SHA-256 (File's
+	// SHA256 stays empty and FileDigests refuses the files method) and
+	// hashes a large file's shards in parallel.
+	ShardsOnly bool
 	// NoHash skips the hashing pass and the recording: only the identity
 	// checks run (a text check with nothing to verify reads headers, not
 	// weights, as a scan does).
@@ -119,6 +125,9 @@ type Session struct {
 	// is opened once even when its own scan and another analyzer's side
 	// read ask for it at the same moment.
 	opening map[string]chan struct{}
+	// minShardWorkers is a test hook: at least this many goroutines hash
+	// a shards-only file (so -cpu 1 exercises the parallel pass too).
+	minShardWorkers int
 }
 
 type entry struct {
@@ -474,7 +483,7 @@ func (s *Session) complete(e *entry) {
 	if prev, ok := s.done[f.Path]; ok {
 		// Opened twice in one check (a folder check read it before its
 		// own scan): both reads must be of one file with one content.
-		if prev.Changed == nil && (!os.SameFile(prev.info, f.info) || prev.SHA256 != f.SHA256 || prev.Size != f.Size) {
+		if prev.Changed == nil && (!os.SameFile(prev.info, f.info) || prev.SHA256 != f.SHA256 || !slices.Equal(prev.Shards, f.Shards) || prev.Size != f.Size) {
 			prev.Changed = errors.New("the file was opened twice during the check and its identity or content differed between the opens")
 		}
 		if prev.Changed == nil && f.Changed != nil {

@@ -61,6 +61,9 @@ func TestPassCatchesChanges(t *testing.T) {
 		hashedNew bool                         // the digest is of the rewritten bytes
 		readAll   bool                         // the scan reads every byte (a cache blob verified against its name)
 		shard     int64                        // ShardSize: shard digests too (the whole-file digest on its own goroutine)
+		// shardsOnly: a shards-method signature alone needs digests: no
+		// whole-file SHA-256, the shards hashed by two workers.
+		shardsOnly bool
 	}{
 		{name: "untouched file", size: small},
 		{name: "untouched large file", size: big},
@@ -112,6 +115,28 @@ func TestPassCatchesChanges(t *testing.T) {
 				f.Close()
 				restore(t, p, fi)
 			}, changed: "changed between the scan and the hashing pass"},
+		{name: "shards only: untouched large file, shards hashed in parallel", size: big, shard: 1 << 20, shardsOnly: true},
+		{name: "shards only: whole file read (one scan read crossing every shard), untouched", size: big, shard: 1 << 20, shardsOnly: true, readAll: true},
+		{name: "shards only: whole file read, last byte rewritten in place, mtime restored", size: big, shard: 1 << 20, shardsOnly: true, readAll: true,
+			before: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("Z"), int64(big-1))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "shards only: in-place rewrite of scanned bytes in the first shard while hashing", size: big, shard: 2 << 20, shardsOnly: true,
+			during: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), int64(big/2+50))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "shards only: truncated while hashing", size: big, shard: 2 << 20, shardsOnly: true,
+			during: func(t *testing.T, p string) { os.Truncate(p, small) }, changed: "shrank"},
+		{name: "shards only: scan read past the hashed end (file shrank, then grew back), last shard", size: big, shard: 1 << 20, shardsOnly: true,
+			before: func(t *testing.T, p string) { os.Truncate(p, int64(big-50)) }, changed: "shrank"},
 		{name: "truncated before hashing", size: small,
 			before: func(t *testing.T, p string) { os.Truncate(p, small/2) }, changed: "shrank"},
 		{name: "appended to before hashing, mtime restored", size: small,
@@ -135,7 +160,7 @@ func TestPassCatchesChanges(t *testing.T) {
 			p := filepath.Join(dir, "pytorch_model.bin")
 			orig := content(c.size, 1)
 			os.WriteFile(p, orig, 0o644)
-			o := Options{Root: dir, ShardSize: c.shard}
+			o := Options{Root: dir, ShardSize: c.shard, ShardsOnly: c.shardsOnly}
 			if c.before != nil {
 				o.BeforeHash = func(string) { c.before(t, p) }
 			}
@@ -143,6 +168,7 @@ func TestPassCatchesChanges(t *testing.T) {
 				o.DuringHash = func(string) { c.during(t, p) }
 			}
 			s := New(o)
+			s.minShardWorkers = 2 // in parallel even under -cpu 1
 			h, err := s.Open(p)
 			if err != nil {
 				t.Fatal(err)
@@ -175,7 +201,15 @@ func TestPassCatchesChanges(t *testing.T) {
 			if c.hashedNew {
 				want, _ = os.ReadFile(p)
 			}
-			if f.SHA256 != sum(want) || f.Size != int64(len(want)) {
+			switch {
+			case c.shardsOnly:
+				if f.SHA256 != "" {
+					t.Fatalf("a shards-only pass computed the whole-file digest %s", f.SHA256)
+				}
+				if _, _, _, err := s.FileDigests(p, 0); err == nil {
+					t.Fatal("FileDigests for the files method must fail when only shards were hashed")
+				}
+			case f.SHA256 != sum(want) || f.Size != int64(len(want)):
 				t.Fatalf("digest %s size %d, want %s %d", f.SHA256, f.Size, sum(want), len(want))
 			}
 			if c.shard > 0 {
@@ -431,6 +465,67 @@ func FuzzSpansDetect(f *testing.F) {
 		got, _ := s.Lookup(p)
 		if len(read) > 0 && got.Changed == nil {
 			t.Fatalf("a byte the scan read was rewritten and the pass did not notice (%d bytes read)", len(read))
+		}
+	})
+}
+
+// FuzzShardsDetect is FuzzSpansDetect for the shards-only pass, which
+// hashes shards side by side and splits the recorded reads among them:
+// reads anywhere (across shard ends too), any shard size; untouched, the
+// shard digests are right; with one byte the scan read rewritten before
+// the pass (mtime put back), the pass notices.
+func FuzzShardsDetect(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 5, 20, 200, 255}, uint16(3), uint16(500), false)
+	f.Add([]byte{1, 1, 2, 2, 3, 3, 100, 100}, uint16(0), uint16(0), true)
+	f.Add([]byte{127, 255, 128, 255}, uint16(1), uint16(9000), true)
+	f.Fuzz(func(t *testing.T, ops []byte, pick, shardK uint16, mutate bool) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "f")
+		size := formats.HashBufSize + 5000
+		data := content(size, 7)
+		os.WriteFile(p, data, 0o644)
+		shard := int64(shardK)*97 + 4096
+		var read []int64
+		s := New(Options{Root: dir, ShardSize: shard, ShardsOnly: true, BeforeHash: func(string) {
+			if !mutate || len(read) == 0 {
+				return
+			}
+			off := read[int(pick)%len(read)]
+			fi, _ := os.Stat(p)
+			w, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			w.WriteAt([]byte{data[off] ^ 0xff}, off)
+			w.Close()
+			os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		}})
+		s.minShardWorkers = 3
+		h, err := s.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(ops) && i < 100; i += 2 {
+			off, n := int64(ops[i])*int64(size/256), int(ops[i+1])*40
+			k, _ := h.ReadAt(make([]byte, n), off)
+			for j := 0; j < k; j++ {
+				read = append(read, off+int64(j))
+			}
+		}
+		h.Close()
+		got, _ := s.Lookup(p)
+		if mutate {
+			if len(read) > 0 && got.Changed == nil {
+				t.Fatalf("a byte the scan read was rewritten and the pass did not notice (%d bytes read)", len(read))
+			}
+			return
+		}
+		if got.Changed != nil || got.Err != nil {
+			t.Fatalf("untouched file: changed %v, error %v", got.Changed, got.Err)
+		}
+		var want []string
+		for off := int64(0); off < int64(size); off += shard {
+			want = append(want, sum(data[off:min(off+shard, int64(size))]))
+		}
+		if !slices.Equal(got.Shards, want) {
+			t.Fatalf("%d shard digests, want %d (or they differ)", len(got.Shards), len(want))
 		}
 	})
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/modelvet/modelvet/internal/ocimanifest"
 )
 
 // Registry starts an in-process OCI registry (go-containerregistry's,
@@ -38,14 +40,6 @@ type Layer struct {
 	Data      []byte
 	Ann       map[string]string
 }
-
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
-}
-
-func (r rawManifest) RawManifest() ([]byte, error)        { return r.b, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 // Push uploads the blobs and a hand-written OCI manifest (artifactType,
 // annotations and all) to ref and returns the manifest digest.
@@ -75,7 +69,7 @@ func Push(t testing.TB, ref string, artifactType, configType string, config []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(r, rawManifest{b, types.OCIManifestSchema1}); err != nil {
+	if err := remote.Put(r, ocimanifest.Raw{Bytes: b, Type: types.OCIManifestSchema1}); err != nil {
 		t.Fatal(err)
 	}
 	d, _, err := v1.SHA256(bytes.NewReader(b))
