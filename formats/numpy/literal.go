@@ -13,6 +13,10 @@ import (
 
 type tuple []any
 
+// bytesLit is a bytes literal such as b"x": Python 3 reads it as bytes, not str, which
+// numpy refuses as a descr.
+type bytesLit string
+
 const maxLiteralDepth = 32
 
 type litParser struct {
@@ -62,9 +66,13 @@ func (p *litParser) value() (any, error) {
 		return p.container('[', ']')
 	case c == '\'' || c == '"':
 		return p.str()
-	case (c == 'u' || c == 'b') && p.i+1 < len(p.s) && (p.s[p.i+1] == '\'' || p.s[p.i+1] == '"'):
+	case c == 'u' && p.i+1 < len(p.s) && (p.s[p.i+1] == '\'' || p.s[p.i+1] == '"'):
 		p.i++ // Python 2 headers may carry u'' strings
 		return p.str()
+	case c == 'b' && p.i+1 < len(p.s) && (p.s[p.i+1] == '\'' || p.s[p.i+1] == '"'):
+		p.i++
+		s, err := p.str()
+		return bytesLit(s), err
 	case c == '-' || c >= '0' && c <= '9':
 		j := p.i + 1
 		for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {

@@ -6,6 +6,7 @@ package numpy
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -49,9 +50,20 @@ type Header struct {
 // AnalyzeNpy checks one .npy array and reports to s.
 func AnalyzeNpy(s *formats.Scope, r io.ReaderAt, size int64) *Header {
 	h, err := readHeader(r, size)
+	var no *refusedError
+	if errors.As(err, &no) {
+		// numpy.load raises on this descr before it reads the data, so
+		// nothing in the file runs under it. Still malformed (another
+		// .npy reader, or a later numpy, may read it some other way), and
+		// a pickle in the data is still scanned, but as read by no loader:
+		// at most High, not Critical.
+		s.Reportf("numpy/malformed-header", formats.High, 0, "%v; numpy.load refuses this header and reads nothing after it, but the array cannot be shown safe for other readers", err)
+		scanDataAsPickle(s, r, size, pickle.Loaders{Unread: "numpy.load refuses the header in front of it (" + err.Error() + ")"})
+		return nil
+	}
 	if err != nil {
 		s.Reportf("numpy/malformed-header", formats.High, 0, "%v; numpy would refuse or misread the array, and it cannot be shown safe", err)
-		scanDataAsPickle(s, r, size)
+		scanDataAsPickle(s, r, size, npyLoader)
 		return nil
 	}
 	if s.TopLevel() { // members of an npz would overwrite each other's
@@ -72,9 +84,11 @@ func AnalyzeNpy(s *formats.Scope, r io.ReaderAt, size int64) *Header {
 		// Only numpy.load reads this pickle: joblib's inline-array skip
 		// does not apply (formats/pickle/readers.go).
 		res := pickle.ScanWith(c, io.NewSectionReader(r, h.DataOffset, int64(remain)), int64(remain), npyLoader)
-		if res != nil && res.Pickles > 0 && uint64(res.End) < remain {
-			s.Reportf("numpy/trailing-data", formats.Medium, h.DataOffset+res.End,
-				"%d bytes follow the object array's pickle; np.load ignores them, so they are content no reader accounts for", remain-uint64(res.End))
+		// np.load reads one pickle: a second one after its STOP is
+		// ignored like any other trailing bytes (and scanned above).
+		if res != nil && res.Pickles > 0 && uint64(res.FirstEnd) < remain {
+			s.Reportf("numpy/trailing-data", formats.Medium, h.DataOffset+res.FirstEnd,
+				"%d bytes follow the object array's pickle; np.load reads that one pickle and ignores them, so they are content no reader accounts for", remain-uint64(res.FirstEnd))
 		}
 		return h
 	}
@@ -200,7 +214,7 @@ func readHeader(r io.ReaderAt, size int64) (*Header, error) {
 // so a header refused here may still declare an object array to numpy,
 // whose data np.load(allow_pickle=True) unpickles: the payload is
 // reported for what it is, not only as a malformed header.
-func scanDataAsPickle(s *formats.Scope, r io.ReaderAt, size int64) {
+func scanDataAsPickle(s *formats.Scope, r io.ReaderAt, size int64, l pickle.Loaders) {
 	var pre [12]byte
 	if size < 12 {
 		return
@@ -225,9 +239,11 @@ func scanDataAsPickle(s *formats.Scope, r io.ReaderAt, size int64) {
 		return
 	}
 	if c := s.Child("object-data"); c != nil {
-		pickle.ScanWith(c, io.NewSectionReader(r, start, size-start), size-start, npyLoader)
+		pickle.ScanWith(c, io.NewSectionReader(r, start, size-start), size-start, l)
 	}
 }
 
-// npyLoader is who unpickles an .npy object array.
-var npyLoader = pickle.Loaders{Plain: "numpy.load(allow_pickle=True)"}
+// npyLoader is who unpickles an .npy object array: read_array calls
+// pickle.load once, so a second pickle after the first STOP runs under no
+// loader (FirstOnly: still reported, at most High).
+var npyLoader = pickle.Loaders{Plain: "numpy.load(allow_pickle=True)", FirstOnly: true}

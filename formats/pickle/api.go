@@ -39,6 +39,7 @@ type Result struct {
 	Protocol      int   // highest PROTO seen
 	Pickles       int   // complete pickles (STOP reached)
 	End           int64 // offset just past the last STOP
+	FirstEnd      int64 // offset just past the first STOP (all a one-pickle loader reads)
 	Ops           int64 // opcodes executed (each consumes at least one byte)
 	Globals       []Global
 	PersistentIDs []PersistentID

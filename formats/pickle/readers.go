@@ -27,6 +27,16 @@ type Loaders struct {
 	// Joblib: joblib.load may read the stream too, skipping the inline
 	// array data its wrappers announce.
 	Joblib bool
+	// FirstOnly: the loaders read one pickle and stop (torch.load's
+	// data.pkl and numpy.load's object array are one Unpickler.load()).
+	// Pickles after its STOP run under none of them; they are still
+	// scanned and reported (a tool that reads on, such as pickletools or
+	// a pickle.load loop, sees them: a place to hide from scanners), but
+	// at most High and labelled as read by no loader.
+	FirstOnly bool
+	// Unread, when set, says why no loader reads the stream at all (numpy
+	// refuses the header in front of it): findings are capped at High.
+	Unread string
 }
 
 // AnyLoader is how a raw pickle file (or a pickle of unknown origin) is
@@ -40,6 +50,9 @@ func ScanWith(s *formats.Scope, r io.ReaderAt, size int64, l Loaders) *Result {
 	sc := newScanner(s, r, size, 0, &shared{})
 	sc.loaders = &l
 	sc.noHook = !l.Joblib
+	if l.Unread != "" {
+		sc.unreadFrom, sc.unreadWhy = 0, l.Unread
+	}
 	sc.stream(0, false)
 	sc.markJoblib()
 	sc.flush()
@@ -63,6 +76,9 @@ func (sc *scanner) markJoblib() {
 func (sc *scanner) loaderLabel(p *pending) string {
 	if p.by != "" {
 		return p.by
+	}
+	if sc.unread(p.f.Offset) {
+		return "read by no loader: " + sc.unreadWhy
 	}
 	l := sc.loaders
 	if l == nil {
@@ -212,4 +228,21 @@ func (m *machine) refused(op byte) error {
 		}
 	}
 	return nil
+}
+
+// unread reports whether the stream offset off lies where no loader
+// reads (Loaders.FirstOnly, Loaders.Unread).
+func (sc *scanner) unread(off int64) bool {
+	return sc.unreadFrom >= 0 && off >= sc.unreadFrom
+}
+
+// firstDone records where the first pickle ended, for loaders that read
+// no further.
+func (sc *scanner) firstDone(end int64) {
+	l := sc.loaders
+	if l == nil || !l.FirstOnly || sc.unreadFrom >= 0 {
+		return
+	}
+	sc.unreadFrom = end
+	sc.unreadWhy = fmt.Sprintf("it is past the first pickle's STOP (offset %d), and %s reads only that first pickle; a tool reading on (pickletools, a pickle.load loop) would run it, so it is content hidden from the real loader", end, l.Plain)
 }

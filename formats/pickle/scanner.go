@@ -75,6 +75,10 @@ type scanner struct {
 	loaders  *Loaders
 	plainSaw map[string]bool // findings the plain view made too (readers.go)
 	sideSeen map[string]bool // legacy joblib side files checked (sidefile.go)
+	// unreadFrom: from this stream offset on no loader reads the
+	// stream (-1: all of it is read); unreadWhy says why (readers.go).
+	unreadFrom int64
+	unreadWhy  string
 }
 
 func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *shared) *scanner {
@@ -87,7 +91,7 @@ func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *sha
 		opts = &o
 	}
 	return &scanner{s: s, opts: opts, ra: ra, size: size, res: &Result{}, depth: depth, sh: sh,
-		found: map[string]*pending{}, globals: map[string]bool{}, blobAt: map[int64]*blob{}}
+		found: map[string]*pending{}, globals: map[string]bool{}, blobAt: map[int64]*blob{}, unreadFrom: -1}
 }
 
 // add records a finding; the same rule about the same import (or, without
@@ -95,6 +99,11 @@ func newScanner(s *formats.Scope, ra io.ReaderAt, size int64, depth int, sh *sha
 func (sc *scanner) add(rule string, sev formats.Severity, off int64, imp, msg string) {
 	if sc.quiet {
 		return
+	}
+	if sev > High && sc.unread(off) {
+		// No loader runs it: it cannot execute on load, but it is
+		// content hidden from the loader, which a gate must not pass.
+		sev = High
 	}
 	// One finding per rule, import and severity: the first offset and
 	// message stand for the rest, which are counted.
@@ -506,6 +515,9 @@ func (sc *scanner) scanBlobs() {
 		}
 		sub := newScanner(child, ra, n, sc.depth+1, sc.sh)
 		sub.nestedBy(b.loader)
+		if sc.unread(b.litOff) {
+			sub.unreadFrom, sub.unreadWhy = 0, fmt.Sprintf("it is embedded at offset %d of a stream no loader reads there (%s)", b.litOff, sc.unreadWhy)
+		}
 		sub.stream(0, false)
 		sub.flush()
 	}
@@ -533,6 +545,10 @@ func (sc *scanner) stream(start int64, single bool) {
 		if err == nil {
 			sc.res.Pickles++
 			sc.res.End = r.pos
+			if n == 0 {
+				sc.res.FirstEnd = r.pos
+				sc.firstDone(r.pos)
+			}
 			if single || r.remaining() == 0 {
 				break
 			}

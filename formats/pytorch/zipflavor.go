@@ -154,8 +154,10 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			} else {
 				// torch.load reads it with Python's pickle (its restricted
 				// unpickler with weights_only=True); joblib.load cannot open
-				// a zip, so its inline-array skip does not apply.
-				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load"})
+				// a zip, so its inline-array skip does not apply. _load calls
+				// Unpickler.load() once: what follows the first STOP runs
+				// under no loader (FirstOnly caps it at High, still flagged).
+				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load", FirstOnly: true})
 				// Structure for the report, decoded by gopickle only from
 				// a data.pkl modelvet's reader accepted whole: gopickle is
 				// not safe on hostile bytes (see statedict.go).
@@ -175,6 +177,12 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			pickles++
 			if lrel == "data.pkl" {
 				protocol = res.Protocol
+			}
+			if res.Pickles > 1 {
+				// Unpickler.load() stops at the first STOP: the pickles
+				// after it are scanned above but read by no loader.
+				c.Reportf("pytorch/trailing-data", formats.Medium, res.FirstEnd,
+					"%d more pickle(s) follow the first STOP (offset %d); torch.load reads only the first, so they are content the checkpoint does not account for", res.Pickles-1, res.FirstEnd)
 			}
 			if strings.HasSuffix(lrel, ".debug_pkl") {
 				continue // debug info names no storages
