@@ -120,10 +120,11 @@ func (g *Gate) Check(ctx context.Context, modelDir string) (_ *report.Report, er
 	po := g.PassHooks
 	po.Root = root
 	po.NoHash = !g.onePass()
-	// A shards-method signature alone reads only shard digests: the
-	// report (text), the provenance (files method) and a snapshot's
-	// digests section would read the whole-file SHA-256.
-	po.ShardsOnly = !g.Hash && g.Snapshot == "" && !p.Provenance.Checked()
+	// A signature alone reads only its own digests (shards, or another
+	// hash type than sha256): the report (text), the provenance (files
+	// method) and a snapshot's digests section would read the whole-file
+	// SHA-256.
+	po.SignatureOnly = !g.Hash && g.Snapshot == "" && !p.Provenance.Checked()
 	po.Ctx = ctx
 	if g.Snapshot != "" {
 		// A one-file model only reads that file (and its signature): a

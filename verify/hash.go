@@ -76,10 +76,12 @@ type HashOptions struct {
 
 // Digests supplies file digests computed elsewhere.
 type Digests interface {
-	// FileDigests returns the size and SHA-256 of the file at path and,
-	// when shardSize > 0, the SHA-256 of each shardSize piece; an error
-	// when it has none (the file was not read, or changed meanwhile).
-	FileDigests(path string, shardSize int64) (size int64, whole string, shards []string, err error)
+	// FileDigests returns the size of the file at path and its digest
+	// with hashType (a name HashFactory knows): of the whole file when
+	// shardSize is 0, else of each shardSize piece. An error when it has
+	// none (the file was not read, changed meanwhile, or was hashed with
+	// another type or shard size): never digests of a second read.
+	FileDigests(path, hashType string, shardSize int64) (size int64, whole string, shards []string, err error)
 }
 
 // Resource is one manifest entry: a file or a shard and its digest.
@@ -149,11 +151,6 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Digests != nil && hashName != HashSHA256 {
-		// The one pass computes SHA-256 only; hashing these files again
-		// outside it would check bytes other than the ones scanned.
-		return nil, fmt.Errorf("the files were read once and hashed with sha256, but this manifest needs %s; hash the model with modelvet hash or verify it with modelvet verify", hashName)
-	}
 	if o.Method == MethodShards {
 		if o.ShardSize == 0 {
 			o.ShardSize = DefaultShardSize
@@ -200,7 +197,7 @@ func HashModel(root string, o HashOptions) (*Manifest, error) {
 		}
 	}
 	if o.Digests != nil {
-		if err := fromDigests(units, o); err != nil {
+		if err := fromDigests(units, hashName, o); err != nil {
 			return nil, err
 		}
 	} else {
@@ -478,13 +475,13 @@ func within(root, p string) bool {
 // fromDigests fills the units from o.Digests. A size that differs from
 // the listing means the file changed after it was read: an error, never a
 // manifest mixing two versions.
-func fromDigests(units []*work, o HashOptions) error {
+func fromDigests(units []*work, hashName string, o HashOptions) error {
 	shardSize := int64(0)
 	if o.Method == MethodShards {
 		shardSize = o.ShardSize
 	}
 	for _, u := range units {
-		size, whole, shards, err := o.Digests.FileDigests(u.path, shardSize)
+		size, whole, shards, err := o.Digests.FileDigests(u.path, hashName, shardSize)
 		if err != nil {
 			return err
 		}

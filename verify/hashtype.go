@@ -71,6 +71,19 @@ func lookupHashType(t string) (string, hashType, error) {
 	return t, ht, nil
 }
 
+// HashFactory is the one mapping from a hash_type to its hash: it returns
+// the canonical name (sha256 for "") and a constructor, or the error
+// lookupHashType gives for a type modelvet does not read. Both verify's
+// own hashing and the gate's one pass (internal/onepass) build their
+// hashes here, so they cannot disagree on what a name means.
+func HashFactory(t string) (string, func() hash.Hash, error) {
+	name, ht, err := lookupHashType(t)
+	if err != nil {
+		return name, nil, err
+	}
+	return name, ht.new, nil
+}
+
 // CheckHashType refuses what a signer must not write: an unknown hash
 // type, and blake3 with the shards method, which model_signing never
 // writes (its use_shard_serialization hashes whole files for blake3), so

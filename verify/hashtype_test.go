@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,41 +201,65 @@ func TestStatementHashTypeRefusals(t *testing.T) {
 	}
 }
 
-// fileSHA256 is a Digests that hashes each file with SHA-256 when asked,
-// standing in for the gate's one pass (which hashes while it scans).
-type fileSHA256 struct{ asked int }
+// fakePass is a Digests standing in for the gate's one pass: it hashes
+// each file when asked, but only with the hash type and shard size it was
+// prepared for (as the pass hashes what PeekHashing said before the scan),
+// refusing any other, as the pass does.
+type fakePass struct {
+	hashType  string
+	shardSize int64
+	asked     int
+}
 
-func (f *fileSHA256) FileDigests(path string, shardSize int64) (int64, string, []string, error) {
+func (f *fakePass) FileDigests(path, hashType string, shardSize int64) (int64, string, []string, error) {
 	f.asked++
-	fh, err := os.Open(path)
+	if hashType != f.hashType || shardSize != f.shardSize {
+		return 0, "", nil, fmt.Errorf("fake pass: %s digests of %d-byte shards were not computed", hashType, shardSize)
+	}
+	_, newHash, err := HashFactory(hashType)
 	if err != nil {
 		return 0, "", nil, err
 	}
-	defer fh.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, fh)
-	if err != nil || shardSize > 0 {
-		return 0, "", nil, fmt.Errorf("fake: no shards")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", nil, err
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil, nil
+	if shardSize == 0 {
+		h := newHash()
+		h.Write(b)
+		return int64(len(b)), hex.EncodeToString(h.Sum(nil)), nil, nil
+	}
+	var shards []string
+	for off := 0; off < len(b); off += int(shardSize) {
+		h := newHash()
+		h.Write(b[off:min(len(b), off+int(shardSize))])
+		shards = append(shards, hex.EncodeToString(h.Sum(nil)))
+	}
+	return int64(len(b)), "", shards, nil
 }
 
-// TestOnePassRefusesWhatItCannotCheck: with digests from the one pass
-// (modelvet check), a signature the pass cannot check is refused with a
-// message naming modelvet verify, never checked by a second read; the
-// same signature verifies without the pass (modelvet verify).
-func TestOnePassRefusesWhatItCannotCheck(t *testing.T) {
+// TestOnePassChecksEachHashType: with digests from the one pass (modelvet
+// check), a signature of each hash type and method is checked from the
+// pass's digests of that type; a pass prepared for other digests gives
+// none and the signature fails (never a second read); what the pass does
+// not read (a signed .git folder) is refused naming modelvet verify.
+func TestOnePassChecksEachHashType(t *testing.T) {
 	k := newECKey(t, elliptic.P256())
 	pub := writePublicKey(t, k.Public())
 	cases := []struct {
-		name  string
-		files map[string]string
-		hash  HashOptions
-		want  string // "" = the one pass verifies it
+		name     string
+		files    map[string]string
+		hash     HashOptions
+		passType string // what the pass was prepared for ("" = the signature's)
+		want     string // "" = the one pass verifies it
 	}{
 		{name: "control/sha256-files", files: map[string]string{"w.bin": "weights"}},
-		{name: "blake2b-signature", files: map[string]string{"w.bin": "weights"}, hash: HashOptions{HashType: HashBLAKE2b}, want: "this signature uses blake2b; check verifies sha256 signatures"},
-		{name: "blake3-signature", files: map[string]string{"w.bin": "weights"}, hash: HashOptions{HashType: HashBLAKE3}, want: "this signature uses blake3"},
+		{name: "blake2b-files", files: map[string]string{"w.bin": "weights", "c.json": "{}"}, hash: HashOptions{HashType: HashBLAKE2b}},
+		{name: "blake3-files", files: map[string]string{"w.bin": "weights", "c.json": "{}"}, hash: HashOptions{HashType: HashBLAKE3}},
+		{name: "blake2b-shards", files: map[string]string{"w.bin": "weights and more", "c.json": "{}"}, hash: HashOptions{HashType: HashBLAKE2b, Method: MethodShards, ShardSize: 4}},
+		{name: "sha256-shards", files: map[string]string{"w.bin": "weights and more"}, hash: HashOptions{Method: MethodShards, ShardSize: 4}},
+		{name: "blake2b-signature-pass-hashed-sha256", files: map[string]string{"w.bin": "weights"}, hash: HashOptions{HashType: HashBLAKE2b}, passType: HashSHA256, want: "blake2b digests of 0-byte shards were not computed"},
+		{name: "sha256-signature-pass-hashed-blake3", files: map[string]string{"w.bin": "weights"}, passType: HashBLAKE3, want: "sha256 digests of 0-byte shards were not computed"},
 		// model_signing --no-ignore-git-paths signs the .git folder.
 		{name: "signed-git-folder-no-ignore-git-paths", files: map[string]string{"w.bin": "weights", ".git/HEAD": "ref: refs/heads/main"}, hash: HashOptions{NoDefaultIgnores: true}, want: "covers .git/HEAD, inside a .git folder"},
 		{name: "signed-nested-git-folder", files: map[string]string{"w.bin": "weights", "sub/.git/config": "[core]"}, want: "covers sub/.git/config, inside a .git folder"},
@@ -246,12 +269,17 @@ func TestOnePassRefusesWhatItCannotCheck(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := makeModel(t, "m", c.files)
-			if _, _, err := Sign(dir, SignOptions{Key: k, Hash: c.hash}); err != nil {
+			_, bundle, err := Sign(dir, SignOptions{Key: k, Hash: c.hash})
+			if err != nil {
 				t.Fatal(err)
 			}
 			trust := TrustOptions{KeyPath: pub}
 			mustVerify(t, dir, Options{Trust: trust}) // modelvet verify
-			pass := &fileSHA256{}
+			pass := &fakePass{}
+			pass.hashType, pass.shardSize = PeekHashing(bundle)
+			if c.passType != "" {
+				pass.hashType = c.passType
+			}
 			r, err := Verify(dir, Options{Trust: trust, Digests: pass})
 			if err != nil {
 				t.Fatal(err)
@@ -260,11 +288,60 @@ func TestOnePassRefusesWhatItCannotCheck(t *testing.T) {
 				if !r.Verified || pass.asked == 0 {
 					t.Fatalf("one pass: verified=%v after %d digests asked, problems %v", r.Verified, pass.asked, r.Problems)
 				}
+				// The same pass after a byte of the weights changed.
+				writeFile(t, filepath.Join(dir, "w.bin"), []byte("weighTs and more"[:len(c.files["w.bin"])]))
+				r, err := Verify(dir, Options{Trust: trust, Digests: pass})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Verified || !strings.Contains(fmt.Sprint(r.Problems), "w.bin") {
+					t.Fatalf("one pass after a byte changed: verified=%v, problems %v", r.Verified, r.Problems)
+				}
 				return
 			}
 			msg := fmt.Sprint(r.Problems)
-			if r.Verified || !strings.Contains(msg, c.want) || !strings.Contains(msg, "modelvet verify") || pass.asked != 0 {
-				t.Fatalf("one pass: verified=%v, %d digests asked, problems %v; want a refusal %q naming modelvet verify before any digest", r.Verified, pass.asked, r.Problems, c.want)
+			if r.Verified || !strings.Contains(msg, c.want) {
+				t.Fatalf("one pass: verified=%v, %d digests asked, problems %v; want a refusal %q", r.Verified, pass.asked, r.Problems, c.want)
+			}
+			if strings.Contains(c.want, ".git") && (!strings.Contains(msg, "modelvet verify") || pass.asked != 0) {
+				t.Fatalf("one pass: %d digests asked, problems %v; want a refusal naming modelvet verify before any digest", pass.asked, r.Problems)
+			}
+		})
+	}
+}
+
+// TestPeekHashing: the gate learns the hash type and shard size before
+// the scan; an unreadable signature, or one naming a hash type nobody
+// supports, leaves the pass at sha256 files (and verification fails).
+func TestPeekHashing(t *testing.T) {
+	k := newECKey(t, elliptic.P256())
+	dir := makeModel(t, "m", map[string]string{"w.bin": "weights"})
+	sign := func(o HashOptions) []byte {
+		_, b, err := Sign(dir, SignOptions{Key: k, Hash: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	unknown := signedBundle(t, k, InTotoPayloadType, rtStatement([][2]string{{"w.bin", rtDigest("weights")}}, map[string]any{"method": "files", "hash_type": "sha3_256", "allow_symlinks": false}, nil))
+	cases := []struct {
+		name     string
+		bundle   []byte
+		wantType string
+		wantSize int64
+	}{
+		{"sha256-files", sign(HashOptions{}), HashSHA256, 0},
+		{"blake2b-files", sign(HashOptions{HashType: HashBLAKE2b}), HashBLAKE2b, 0},
+		{"blake3-files", sign(HashOptions{HashType: HashBLAKE3}), HashBLAKE3, 0},
+		{"blake2b-shards-4", sign(HashOptions{HashType: HashBLAKE2b, Method: MethodShards, ShardSize: 4}), HashBLAKE2b, 4},
+		{"unsupported-sha3-256", unknown, HashSHA256, 0},
+		{"not-a-bundle", []byte("{"), HashSHA256, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ht, size := PeekHashing(c.bundle)
+			if ht != c.wantType || size != c.wantSize {
+				t.Fatalf("PeekHashing = %s, %d; want %s, %d", ht, size, c.wantType, c.wantSize)
 			}
 		})
 	}

@@ -353,15 +353,14 @@ func (r *Result) fail(kind, res, msg string) {
 }
 
 // onePassGap says why the gate's one pass cannot check this signature:
-// it hashes with SHA-256 only, and its scan skips git's object store
-// (.git), which a signature made with model_signing --no-ignore-git-paths
-// covers. Checking these through a second read would verify bytes other
-// than those scanned, so check refuses and names the command that can
-// verify them. "" when the pass covers the signature.
+// its scan skips git's object store (.git), which a signature made with
+// model_signing --no-ignore-git-paths covers. Checking it through a second
+// read would verify bytes other than those scanned, so check refuses and
+// names the command that can verify them. "" when the pass covers the
+// signature. (The pass hashes with the signature's own hash type, learnt
+// by PeekHashing before the scan; a pass that hashed with another gives
+// no digests, and the check fails.)
 func onePassGap(s *Signed, model string) string {
-	if s.HashType != HashSHA256 {
-		return fmt.Sprintf("this signature uses %s; check verifies sha256 signatures from its one read of the files; verify this one with: modelvet verify %s", s.HashType, model)
-	}
 	if f := signedInGitDir(s); f != "" {
 		return fmt.Sprintf("this signature covers %s, inside a .git folder (model_signing --no-ignore-git-paths signs the top one; a nested one is signed by default), which check does not read (its scan skips git's object store at any depth); verify this one with: modelvet verify %s", f, model)
 	}
@@ -467,22 +466,26 @@ func relInside(model, p string) (string, bool) {
 	return filepath.ToSlash(rel), true
 }
 
-// PeekShardSize reads, without verifying anything, the shard size a
-// signature says the model was hashed with (0 for the files method or an
-// unreadable signature). The gate's one pass must know which digests to
-// compute before it reads the model; nothing read here is trusted, and a
-// wrong answer only makes verification fail.
-func PeekShardSize(bundle []byte) int64 {
+// PeekHashing reads, without verifying anything, how a signature says
+// the model was hashed: its hash type and shard size (0 for the files
+// method); sha256 and 0 for an unreadable signature. The gate's one pass
+// must know which digests to compute before it reads the model; nothing
+// read here is trusted, and a wrong answer only makes verification fail
+// (the pass then has no digests of the type the signature names).
+func PeekHashing(bundle []byte) (hashType string, shardSize int64) {
 	b, err := parseBundle(bundle)
 	if err != nil || b.DsseEnvelope == nil {
-		return 0
+		return HashSHA256, 0
 	}
 	s, err := ParseStatement(b.DsseEnvelope.PayloadType, b.DsseEnvelope.Payload)
-	if err != nil || s.Method != MethodShards {
-		return 0
+	if err != nil {
+		return HashSHA256, 0
+	}
+	if s.Method != MethodShards {
+		return s.HashType, 0
 	}
 	if s.ShardSize == 0 {
-		return DefaultShardSize
+		return s.HashType, DefaultShardSize
 	}
-	return s.ShardSize
+	return s.HashType, s.ShardSize
 }

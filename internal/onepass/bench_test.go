@@ -116,7 +116,7 @@ func BenchmarkPassOneLargeFile(b *testing.B) {
 		bar  float64 // cores the bar counts
 	}{
 		{"whole-file-sha256", Options{}, 1},
-		{"shards-only", Options{ShardSize: verify.DefaultShardSize, ShardsOnly: true}, 0.8 * float64(runtime.GOMAXPROCS(0))},
+		{"shards-only", Options{ShardSize: verify.DefaultShardSize, SignatureOnly: true}, 0.8 * float64(runtime.GOMAXPROCS(0))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			c.o.Root = filepath.Dir(paths[0])

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/modelvet/modelvet/verify"
 )
 
 // Lookup returns what the session read of path: by its absolute name, or
@@ -71,20 +73,37 @@ func (s *Session) OpenErrors() map[string]error {
 
 // FileDigests implements verify.Digests: the manifest a signature is
 // checked against comes from the session's reads, never from a new one.
-func (s *Session) FileDigests(path string, shardSize int64) (int64, string, []string, error) {
+// Digests of another hash type or shard size than the pass computed are
+// refused, not computed by a second read.
+func (s *Session) FileDigests(path, hashType string, shardSize int64) (int64, string, []string, error) {
 	f, ok := s.Lookup(path)
 	if !ok {
 		return 0, "", nil, fmt.Errorf("%s was not read by the check (it appeared while the model was being checked, or could not be opened); check the model again when nothing writes to it", path)
+	}
+	if hashType == "" {
+		hashType = verify.HashSHA256
 	}
 	switch {
 	case f.Changed != nil:
 		return 0, "", nil, fmt.Errorf("%s changed during the check: %v", path, f.Changed)
 	case f.Err != nil:
 		return 0, "", nil, f.Err
-	case shardSize == 0 && f.SHA256 == "":
-		return 0, "", nil, fmt.Errorf("%s: the whole-file digest was not computed (the check prepared for a shards-method signature)", path)
-	case shardSize > 0 && shardSize != f.ShardSize:
-		return 0, "", nil, fmt.Errorf("%s: shard digests of %d bytes were not computed (have %d)", path, shardSize, f.ShardSize)
+	case shardSize == 0 && hashType == verify.HashSHA256 && f.SHA256 != "":
+		return f.Size, f.SHA256, nil, nil
+	case shardSize == 0 && (f.HashType != hashType || f.Digest == ""):
+		return 0, "", nil, fmt.Errorf("%s: the whole-file %s digest was not computed (the check prepared for %s)", path, hashType, f.prepared())
+	case shardSize > 0 && (shardSize != f.ShardSize || f.HashType != hashType):
+		return 0, "", nil, fmt.Errorf("%s: %s shard digests of %d bytes were not computed (the check prepared for %s)", path, hashType, shardSize, f.prepared())
+	case shardSize == 0:
+		return f.Size, f.Digest, nil, nil
 	}
 	return f.Size, f.SHA256, f.Shards, nil
+}
+
+// prepared says which signature digests the pass computed.
+func (f *File) prepared() string {
+	if f.ShardSize > 0 {
+		return fmt.Sprintf("%s shards of %d bytes", f.HashType, f.ShardSize)
+	}
+	return "whole-file " + f.HashType + " digests"
 }

@@ -52,18 +52,30 @@ func (s *Session) finish(e *entry) *File {
 		}()
 	}
 	size := e.info.Size()
+	hashName, newHash, err := verify.HashFactory(s.opts.HashType)
+	if err != nil {
+		f.Err = err // not reached: SetHashType refuses what HashFactory does
+		return f
+	}
+	f.HashType = hashName
+	// whole is the SHA-256 of the report, the provenance and a sha256
+	// files-method signature; sig the whole-file digest of a files-method
+	// signature of another hash type; shard the signature's shards.
 	whole := sha256.New()
-	var shard hash.Hash
+	var sig, shard hash.Hash
 	var shardEnd int64
 	if f.ShardSize > 0 && (size+f.ShardSize-1)/f.ShardSize <= verify.MaxShards {
-		shard, shardEnd = sha256.New(), f.ShardSize
+		shard, shardEnd = newHash(), f.ShardSize
 	} else {
 		f.ShardSize = 0 // too many shards: FileDigests refuses, verification fails
 	}
-	// Only shard digests are read (a shards-method signature, nothing
-	// else): no whole-file SHA-256, and the shards of a large file are
-	// hashed side by side, one core each.
-	if s.opts.ShardsOnly && shard != nil {
+	if s.opts.ShardSize == 0 && hashName != verify.HashSHA256 {
+		sig = newHash()
+	}
+	// Only the signature's digests are read and they are not the
+	// whole-file SHA-256: that one is not computed, and the shards of a
+	// large file are hashed side by side, one core each.
+	if s.opts.SignatureOnly && (shard != nil || sig != nil) {
 		whole = nil
 	}
 	// A read of the whole file (a cache blob verified against its name)
@@ -75,22 +87,35 @@ func (s *Session) finish(e *entry) *File {
 		spans = slices.Delete(slices.Clone(spans), i, i+1)
 	}
 	keep := s.reserveKeep(size)
-	if whole == nil && out == nil && keep == nil && size > formats.HashBufSize {
+	if whole == nil && sig == nil && out == nil && keep == nil && size > formats.HashBufSize {
 		if n := s.shardWorkers(size, f.ShardSize); n > 1 {
-			s.hashShards(e, f, spans, n)
+			s.hashShards(e, f, spans, n, newHash)
 			s.conclude(e, f, size)
 			return f
 		}
 	}
 	chk := &checker{spans: spans}
-	// The whole-file digest is the one SHA-256 stream a file's pass
-	// cannot split: it runs on its own goroutine, so one core hashes it
-	// full-time while the read-ahead reads and this one copies, checks
-	// the scan's reads and hashes the shards.
-	var par *parallelHash
-	if whole != nil && size > formats.HashBufSize {
-		par = newParallelHash(whole)
-		defer par.stop()
+	// A whole-file digest is a stream a file's pass cannot split: each
+	// runs on its own goroutine, so one core hashes it full-time while
+	// the read-ahead reads and this one copies, checks the scan's reads
+	// and hashes the shards.
+	var pars []*parallelHash
+	var seq []hash.Hash
+	for _, h := range []hash.Hash{whole, sig} {
+		switch {
+		case h == nil:
+		case size > formats.HashBufSize:
+			p := newParallelHash(h)
+			defer p.stop()
+			pars = append(pars, p)
+		default:
+			seq = append(seq, h)
+		}
+	}
+	waitAll := func() {
+		for _, p := range pars {
+			p.wait()
+		}
 	}
 	var after1 func()
 	if s.opts.DuringHash != nil {
@@ -111,16 +136,15 @@ func (s *Session) finish(e *entry) *File {
 			break
 		}
 		n, rerr, b := len(c.b), c.err, c.b
-		if par != nil {
-			par.start(b)
-		} else if whole != nil {
-			whole.Write(b)
+		for _, p := range pars {
+			p.start(b)
+		}
+		for _, h := range seq {
+			h.Write(b)
 		}
 		if out != nil {
 			if _, werr := out.Write(b); werr != nil {
-				if par != nil {
-					par.wait()
-				}
+				waitAll()
 				rd.release(&c)
 				f.Err = fmt.Errorf("writing the snapshot copy %s: %w", f.Snapshot, werr)
 				return f
@@ -140,9 +164,7 @@ func (s *Session) finish(e *entry) *File {
 		if keep != nil {
 			keep = append(keep, b...)
 		}
-		if par != nil {
-			par.wait()
-		}
+		waitAll()
 		rd.release(&c)
 		pos += int64(n)
 		if pos < size && n == 0 || rerr != nil && !errors.Is(rerr, io.EOF) {
@@ -169,6 +191,11 @@ func (s *Session) finish(e *entry) *File {
 		if wholeSpan != nil && wholeSpan.sum != sum {
 			f.setChanged(fmt.Errorf("bytes 0-%d changed between the scan and the hashing pass", size))
 		}
+	}
+	if sig != nil {
+		f.Digest = hex.EncodeToString(sig.Sum(nil))
+	} else if hashName == verify.HashSHA256 {
+		f.Digest = f.SHA256
 	}
 	if err := chk.done(size); err != nil {
 		f.setChanged(err)

@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/verify"
 )
 
 // DefaultMaxSpans caps the spans kept per file (48 bytes each): a zip of
@@ -50,15 +51,20 @@ type Options struct {
 	// digests of that size. SetShardSize may set it before any file is
 	// opened.
 	ShardSize int64
+	// HashType is the signature's hash_type (verify.HashFactory names;
+	// "" is sha256): shard digests are of this type, and for the files
+	// method a type other than sha256 adds that whole-file digest
+	// (File.Digest). SetHashType may set it before any file is opened.
+	HashType string
 	// Ctx, when set, stops hashing passes once it is done (a service's
 	// request timeout); the file then has Err and no digests.
 	Ctx context.Context
-	// ShardsOnly says only shard digests are read (a shards-method
-	// signature; no report digests, provenance or snapshot): when
-	// ShardSize is positive the pass skips the whole-file SHA-256 (File's
-	// SHA256 stays empty and FileDigests refuses the files method) and
-	// hashes a large file's shards in parallel.
-	ShardsOnly bool
+	// SignatureOnly says only the signature's digests are read (no
+	// report digests, provenance or snapshot): the pass skips the
+	// whole-file SHA-256 when the signature needs other digests (shards,
+	// or another hash type; File's SHA256 stays empty and FileDigests
+	// refuses sha256 files), and hashes a large file's shards in parallel.
+	SignatureOnly bool
 	// NoHash skips the hashing pass and the recording: only the identity
 	// checks run (a text check with nothing to verify reads headers, not
 	// weights, as a scan does).
@@ -82,7 +88,14 @@ type File struct {
 	Snapshot string // the copy, when snapshotting
 	Size     int64
 	SHA256   string
-	// Shards are the SHA-256 of each ShardSize piece (ShardSize > 0).
+	// HashType is the hash of Digest and Shards (verify.HashFactory
+	// names).
+	HashType string
+	// Digest is the whole file's HashType digest (the files method; the
+	// same as SHA256 for sha256), "" when not computed.
+	Digest string
+	// Shards are the HashType digests of each ShardSize piece
+	// (ShardSize > 0).
 	Shards    []string
 	ShardSize int64
 	// Changed says how the file changed during the check; nil when it
@@ -170,6 +183,20 @@ func (s *Session) SetShardSize(n int64) error {
 		return fmt.Errorf("shard size %d is not positive", n)
 	}
 	s.opts.ShardSize = n
+	return nil
+}
+
+// SetHashType sets Options.HashType, refusing a type verify does not
+// know (the signature is then refused when it is checked, and the pass
+// keeps sha256). Call it before the scan, as SetShardSize.
+func (s *Session) SetHashType(t string) error {
+	name, _, err := verify.HashFactory(t)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.HashType = name
 	return nil
 }
 
@@ -483,7 +510,7 @@ func (s *Session) complete(e *entry) {
 	if prev, ok := s.done[f.Path]; ok {
 		// Opened twice in one check (a folder check read it before its
 		// own scan): both reads must be of one file with one content.
-		if prev.Changed == nil && (!os.SameFile(prev.info, f.info) || prev.SHA256 != f.SHA256 || !slices.Equal(prev.Shards, f.Shards) || prev.Size != f.Size) {
+		if prev.Changed == nil && (!os.SameFile(prev.info, f.info) || prev.SHA256 != f.SHA256 || prev.Digest != f.Digest || !slices.Equal(prev.Shards, f.Shards) || prev.Size != f.Size) {
 			prev.Changed = errors.New("the file was opened twice during the check and its identity or content differed between the opens")
 		}
 		if prev.Changed == nil && f.Changed != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/verify"
 )
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -61,9 +62,11 @@ func TestPassCatchesChanges(t *testing.T) {
 		hashedNew bool                         // the digest is of the rewritten bytes
 		readAll   bool                         // the scan reads every byte (a cache blob verified against its name)
 		shard     int64                        // ShardSize: shard digests too (the whole-file digest on its own goroutine)
-		// shardsOnly: a shards-method signature alone needs digests: no
-		// whole-file SHA-256, the shards hashed by two workers.
+		// shardsOnly: a signature alone needs digests (SignatureOnly):
+		// no whole-file SHA-256 when it needs shards or another hash type;
+		// shards are hashed by two workers.
 		shardsOnly bool
+		hashType   string // the signature's hash type ("" is sha256)
 	}{
 		{name: "untouched file", size: small},
 		{name: "untouched large file", size: big},
@@ -137,6 +140,34 @@ func TestPassCatchesChanges(t *testing.T) {
 			during: func(t *testing.T, p string) { os.Truncate(p, small) }, changed: "shrank"},
 		{name: "shards only: scan read past the hashed end (file shrank, then grew back), last shard", size: big, shard: 1 << 20, shardsOnly: true,
 			before: func(t *testing.T, p string) { os.Truncate(p, int64(big-50)) }, changed: "shrank"},
+		{name: "blake2b files signature only: untouched large file, no sha256", size: big, hashType: verify.HashBLAKE2b, shardsOnly: true},
+		{name: "blake3 files signature and report sha256: untouched large file, both digests", size: big, hashType: verify.HashBLAKE3},
+		{name: "blake3 files signature only: whole file read, untouched", size: big, hashType: verify.HashBLAKE3, shardsOnly: true, readAll: true},
+		{name: "blake2b files signature only: rename swap", size: small, hashType: verify.HashBLAKE2b, shardsOnly: true,
+			before: func(t *testing.T, p string) {
+				os.WriteFile(p+".evil", content(small, 9), 0o644)
+				if err := os.Rename(p+".evil", p); err != nil {
+					t.Skipf("this OS refuses to rename over an open file (%v): the swap cannot happen", err)
+				}
+			}, changed: "renamed over"},
+		{name: "blake3 files signature only: in-place rewrite of the middle while hashing", size: big, hashType: verify.HashBLAKE3, shardsOnly: true,
+			during: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), int64(big/2+50))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
+		{name: "blake2b shards only: untouched large file, shards hashed in parallel", size: big, shard: 1 << 20, shardsOnly: true, hashType: verify.HashBLAKE2b},
+		{name: "blake2b shards with report sha256: untouched large file", size: big, shard: 1 << 20, hashType: verify.HashBLAKE2b},
+		{name: "blake2b shards only: in-place rewrite of scanned bytes while hashing", size: big, shard: 2 << 20, shardsOnly: true, hashType: verify.HashBLAKE2b,
+			during: func(t *testing.T, p string) {
+				fi, _ := os.Stat(p)
+				f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+				f.WriteAt([]byte("EVIL"), int64(big/2+50))
+				f.Close()
+				restore(t, p, fi)
+			}, changed: "changed between the scan and the hashing pass"},
 		{name: "truncated before hashing", size: small,
 			before: func(t *testing.T, p string) { os.Truncate(p, small/2) }, changed: "shrank"},
 		{name: "appended to before hashing, mtime restored", size: small,
@@ -160,7 +191,12 @@ func TestPassCatchesChanges(t *testing.T) {
 			p := filepath.Join(dir, "pytorch_model.bin")
 			orig := content(c.size, 1)
 			os.WriteFile(p, orig, 0o644)
-			o := Options{Root: dir, ShardSize: c.shard, ShardsOnly: c.shardsOnly}
+			o := Options{Root: dir, ShardSize: c.shard, SignatureOnly: c.shardsOnly, HashType: c.hashType}
+			ht, newHash, err := verify.HashFactory(c.hashType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hsum := func(b []byte) string { h := newHash(); h.Write(b); return hex.EncodeToString(h.Sum(nil)) }
 			if c.before != nil {
 				o.BeforeHash = func(string) { c.before(t, p) }
 			}
@@ -192,7 +228,7 @@ func TestPassCatchesChanges(t *testing.T) {
 			case c.changed != "" && (f.Changed == nil || !strings.Contains(f.Changed.Error(), c.changed)):
 				t.Fatalf("Changed = %v, want %q", f.Changed, c.changed)
 			case c.changed != "":
-				if _, _, _, err := s.FileDigests(p, 0); err == nil {
+				if _, _, _, err := s.FileDigests(p, ht, c.shard); err == nil {
 					t.Fatal("a changed file must have no digests for a manifest")
 				}
 				return
@@ -202,23 +238,38 @@ func TestPassCatchesChanges(t *testing.T) {
 				want, _ = os.ReadFile(p)
 			}
 			switch {
-			case c.shardsOnly:
+			case c.shardsOnly && (c.shard > 0 || ht != verify.HashSHA256):
 				if f.SHA256 != "" {
-					t.Fatalf("a shards-only pass computed the whole-file digest %s", f.SHA256)
+					t.Fatalf("a signature-only pass computed the whole-file SHA-256 %s it does not need", f.SHA256)
 				}
-				if _, _, _, err := s.FileDigests(p, 0); err == nil {
-					t.Fatal("FileDigests for the files method must fail when only shards were hashed")
+				if _, _, _, err := s.FileDigests(p, verify.HashSHA256, 0); err == nil {
+					t.Fatal("FileDigests for sha256 files must fail when only the signature's digests were hashed")
 				}
 			case f.SHA256 != sum(want) || f.Size != int64(len(want)):
 				t.Fatalf("digest %s size %d, want %s %d", f.SHA256, f.Size, sum(want), len(want))
 			}
+			if c.shard == 0 {
+				size, d, _, err := s.FileDigests(p, ht, 0)
+				if err != nil || d != hsum(want) || size != int64(len(want)) || f.HashType != ht {
+					t.Fatalf("%s files digest %s (%v), size %d, type %s; want %s %d", ht, d, err, size, f.HashType, hsum(want), len(want))
+				}
+				if other := verify.HashBLAKE2b; ht != other && ht != verify.HashSHA256 {
+					if _, _, _, err := s.FileDigests(p, other, 0); err == nil {
+						t.Fatalf("FileDigests gave %s digests of a pass that hashed %s", other, ht)
+					}
+				}
+			}
 			if c.shard > 0 {
 				var shards []string
 				for off := int64(0); off < int64(len(want)); off += c.shard {
-					shards = append(shards, sum(want[off:min(off+c.shard, int64(len(want)))]))
+					shards = append(shards, hsum(want[off:min(off+c.shard, int64(len(want)))]))
 				}
-				if !slices.Equal(f.Shards, shards) {
-					t.Fatalf("shard digests %v, want %v", f.Shards, shards)
+				_, _, got, err := s.FileDigests(p, ht, c.shard)
+				if err != nil || !slices.Equal(f.Shards, shards) || !slices.Equal(got, shards) {
+					t.Fatalf("%s shard digests %v (%v), want %v", ht, f.Shards, err, shards)
+				}
+				if _, _, _, err := s.FileDigests(p, verify.HashBLAKE3, c.shard); err == nil {
+					t.Fatalf("FileDigests gave blake3 shards of a pass that hashed %s", ht)
 				}
 			}
 		})
@@ -486,7 +537,7 @@ func FuzzShardsDetect(f *testing.F) {
 		os.WriteFile(p, data, 0o644)
 		shard := int64(shardK)*97 + 4096
 		var read []int64
-		s := New(Options{Root: dir, ShardSize: shard, ShardsOnly: true, BeforeHash: func(string) {
+		s := New(Options{Root: dir, ShardSize: shard, SignatureOnly: true, BeforeHash: func(string) {
 			if !mutate || len(read) == 0 {
 				return
 			}

@@ -1,10 +1,10 @@
 package onepass
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"sync"
@@ -34,7 +34,7 @@ type segment struct {
 // Each worker also checks the scan's reads that start in its shard, reading
 // on past the shard's end for a read that crosses it, so every recorded
 // byte is still compared with the bytes hashed in this pass.
-func (s *Session) hashShards(e *entry, f *File, spans []span, workers int) {
+func (s *Session) hashShards(e *entry, f *File, spans []span, workers int, newHash func() hash.Hash) {
 	size, S := f.Size, f.ShardSize
 	n := int((size + S - 1) / S)
 	parts := make([][]span, n)
@@ -58,7 +58,7 @@ func (s *Session) hashShards(e *entry, f *File, spans []span, workers int) {
 					return
 				}
 				start := int64(i) * S
-				res[i] = s.hashSegment(e, start, min(start+S, size), size, parts[i], &failed)
+				res[i] = s.hashSegment(e, start, min(start+S, size), size, parts[i], &failed, newHash)
 				if res[i].err != nil || res[i].changed != nil {
 					failed.Store(true)
 				}
@@ -90,7 +90,7 @@ func (s *Session) ctxErr(e *entry) error {
 
 // hashSegment hashes [start, end) of a file of size bytes, and checks the
 // spans (reads of the scan starting in that range) against the bytes read.
-func (s *Session) hashSegment(e *entry, start, end, size int64, spans []span, failed *atomic.Bool) segment {
+func (s *Session) hashSegment(e *entry, start, end, size int64, spans []span, failed *atomic.Bool, newHash func() hash.Hash) segment {
 	readEnd := end
 	for _, x := range spans {
 		readEnd = max(readEnd, x.off+x.n)
@@ -106,7 +106,7 @@ func (s *Session) hashSegment(e *entry, start, end, size int64, spans []span, fa
 			hook, after1 = after1, nil
 		}
 	}
-	h := sha256.New()
+	h := newHash()
 	chk := &checker{spans: spans}
 	rd := newReader(e.f, start, readEnd, after1, func() bool { return int(s.passes.Load()) >= runtime.GOMAXPROCS(0) })
 	defer rd.close()

@@ -20,15 +20,18 @@ type OnePass struct{}
 
 // Prepare reads the signature and the attestation through the session
 // before the scan (so the scan shares their open and the pass proves
-// they are the bytes checked), and asks the pass for the shard digests
-// the signature's method needs.
+// they are the bytes checked), and asks the pass for the digests the
+// signature's method and hash type need (the pass hashes with that type,
+// so a blake2b or blake3 signature is checked from the same one read).
 func (OnePass) Prepare(ctx context.Context, model string, p *policy.Policy, s *onepass.Session) {
 	if p.Signature.Checked() {
 		path := sidecar(model, p.Signature.File)
 		if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
 			if data, err := s.ReadFile(path, maxSidecar); err == nil {
 				// A failure here surfaces when the signature is checked.
-				_ = s.SetShardSize(verify.PeekShardSize(data))
+				ht, shard := verify.PeekHashing(data)
+				_ = s.SetHashType(ht)
+				_ = s.SetShardSize(shard)
 			}
 		}
 	}
