@@ -103,6 +103,7 @@ type walker struct {
 	nodes    int
 	stopped  bool
 	reported map[string]int
+	nemo     int // 0 not yet known, 1 a NeMo model config, 2 not
 }
 
 func (w *walker) report(f formats.Finding) {
@@ -116,16 +117,38 @@ func (w *walker) report(f formats.Finding) {
 }
 
 // nemoConfig reports whether the file is a NeMo model_config.yaml. Attack
-// class: NeMo's from_config_dict (nemo/core/classes/common.py) imports the
-// root "target" key with import_class_by_path, the same import-a-name-from-
-// the-config class as _target_, though under a name other configs use for
-// plain values; so it is judged only there.
+// class: NeMo follows two more keys than Hydra's _target_ there, both the
+// same import-a-name-from-the-config class, under names other configs use
+// for plain values; so they are judged only in NeMo model configs, at every
+// depth (nemoKey).
 func (w *walker) nemoConfig() bool {
-	name := w.s.Member()
-	if name == "" {
-		name = w.s.Path()
+	if w.nemo == 0 {
+		w.nemo = 2
+		name := w.s.Member()
+		if name == "" {
+			name = w.s.Path()
+		}
+		if strings.EqualFold(path.Base(filepath.ToSlash(name)), "model_config.yaml") {
+			w.nemo = 1
+		}
 	}
-	return strings.EqualFold(path.Base(filepath.ToSlash(name)), "model_config.yaml")
+	return w.nemo == 1
+}
+
+// nemoKey reports whether NeMo imports the class a key of a mapping names:
+//   - "target": Serialization.from_config_dict (nemo/core/classes/common.py)
+//     calls import_class_by_path(config["target"]) and constructs it, for
+//     the model and for every sub-config a module builds with
+//     from_config_dict (preprocessor, encoder, decoder, loss...), and hands
+//     a "target" with "params" to Hydra (the 0.x API);
+//   - "cls": maybe_update_config_version (nemo/utils/model_utils.py,
+//     _convert_config) renames cls to _target_ in every mapping without a
+//     _target_, recursively, before Hydra instantiates it. A cls beside a
+//     _target_ stays a plain value there, but is judged all the same: no
+//     real NeMo config has one, and which of the two a loader takes is a
+//     matter of key order and version.
+func (w *walker) nemoKey(key string) bool {
+	return (key == "target" || key == "cls") && w.nemoConfig()
 }
 
 func (w *walker) finish() {
@@ -184,7 +207,7 @@ func (w *walker) walk(n *yaml.Node, path string, depth int) {
 				seen[key] = k.Line
 			}
 			member := strings.TrimPrefix(path+"/"+key, "/")
-			if TargetKeys[key] || (key == "target" && path == "" && w.nemoConfig()) {
+			if TargetKeys[key] || w.nemoKey(key) {
 				if t := resolve(v); t.Kind == yaml.ScalarNode && (t.Tag == "!!str" || t.Tag == "") {
 					reportTarget(w.s, member, key, t.Value, formats.NoOffset, ref && key == "_target_")
 				}

@@ -72,6 +72,7 @@ func TestNeMo(t *testing.T) {
 		{"real-shaped gzip .nemo (NeMo < 1.7)", gz(nemoTar(t, entry{name: "./model_config.yaml", data: cfg}, entry{name: "./model_weights.ckpt", data: weights})), nil},
 		{"CVE-2025-23304 alias target in model_config.yaml", nemoTar(t, entry{name: "./model_config.yaml", data: evilCfg}, entry{name: "./model_weights.ckpt", data: weights}), []string{"hydra/dangerous-target"}},
 		{"dangerous target in a gzip .nemo", gz(nemoTar(t, entry{name: "model_config.yaml", data: evilCfg})), []string{"hydra/dangerous-target"}},
+		{"nested NeMo target under encoder in a .nemo", nemoTar(t, entry{name: "./model_config.yaml", data: []byte("target: nemo.collections.asr.models.EncDecCTCModel\nencoder:\n  target: posixpath.os.system\n")}), []string{"hydra/dangerous-target"}},
 		{"unknown target class", nemoTar(t, entry{name: "./model_config.yaml", data: []byte("encoder:\n  _target_: acme.Encoder\n")}), []string{"hydra/unknown-target"}},
 		{"pickle payload as model_weights.ckpt", nemoTar(t, entry{name: "./model_config.yaml", data: cfg}, entry{name: "./model_weights.ckpt", data: evilPickle}), []string{"pickle/dangerous-import"}},
 		{"artifact link out of the extraction folder", nemoTar(t, entry{name: "./model_config.yaml", data: cfg}, entry{name: "./tokenizer.model", link: "../../../home/user/.ssh/id_rsa"}), []string{"archive/path-escape"}},

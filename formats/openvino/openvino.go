@@ -232,23 +232,29 @@ func analyze(s *formats.Scope, r io.ReaderAt, size int64) {
 
 // customOp says why a layer's operation is not one OpenVINO ships, or "".
 // Versions of OpenVINO's own internal opsets (written by its
-// transformations) are trusted by name; a standard opset must also define
-// the type (see knownOps).
+// transformations) are trusted by name; a standard opset must define the
+// type, which it does from the opset that introduced it on (see ops.go).
 func customOp(typ, version string) string {
+	intro := introducedIn(typ)
 	switch {
 	case version == "":
-		if knownOps[typ] {
+		if intro > 0 {
 			return ""
 		}
 		return "with no opset version, which no standard opset defines"
 	case !standardOpset.MatchString(version):
 		return fmt.Sprintf("from the opset %q, which OpenVINO does not ship", version)
-	case knownOps[typ]:
-		return ""
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(version, "opset"))
-	if err != nil || n > lastKnownOpset {
-		return "" // an internal opset, or one newer than the table
+	switch {
+	case err != nil:
+		return "" // an internal opset
+	case intro > 0 && n >= intro:
+		return ""
+	case intro > 0:
+		return fmt.Sprintf("under the standard opset %q, older than opset%d where %s first appears (an extension re-registering a standard operation under an opset that lacks it)", version, intro, typ)
+	case n > lastKnownOpset:
+		return "" // newer than the table: may be a standard op it predates
 	}
 	return fmt.Sprintf("under the standard opset %q, which has no such operation (an extension registered under a standard opset name)", version)
 }

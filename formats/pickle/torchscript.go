@@ -40,14 +40,27 @@ func torchScriptSafe(module, name string) bool {
 	return false
 }
 
+// TorchScriptLoader is who reads data.pkl and constants.pkl of a
+// TorchScript archive.
+const TorchScriptLoader = "torch.jit.load (and torch.load, which hands TorchScript archives to it)"
+
 // ScanTorchScript is Scan for a pickle of a TorchScript archive (one
 // torch.load hands to torch.jit.load): TorchScript's own names
 // (torch.jit._pickle builders, __torch__ classes) are judged safe, every
 // other global as usual. Nested pickles are scanned with the usual policy.
-func ScanTorchScript(s *formats.Scope, r io.ReaderAt, size int64) *Result {
+// l.Plain names the loader that reads this record (TorchScriptLoader when
+// empty); l.Unread, when set, says why none does (findings capped at
+// High, as for Loaders.Unread).
+func ScanTorchScript(s *formats.Scope, r io.ReaderAt, size int64, l Loaders) *Result {
 	sc := newScanner(s, r, size, 0, &shared{})
 	sc.torchScript = true
-	sc.nestedBy("torch.jit.load (and torch.load, which hands TorchScript archives to it)")
+	if l.Plain == "" {
+		l.Plain = TorchScriptLoader
+	}
+	sc.nestedBy(l.Plain)
+	if l.Unread != "" {
+		sc.unreadFrom, sc.unreadWhy = 0, l.Unread
+	}
 	sc.stream(0, false)
 	sc.flush()
 	sort.SliceStable(sc.res.Globals, func(i, j int) bool { return sc.res.Globals[i].Offset < sc.res.Globals[j].Offset })

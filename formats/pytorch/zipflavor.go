@@ -77,11 +77,14 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 	// variant makes torch.load read data.pkl with Python's pickle (the
 	// stricter view, which judges __torch__ names as imports) while
 	// torch.jit.load compiles the code: both are checked.
-	torchScript := false
+	torchScript, jit := false, false
 	folded := map[string]string{}
 	for _, m := range a.Members {
 		if m.Name == prefix+"constants.pkl" {
 			torchScript = true
+		}
+		if rel, ok := cutFold(m.Name, prefix); ok && strings.EqualFold(rel, "constants.pkl") {
+			jit = true
 		}
 		if m.IsDir {
 			continue
@@ -148,16 +151,21 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 			c.SetFormat("pickle")
 			var res *pickle.Result
 			mark := c.Mark()
+			loaders := recordLoaders(root, lrel, torchScript, jit) // records.go
 			if torchScript || strings.HasPrefix(lrel, "code/") {
 				// Read by TorchScript's C++ unpickler, not Python's.
-				res = pickle.ScanTorchScript(c, r, n)
+				res = pickle.ScanTorchScript(c, r, n, loaders)
 			} else {
-				// torch.load reads it with Python's pickle (its restricted
-				// unpickler with weights_only=True); joblib.load cannot open
-				// a zip, so its inline-array skip does not apply. _load calls
-				// Unpickler.load() once: what follows the first STOP runs
-				// under no loader (FirstOnly caps it at High, still flagged).
-				res = pickle.ScanWith(c, r, n, pickle.Loaders{Plain: "torch.load", FirstOnly: true})
+				// torch.load reads data.pkl with Python's pickle (its
+				// restricted unpickler with weights_only=True); joblib.load
+				// cannot open a zip, so its inline-array skip does not
+				// apply. _load calls Unpickler.load() once: what follows the
+				// first STOP runs under no loader (FirstOnly caps it at
+				// High, still flagged), and so does a record no loader
+				// opens (Unread). The Python view is the stricter one for
+				// the records the C++ unpickler reads outside TorchScript
+				// archives (mobile bytecode).
+				res = pickle.ScanWith(c, r, n, loaders)
 				// Structure for the report, decoded by gopickle only from
 				// a data.pkl modelvet's reader accepted whole: gopickle is
 				// not safe on hostile bytes (see statedict.go).
@@ -182,7 +190,7 @@ func analyzeZip(s *formats.Scope, a *archive.Archive) {
 				// Unpickler.load() stops at the first STOP: the pickles
 				// after it are scanned above but read by no loader.
 				c.Reportf("pytorch/trailing-data", formats.Medium, res.FirstEnd,
-					"%d more pickle(s) follow the first STOP (offset %d); torch.load reads only the first, so they are content the checkpoint does not account for", res.Pickles-1, res.FirstEnd)
+					"%d more pickle(s) follow the first STOP (offset %d); %s reads only the first, so they are content the checkpoint does not account for", res.Pickles-1, res.FirstEnd, loaders.Plain)
 			}
 			if strings.HasSuffix(lrel, ".debug_pkl") {
 				continue // debug info names no storages
