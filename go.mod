@@ -162,3 +162,8 @@ require (
 	gotest.tools/v3 v3.5.2 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 )
+
+// A copy of github.com/bodgit/sevenzip v1.6.5 with one patch: header
+// counts are capped before they size allocations (a hostile 7z header made
+// the reader allocate tens of GB). See third_party/sevenzip/MODELVET.md.
+replace github.com/bodgit/sevenzip v1.6.5 => ./third_party/sevenzip
