@@ -1,14 +1,9 @@
 package all_test
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/modelvet/modelvet/formats"
 	"github.com/modelvet/modelvet/formats/formatstest"
 )
 
@@ -26,8 +21,7 @@ import (
 // must stay below High.
 func TestRedTeam2Attacks(t *testing.T) {
 	dir := filepath.Join(formatstest.RepoRoot(t), "formats", "pickle", "testdata", "attacks", "redteam2")
-	cased := map[string]bool{}
-	for _, c := range []struct{ class, file, want string }{
+	checkAttackTable(t, dir, []attackCase{
 		// numpy reads the dtype's version and flags with "i", through
 		// __index__: a call's result is an int to it.
 		{"dtype flags from builtins.int", "numpy_dtype_flags_int_call.pkl", "pickle/forged-dtype-flags"},
@@ -97,47 +91,5 @@ func TestRedTeam2Attacks(t *testing.T) {
 		{"xz two streams", "joblib_xz_two_streams.joblib", "pickle/dangerous-import"},
 		{"xz stream then an lzma-alone stream", "joblib_xz_then_alone.joblib", "pickle/dangerous-import"},
 		{"two lzma-alone streams", "joblib_lzma_two_streams.joblib", "pickle/dangerous-import"},
-	} {
-		cased[c.file] = true
-		t.Run(c.class, func(t *testing.T) {
-			res := formatstest.ScanDir(t, false, filepath.Join(dir, c.file))
-			got := formatstest.ResultRules(res, formats.High)
-			if c.want == "" {
-				if len(got) > 0 {
-					t.Errorf("%s: the loader refuses it, but findings at High or above: %v%s", c.file, got, formatstest.DescribeResult(res))
-				}
-				return
-			}
-			if !slices.Contains(got, c.want) {
-				t.Errorf("%s: want %s at High or above, got %v%s", c.file, c.want, got, formatstest.DescribeResult(res))
-			}
-		})
-	}
-	labelled := map[string]bool{}
-	f, err := os.Open(filepath.Join(dir, "labels.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			labelled[strings.Split(line, "\t")[0]] = true
-		}
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.Name() != "labels.tsv" && !labelled[e.Name()] {
-			t.Errorf("%s has no row in labels.tsv", e.Name())
-		}
-		if e.Name() != "labels.tsv" && !cased[e.Name()] {
-			t.Errorf("%s has no test case", e.Name())
-		}
-	}
-	if len(labelled) < 40 {
-		t.Errorf("only %d labelled fixtures", len(labelled))
-	}
+	})
 }

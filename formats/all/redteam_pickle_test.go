@@ -22,8 +22,7 @@ import (
 // fails them fails files nobody can exploit.
 func TestRedTeamAttacks(t *testing.T) {
 	dir := filepath.Join(formatstest.RepoRoot(t), "formats", "pickle", "testdata", "attacks", "redteam")
-	cased := map[string]bool{}
-	for _, c := range []struct{ class, file, want string }{
+	checkAttackTable(t, dir, []attackCase{
 		{"getattr of import_module", "getattr_import_module.pkl", "pickle/dangerous-import"},
 		{"operator.attrgetter chain", "operator_attrgetter.pkl", "pickle/dangerous-import"},
 		{"operator.methodcaller chain", "operator_methodcaller.pkl", "pickle/dangerous-import"},
@@ -118,7 +117,21 @@ func TestRedTeamAttacks(t *testing.T) {
 		{"joblib bz2", "joblib_bz2.joblib", "pickle/dangerous-import"},
 		{"joblib ZF compat zfile", "joblib_zfile_compat.pkl", "pickle/dangerous-import"},
 		{"joblib xz object-array wrapper", "joblib_xz_object_wrapper.joblib", "pickle/dangerous-import"},
-	} {
+	})
+}
+
+// attackCase is one labelled attack fixture: the class it stands for, its
+// file, and the rule it must raise at High or above ("" when no loader
+// runs it, so nothing may reach High).
+type attackCase struct{ class, file, want string }
+
+// checkAttackTable scans each case's fixture in dir and checks its rule,
+// then that every fixture in dir has a case and a labels.tsv row, and
+// that the corpus holds at least 40 labelled fixtures.
+func checkAttackTable(t *testing.T, dir string, cases []attackCase) {
+	t.Helper()
+	cased := map[string]bool{}
+	for _, c := range cases {
 		cased[c.file] = true
 		t.Run(c.class, func(t *testing.T) {
 			res := formatstest.ScanDir(t, false, filepath.Join(dir, c.file))
@@ -134,7 +147,6 @@ func TestRedTeamAttacks(t *testing.T) {
 			}
 		})
 	}
-	// Every fixture has a case and a label row.
 	labelled := map[string]bool{}
 	f, err := os.Open(filepath.Join(dir, "labels.tsv"))
 	if err != nil {
