@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/modelvet/modelvet/internal/onepass"
@@ -267,23 +266,12 @@ func TestEachFileOpenedOnce(t *testing.T) {
 	os.WriteFile(filepath.Join(model, "model-00002-of-00002.safetensors"), shard("b"), 0o644)
 	os.WriteFile(filepath.Join(model, "model.safetensors.index.json"), []byte(`{"metadata":{"total_size":8},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}`), 0o644)
 	g := gateFor(t, pol)
-	var mu sync.Mutex
-	opens := map[string]int{}
-	g.PassHooks = onepass.Options{OpenHook: func(p string) error {
-		mu.Lock()
-		opens[filepath.Base(p)]++
-		mu.Unlock()
-		return nil
-	}}
+	opens := countOpens(g)
 	rep, err := g.Check(context.Background(), model)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json", "model.sig", "config.json"} {
-		if opens[n] != 1 {
-			t.Errorf("%s opened %d times, want once", n, opens[n])
-		}
-	}
+	wantOpenedOnce(t, opens, "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json", "model.sig", "config.json")
 	// The model changed after signing: rejected by the signature, and
 	// by nothing else (the shards and index are consistent).
 	for _, r := range rep.Reasons {

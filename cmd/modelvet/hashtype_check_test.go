@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/modelvet/modelvet/internal/onepass"
@@ -91,23 +90,12 @@ func TestCheckVerifiesEachHashTypeInOnePass(t *testing.T) {
 				t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 			}
 			g := gateFor(t, pol)
-			var mu sync.Mutex
-			opens := map[string]int{}
-			g.PassHooks = onepass.Options{OpenHook: func(p string) error {
-				mu.Lock()
-				opens[filepath.Base(p)]++
-				mu.Unlock()
-				return nil
-			}}
+			opens := countOpens(g)
 			rep, err := g.Check(context.Background(), model)
 			if err != nil || rep.Verdict != policy.Admitted {
 				t.Fatalf("gate: %v %s %+v", err, rep.Verdict, rep.Reasons)
 			}
-			for _, n := range []string{weights, "config.json", "model.sig"} {
-				if opens[n] != 1 {
-					t.Errorf("%s opened %d times, want once", n, opens[n])
-				}
-			}
+			wantOpenedOnce(t, opens, weights, "config.json", "model.sig")
 			// The report (JSON, ML-BOM) still lists each file's sha256,
 			// from the same read.
 			listed := 0

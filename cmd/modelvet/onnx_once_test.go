@@ -4,12 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/modelvet/modelvet/internal/onepass"
 	"github.com/modelvet/modelvet/policy"
 )
 
@@ -72,23 +70,12 @@ func TestONNXCompanionOpensModelOnce(t *testing.T) {
 	os.WriteFile(filepath.Join(model, "weights.bin"), w, 0o644)
 	for range 5 { // the walk's workers order the two scans differently each time
 		g := gateFor(t, pol)
-		var mu sync.Mutex
-		opens := map[string]int{}
-		g.PassHooks = onepass.Options{OpenHook: func(p string) error {
-			mu.Lock()
-			opens[filepath.Base(p)]++
-			mu.Unlock()
-			return nil
-		}}
+		opens := countOpens(g)
 		rep, err := g.Check(context.Background(), model)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range []string{"model.onnx", "weights.bin"} {
-			if opens[n] != 1 {
-				t.Errorf("%s opened %d times, want once", n, opens[n])
-			}
-		}
+		wantOpenedOnce(t, opens, "model.onnx", "weights.bin")
 		formatOf := map[string]string{}
 		for _, f := range rep.Files {
 			formatOf[filepath.Base(f.Path)] = f.Format

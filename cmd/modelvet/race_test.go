@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,3 +214,27 @@ func TestRenameLoopNeverAdmits(t *testing.T) {
 }
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// countOpens makes g count the OS opens of each file (by base name) its
+// checks make; read the map after Check returns.
+func countOpens(g *policy.Gate) map[string]int {
+	var mu sync.Mutex
+	opens := map[string]int{}
+	g.PassHooks = onepass.Options{OpenHook: func(p string) error {
+		mu.Lock()
+		opens[filepath.Base(p)]++
+		mu.Unlock()
+		return nil
+	}}
+	return opens
+}
+
+// wantOpenedOnce fails for each named file not opened exactly once.
+func wantOpenedOnce(t *testing.T, opens map[string]int, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if opens[n] != 1 {
+			t.Errorf("%s opened %d times, want once", n, opens[n])
+		}
+	}
+}
