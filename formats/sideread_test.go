@@ -87,43 +87,23 @@ var nameLookupUsers = map[string]string{
 
 // TestNameLookupsListed keeps by-name lookups to the files listed above.
 func TestNameLookupsListed(t *testing.T) {
-	root := filepath.Join("..")
 	fset := token.NewFileSet()
 	used := map[string]bool{}
-	for _, top := range []string{"formats", "internal"} {
-		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-				return nil
-			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			if slices.ContainsFunc(openers, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) }) {
-				return nil
-			}
-			found, err := findCalls(fset, p, nil, nameLookups)
-			if err != nil {
-				return err
-			}
-			if len(found) > 0 {
-				used[rel] = true
-				if nameLookupUsers[rel] == "" {
-					for _, f := range found {
-						t.Errorf("%s: a by-name lookup outside the scan's opener; use Options.StatFile or Options.Listed, or list the file in nameLookupUsers with why", f)
-					}
+	eachGuardedSource(t, func(rel, p string) error {
+		found, err := findCalls(fset, p, nil, nameLookups)
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			used[rel] = true
+			if nameLookupUsers[rel] == "" {
+				for _, f := range found {
+					t.Errorf("%s: a by-name lookup outside the scan's opener; use Options.StatFile or Options.Listed, or list the file in nameLookupUsers with why", f)
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
+		return nil
+	})
 	for f := range nameLookupUsers {
 		if !used[f] {
 			t.Errorf("%s is listed in nameLookupUsers but looks nothing up by name: remove it", f)
@@ -137,36 +117,16 @@ func TestNameLookupsListed(t *testing.T) {
 // does not cover, so a swap between that read and the hashing pass would
 // go unseen and the verdict rest on bytes the signature never covered.
 func TestNoDirectFileReads(t *testing.T) {
-	root := filepath.Join("..")
 	fset := token.NewFileSet()
 	var bad []string
-	for _, top := range []string{"formats", "internal"} {
-		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == "testdata" {
-				return filepath.SkipDir
-			}
-			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-				return nil
-			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			if slices.ContainsFunc(openers, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) }) {
-				return nil
-			}
-			found, err := findDirectReads(fset, p, nil)
-			if err != nil {
-				return err
-			}
-			bad = append(bad, found...)
-			return nil
-		})
+	eachGuardedSource(t, func(_, p string) error {
+		found, err := findDirectReads(fset, p, nil)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-	}
+		bad = append(bad, found...)
+		return nil
+	})
 	for _, b := range bad {
 		t.Errorf("%s: read files beside the scanned one through Options.OpenFile, StatFile or ReadSmallFile (the check's one pass), not by path", b)
 	}
@@ -225,5 +185,35 @@ func TestNameLookupGuardCatches(t *testing.T) {
 				t.Errorf("found %v, want found=%v", got, c.found)
 			}
 		})
+	}
+}
+
+// eachGuardedSource calls fn for each product Go file under formats/ and
+// internal/ (tests, testdata and the scan's own openers left out), with
+// its slash-separated path relative to the repository root.
+func eachGuardedSource(t *testing.T, fn func(rel, path string) error) {
+	t.Helper()
+	root := filepath.Join("..")
+	for _, top := range []string{"formats", "internal"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			rel = filepath.ToSlash(rel)
+			if slices.ContainsFunc(openers, func(o string) bool { return rel == o || strings.HasSuffix(o, "/") && strings.HasPrefix(rel, o) }) {
+				return nil
+			}
+			return fn(rel, p)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
