@@ -104,6 +104,30 @@ type expiredEntity struct {
 	entries []*tlog.Entry
 }
 
+// signedEntity signs statement st with leafKey under the certificate leaf,
+// as DSSE, and logs it in vs's Rekor at logTime.
+func signedEntity(t *testing.T, vs *ca.VirtualSigstore, leaf *x509.Certificate, leafKey *ecdsa.PrivateKey, st []byte, logTime time.Time) *expiredEntity {
+	t.Helper()
+	sv, err := signature.LoadECDSASignerVerifier(leafKey, cryptoSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: sv, Pub: leaf.PublicKey.(*ecdsa.PublicKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := ds.SignPayload(context.Background(), InTotoPayloadType, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	entry, err := vs.GenerateTlogEntry(leaf, env, sig, logTime.Unix(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &expiredEntity{leaf: leaf, env: env, entries: []*tlog.Entry{entry}}
+}
+
 func (e *expiredEntity) VerificationContent() (sgverify.VerificationContent, error) {
 	return bundle.NewCertificate(e.leaf), nil
 }
@@ -164,24 +188,7 @@ func TestKeylessExpiredCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sv, err := signature.LoadECDSASignerVerifier(leafKey, cryptoSHA256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := dsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: sv, Pub: leaf.PublicKey.(*ecdsa.PublicKey)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := ds.SignPayload(context.Background(), InTotoPayloadType, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-		entry, err := vs.GenerateTlogEntry(leaf, env, sig, logTime.Unix(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &expiredEntity{leaf: leaf, env: env, entries: []*tlog.Entry{entry}}
+		return signedEntity(t, vs, leaf, leafKey, st, logTime)
 	}
 	good := TrustOptions{Identity: vsIdentity, Issuer: vsIssuer, TrustedRootPath: "virtual"}
 	t.Run("expired-now-but-logged-while-valid", func(t *testing.T) {

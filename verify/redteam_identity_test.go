@@ -1,26 +1,19 @@
 package verify
 
 import (
-	"context"
-	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"math/big"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
-	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 )
 
 // TestRedTeamKeylessIdentities issues keyless certificates from a Fulcio
@@ -80,24 +73,7 @@ func TestRedTeamKeylessIdentities(t *testing.T) {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
 		leaf := newCert(t, tmpl, interCert, leafKey.Public(), interKey)
-		sv, err := signature.LoadECDSASignerVerifier(leafKey, cryptoSHA256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := dsse.NewEnvelopeSigner(&sigdsse.SignerAdapter{SignatureSigner: sv, Pub: leaf.PublicKey.(*ecdsa.PublicKey)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		env, err := ds.SignPayload(context.Background(), InTotoPayloadType, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
-		entry, err := vs.GenerateTlogEntry(leaf, env, sig, now.Unix(), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &expiredEntity{leaf: leaf, env: env, entries: []*tlog.Entry{entry}}
+		return signedEntity(t, vs, leaf, leafKey, st, now)
 	}
 	emailCert := func() *x509.Certificate {
 		return &x509.Certificate{EmailAddresses: []string{"modeler@example.com"}, ExtraExtensions: []pkix.Extension{issuerV1(google), issuerV2(google)}}
