@@ -166,6 +166,7 @@ func TestSideFilesOnDisk(t *testing.T) {
 		{"benign: compressed legacy pickle with its f8 side file", "m.pkl_01.npy", map[string][]byte{"m.pkl_01.npy": npy("<f8", "\x00\x00\x00\x00\x00\x00\xf0\x3f")}, "", 0, true, false},
 		{"network path: numpy.load unpickles remote content", `\\evil\share\x.npy`, nil, "joblib/side-file-escape", formats.Critical, false, false},
 		{"path climbing out of the folder", "../x.npy", nil, "joblib/side-file-escape", formats.High, false, false},
+		{"path climbing out on Windows (trailing dots)", ".../x.npy", nil, "joblib/side-file-escape", formats.High, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

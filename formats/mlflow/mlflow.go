@@ -14,11 +14,13 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/modelvet/modelvet/formats"
+	"github.com/modelvet/modelvet/formats/fsnames"
 	"github.com/modelvet/modelvet/formats/hydra"
 )
 
@@ -197,8 +199,8 @@ func escapes(p string) string {
 		return "is an absolute path"
 	}
 	for _, c := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
-		if c == ".." {
-			return "climbs out of the folder with '..'"
+		if fsnames.Climbs(c) { // also ".. " and "...", which Windows reads as ".."
+			return "climbs out of the folder with " + strconv.Quote(c)
 		}
 	}
 	return ""

@@ -64,6 +64,8 @@ func TestMLmodel(t *testing.T) {
 		{"loader_module reaching os", "flavors:\n  python_function:\n    loader_module: os.path.os\n", nil, []string{"mlflow/loader-module"}},
 		{"code paths on sys.path", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    code: code\n    model_path: model.pkl\n", map[string][]byte{"model.pkl": plainPickle, "code/helpers.py": []byte("import os\n")}, []string{"mlflow/code-path"}},
 		{"artifact out of the folder", "flavors:\n  sklearn:\n    pickled_model: ../../outside/model.pkl\n", nil, []string{"mlflow/path-escape"}},
+		// Windows strips trailing dots and spaces: ".. " is "..".
+		{"artifact out of the folder on Windows (trailing space)", "flavors:\n  sklearn:\n    pickled_model: '.. /outside/model.pkl'\n", nil, []string{"mlflow/path-escape"}},
 		{"artifact as a URI", "flavors:\n  sklearn:\n    pickled_model: s3://bucket/model.pkl\n", nil, []string{"mlflow/path-escape"}},
 		{"duplicate loader_module", "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    loader_module: evil\n", nil, []string{"mlflow/ambiguous", "mlflow/loader-module"}},
 		{"not YAML", "flavors: [\n", nil, []string{"mlflow/unreadable"}},

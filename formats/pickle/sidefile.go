@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/modelvet/modelvet/formats/fsnames"
 )
 
 // Legacy joblib side files. joblib < 0.10 pickled an NDArrayWrapper (or
@@ -117,7 +119,7 @@ func escapes(name string) bool {
 		return true
 	}
 	for _, seg := range strings.Split(name, "/") {
-		if seg == ".." {
+		if fsnames.Climbs(seg) { // also ".. " and "...", which Windows reads as ".."
 			return true
 		}
 	}
